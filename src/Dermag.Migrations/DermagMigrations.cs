@@ -1,0 +1,78 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dermag.Migrations;
+
+/// <summary>
+/// Every Dermag library's migrations registered in this container (for example by
+/// <c>AddRefreshTokenRotation().UsePostgres(...)</c> and <c>AddBomTriggers().UsePostgres(...)</c>), in registration order.
+/// Resolve it to migrate, inspect or export from code or a maintenance command.
+/// </summary>
+public sealed class DermagMigrations
+{
+    private readonly IReadOnlyList<MigrationRegistration> _registrations;
+    private readonly Lazy<IReadOnlyList<MigrationRunner>> _runners;
+
+    internal DermagMigrations(IEnumerable<MigrationRegistration> registrations, IServiceProvider services)
+    {
+        _registrations = [.. registrations];
+        _runners = new(() => [.. _registrations.Select(r => r.CreateRunner(services))]);
+    }
+
+    /// <summary>One runner per registered library.</summary>
+    public IReadOnlyList<MigrationRunner> Runners => _runners.Value;
+
+    /// <summary>Applies pending scripts of every library, in registration order.</summary>
+    public async Task<IReadOnlyList<MigrationResult>> MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        var results = new List<MigrationResult>();
+        foreach (var runner in Runners)
+        {
+            results.Add(await runner.MigrateAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    /// <summary>The status of every library.</summary>
+    public async Task<IReadOnlyList<MigrationStatus>> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        var results = new List<MigrationStatus>();
+        foreach (var runner in Runners)
+        {
+            results.Add(await runner.GetStatusAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        return results;
+    }
+
+    /// <summary>One psql script covering every library (see <see cref="MigrationRunner.ExportScript"/>).</summary>
+    public string ExportScript()
+    {
+        var sql = new StringBuilder();
+        foreach (var runner in Runners)
+        {
+            sql.Append(runner.ExportScript());
+        }
+
+        return sql.ToString();
+    }
+
+    internal async Task RunStartupAsync(CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < _registrations.Count; i++)
+        {
+            switch (_registrations[i].Mode)
+            {
+                case MigrationStartupMode.Apply:
+                    await Runners[i].MigrateAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                case MigrationStartupMode.ValidateOnly:
+                    await Runners[i].ValidateAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+}
