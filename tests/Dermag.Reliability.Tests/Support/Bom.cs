@@ -12,6 +12,8 @@ namespace Dermag.Reliability.Tests.Support;
 /// <summary>The host side of the built-in actions: does nothing, counts calls.</summary>
 public sealed class QuietHost : IBomEditor, IBomCostCalculator, IBomNotificationSender
 {
+    public ConcurrentQueue<BomNotification> Notifications { get; } = new();
+
     public Task AddMaterialAsync(AddMaterialRequest request, CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task<QuantityChange> UpdateQuantityAsync(UpdateQuantityRequest request, CancellationToken cancellationToken) =>
@@ -21,7 +23,11 @@ public sealed class QuietHost : IBomEditor, IBomCostCalculator, IBomNotification
 
     public Task<decimal> RecalculateAsync(CostRequest request, CancellationToken cancellationToken) => Task.FromResult(0m);
 
-    public Task SendAsync(BomNotification notification, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task SendAsync(BomNotification notification, CancellationToken cancellationToken)
+    {
+        Notifications.Enqueue(notification);
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>
@@ -64,6 +70,7 @@ public static class BomHost
             services.AddSingleton(time);
         }
 
+        services.AddSingleton(host);
         services.AddSingleton<IBomEditor>(host);
         services.AddSingleton<IBomCostCalculator>(host);
         services.AddSingleton<IBomNotificationSender>(host);
