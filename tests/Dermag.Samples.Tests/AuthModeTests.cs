@@ -46,11 +46,13 @@ public sealed class AuthModeTests
     [Fact]
     public async Task ExpiredAccessToken_Is401TokenExpired()
     {
-        // The library issues tokens on its clock; an hour in the past, the 15-minute access token is already expired.
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddHours(-1));
+        // The library issues and validates tokens on the injected clock: 16 minutes later the access token has expired.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var factory = new SampleHostFactory().WithServices(s => s.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock)));
         using var api = factory.Api();
         await api.LoginAsync("admin", Demo.AdminPassword);
+        (await api.GetAsync("/api/tasks")).Status.Should().Be(HttpStatusCode.OK);
+        clock.Advance(TimeSpan.FromMinutes(16));
 
         var result = await api.GetAsync("/api/tasks");
         result.Status.Should().Be(HttpStatusCode.Unauthorized);

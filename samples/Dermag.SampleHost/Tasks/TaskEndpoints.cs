@@ -56,7 +56,7 @@ public static class TaskEndpoints
                 return Envelope.Invalid("The task is invalid.", errors);
             }
 
-            var task = board.Create(body.Title!.Trim(), type, body.Tags ?? [], user.Identity?.Name ?? "unknown");
+            var task = board.Create(body.Title!.Trim(), type, body.Tags ?? [], user.FindFirstValue("name") ?? "unknown");
             await DispatchAsync(board, engine, BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, task.Id, task.TaskTypeId, TaskBoard.EventData(task)), ct);
             return Envelope.Created($"/api/tasks/{task.Id}", board.Get(task.Id), "Task created.");
         }).WithSummary("Create a task (fires ON_TASK_CREATE)");
@@ -106,7 +106,7 @@ public static class TaskEndpoints
                 return Envelope.Invalid("The material is invalid.", errors);
             }
 
-            var line = board.AddMaterial(id, body.MaterialName!.Trim(), body.Quantity!.Value, body.Unit, body.UnitPrice, body.Category, user.Identity?.Name ?? "unknown");
+            var line = board.AddMaterial(id, body.MaterialName!.Trim(), body.Quantity!.Value, body.Unit, body.UnitPrice, body.Category, user.FindFirstValue("name") ?? "unknown");
             if (line is null)
             {
                 return Envelope.NotFound($"Task {id} not found.");
