@@ -13,6 +13,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers Dermag.BomTriggers.</summary>
 public static class BomTriggersServiceCollectionExtensions
 {
+    internal const string NoStoreMessage = "AddBomTriggers() has no store: call .UsePostgres(...) or .UseInMemoryStore() on the builder.";
+
     /// <summary>
     /// Adds the trigger engine (<see cref="IBomTriggerEngine"/>), the store (<see cref="IBomTriggerStore"/>) and the five
     /// built-in actions. Choose a store on the returned builder: <c>.UsePostgres(...)</c> or <c>.UseInMemoryStore()</c>.
@@ -34,6 +36,7 @@ public static class BomTriggersServiceCollectionExtensions
 
         services.TryAddSingleton(sp => new EventCatalog(sp.GetServices<EventFieldRegistration>().Select(r => (r.EventType, r.Field))));
         services.TryAddSingleton(sp => new ActionRegistry(sp.GetServices<ActionRegistration>()));
+        services.TryAddSingleton<ITriggerRepository>(_ => throw new BomTriggerException(NoStoreMessage));
         services.TryAddSingleton<TriggerValidator>();
         services.TryAddSingleton<TriggerSnapshotProvider>();
         services.TryAddSingleton<BomTriggerStore>();

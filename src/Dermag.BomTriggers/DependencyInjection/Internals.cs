@@ -63,7 +63,7 @@ internal sealed class BomTriggerOptionsValidator : IValidateOptions<BomTriggerOp
 
         if (options.StoreKind is null)
         {
-            errors.Add("AddBomTriggers() has no store: call .UsePostgres(...) or .UseInMemoryStore() on the builder.");
+            errors.Add(BomTriggersServiceCollectionExtensions.NoStoreMessage);
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

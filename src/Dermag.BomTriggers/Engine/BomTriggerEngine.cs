@@ -47,7 +47,7 @@ internal sealed class BomTriggerEngine(
                 var (current, depth) = item;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
                 var inputJson = current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data.GetRawText();
-                var candidates = snapshot.Candidates(current.EventType, input, out var skipped);
+                var candidates = snapshot.Candidates(current.EventType, input, dispatchOptions.Explain, out var skipped);
                 foreach (var candidate in candidates)
                 {
                     var outcome = await RunCandidateAsync(candidate, current, input, depth, correlationId, ranForTask, scope.ServiceProvider, dispatchOptions, queue, cancellationToken).ConfigureAwait(false);

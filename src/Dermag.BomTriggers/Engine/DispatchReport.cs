@@ -87,6 +87,14 @@ public sealed record DispatchOptions
     /// </summary>
     public NpgsqlTransaction? Transaction { get; init; }
 
+    /// <summary>
+    /// When true, every active trigger of the event type is evaluated and reported (so a trigger whose equality clause
+    /// does not match shows up as <see cref="TriggerOutcomeKind.ConditionFalse"/> with the clause and actual value),
+    /// bypassing the rule index. Meant for debugging "why did my rule not fire?"; the default keeps dispatch cost
+    /// independent of triggers that cannot match.
+    /// </summary>
+    public bool Explain { get; init; }
+
     /// <summary>Overrides <c>BomTriggerOptions.StrictMode</c> for this dispatch.</summary>
     public bool? Strict { get; init; }
 }

@@ -56,12 +56,21 @@ internal sealed class TriggerSnapshot
     public int Count => Triggers.Count;
 
     /// <summary>The candidates for an event, ordered by priority (higher first), then id.</summary>
-    public List<CompiledTrigger> Candidates(string eventType, EvaluationInput input, out int notConsidered)
+    /// <param name="eventType">The event type.</param>
+    /// <param name="input">The event data, read for the equality keys.</param>
+    /// <param name="bypassIndex">Return every trigger of the event type (explain mode).</param>
+    /// <param name="notConsidered">How many triggers the index excluded.</param>
+    public List<CompiledTrigger> Candidates(string eventType, EvaluationInput input, bool bypassIndex, out int notConsidered)
     {
         notConsidered = 0;
         if (!_byEvent.TryGetValue(eventType, out var bucket))
         {
             return [];
+        }
+
+        if (bypassIndex)
+        {
+            return [.. bucket.All];
         }
 
         var candidates = new List<CompiledTrigger>(bucket.Unkeyed);
@@ -99,6 +108,7 @@ internal sealed class TriggerSnapshot
         {
             var ordered = triggers.ToList();
             ordered.Sort(Order);
+            All = [.. ordered];
             Unkeyed = [.. ordered.Where(t => t.Condition?.EqualityKey is null)];
             var keyed = ordered.Where(t => t.Condition?.EqualityKey is not null).ToList();
             KeyedCount = keyed.Count;
@@ -107,6 +117,8 @@ internal sealed class TriggerSnapshot
                     .ToFrozenDictionary(v => v.Key, v => v.ToArray(), StringComparer.Ordinal)))
                 .ToList();
         }
+
+        public CompiledTrigger[] All { get; }
 
         public CompiledTrigger[] Unkeyed { get; }
 
