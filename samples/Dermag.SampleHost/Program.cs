@@ -66,7 +66,7 @@ builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetu
 builder.Services.AddAuthorizationBuilder().AddSamplePolicies();
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>());
 
 var app = builder.Build();
 

@@ -21,6 +21,7 @@ public sealed class HostTests(SampleHostFactory factory) : IClassFixture<SampleH
             "/api/bom-triggers/{id}/logs", "/api/bom-triggers/events", "/api/bom-triggers/actions",
             "/api/tasks", "/api/tasks/{id}", "/api/tasks/{id}/status", "/api/tasks/{id}/materials", "/api/tasks/{id}/materials/{lineId}",
         ]);
+        document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString().Should().Be("bearer");
     }
 
     [Fact]
