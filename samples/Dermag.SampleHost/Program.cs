@@ -31,6 +31,7 @@ var tokenRotation = builder.Services.AddRefreshTokenRotation(options =>
     options.Audience = builder.Configuration["Dermag:Audience"] ?? "der-mag-api";
     options.AccessSigningKeys.Add(keys.Access);
     options.RefreshSigningKeys.Add(keys.Refresh);
+    builder.Configuration.GetSection("Dermag:TokenRotation").Bind(options); // e.g. Dermag__TokenRotation__ReuseGracePeriod=00:00:10
 });
 if (connectionString is null)
 {

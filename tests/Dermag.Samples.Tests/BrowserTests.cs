@@ -83,6 +83,17 @@ public sealed class BrowserTests : IAsyncLifetime
         await Expect(cableRow.Locator("td").Nth(3)).ToHaveTextAsync("m");
         await Expect(page.Locator("#task-cost-value")).ToHaveTextAsync("280.00");
         await Expect(page.Locator("#task-runs tbody")).ToContainTextAsync("Executed");
+        if (Environment.GetEnvironmentVariable("DERMAG_SCREENSHOT_DIR") is { Length: > 0 } screenshots)
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(screenshots, "sample-lan-task.png"), FullPage = true });
+        }
+
+        // An invalid trigger is refused with the path of every error.
+        await page.FillAsync("#trigger-condition", "{\"taskTypeCode\": 5}");
+        await page.FillAsync("#trigger-config", "{\"defaultQuantity\": -1}");
+        await page.ClickAsync("#create-trigger-btn");
+        await Expect(page.Locator("#trigger-result")).ToContainTextAsync("/triggerCondition/taskTypeCode");
+        await Expect(page.Locator("#trigger-result")).ToContainTextAsync("/actionConfig/materialName");
 
         // Simulate a stolen refresh token being replayed after the user rotated it.
         await page.ClickAsync("#replay-btn");
