@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Text.RegularExpressions;
 using Dermag.Samples.Tests.Infrastructure;
 
 namespace Dermag.Samples.Tests;
@@ -18,7 +17,7 @@ public sealed class PackageFeed : IAsyncLifetime
 
     public string Version { get; } = $"1.0.0-proof.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
 
-    public string RepoRoot { get; } = FindRepoRoot();
+    public string RepoRoot { get; } = FindRepoRootFrom(AppContext.BaseDirectory);
 
     public async Task InitializeAsync()
     {
@@ -66,9 +65,9 @@ public sealed class PackageFeed : IAsyncLifetime
         }
     }
 
-    private static string FindRepoRoot()
+    public static string FindRepoRootFrom(string start)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "Dermag.Libraries.sln")))
             {
@@ -76,7 +75,7 @@ public sealed class PackageFeed : IAsyncLifetime
             }
         }
 
-        throw new InvalidOperationException("Dermag.Libraries.sln not found above " + AppContext.BaseDirectory);
+        throw new InvalidOperationException("Dermag.Libraries.sln not found above " + start);
     }
 }
 
@@ -153,7 +152,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         output.Should().Contain("replay: ReuseDetected TOKEN_REUSE_ATTACK");
         output.Should().Contain("bom: added 100 m of Kabel UTP Cat6 to task 42");
         output.Should().Contain("cost: recalculated for task 42");
-        output.Should().MatchRegex(new Regex(@"dispatch: \d+ outcome\(s\), 2 executed").ToString());
+        output.Should().MatchRegex(@"dispatch: \d+ outcome\(s\), 2 executed");
         output.Should().Contain("done");
     }
 
