@@ -154,4 +154,50 @@ public sealed class AuthEndpointTests(SampleHostFactory factory) : IClassFixture
         result.Status.Should().Be(HttpStatusCode.Unauthorized);
         result.Code.Should().Be("INVALID_TOKEN");
     }
+
+    [Fact]
+    public async Task LogoutAll_KeepCurrentSession_RevokesOnlyTheOthers()
+    {
+        using var api = factory.Api();
+        var (_, other) = await api.LoginAsync("admin", Demo.AdminPassword);
+        var (_, current) = await api.LoginAsync("admin", Demo.AdminPassword);
+
+        var result = await api.PostAsync("/api/auth/logout/all", new { keepCurrentSession = true });
+        result.Data.GetProperty("revokedCount").GetInt32().Should().BeGreaterThanOrEqualTo(1);
+
+        (await api.PostAsync("/api/auth/refresh", new { refreshToken = other })).Code.Should().Be("TOKEN_REVOKED");
+        (await api.PostAsync("/api/auth/refresh", new { refreshToken = current })).Success.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task LogoutAll_WithoutBody_Works()
+    {
+        using var api = factory.Api();
+        await api.LoginAsync("manager", Demo.ManagerPassword);
+
+        var result = await api.SendAsync(HttpMethod.Post, "/api/auth/logout/all", null);
+        result.Status.Should().Be(HttpStatusCode.OK, result.ToString());
+        result.Data.GetProperty("revokedCount").GetInt32().Should().BeGreaterThanOrEqualTo(1);
+    }
+
+    [Fact]
+    public async Task Login_WithMalformedJson_Is400InEnvelope()
+    {
+        using var api = factory.Api();
+        var result = await api.SendAsync(HttpMethod.Post, "/api/auth/login", "{ not json");
+
+        result.Status.Should().Be(HttpStatusCode.BadRequest);
+        result.Success.Should().BeFalse();
+        result.Code.Should().Be("VALIDATION_ERROR");
+    }
+
+    [Fact]
+    public async Task Logout_WithInvalidToken_Is401InvalidToken()
+    {
+        using var api = factory.Api();
+        var result = await api.PostAsync("/api/auth/logout", new { refreshToken = "garbage" });
+
+        result.Status.Should().Be(HttpStatusCode.Unauthorized);
+        result.Code.Should().Be("INVALID_TOKEN");
+    }
 }
