@@ -11,7 +11,7 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
     public async Task MigrateAsync_FreshDatabase_AppliesOnceAndCleanupFunctionReturnsZero()
     {
         // Its own database: the other tests of this class migrate the shared one in any order.
-        await using var fresh = Npgsql.NpgsqlDataSource.Create(await database.CreateDatabaseAsync("fresh"));
+        await using var fresh = Npgsql.NpgsqlDataSource.Create(await database.CreateDatabaseAsync("tokenrotationfreshdatabase"));
         var runner = TokenRotationMigrations.CreateRunner(fresh);
 
         var first = await runner.MigrateAsync();
