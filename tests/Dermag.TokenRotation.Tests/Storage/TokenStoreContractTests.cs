@@ -53,6 +53,34 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IssueAsync_OversizedContext_IsTrimmedToTheColumnSizes()
+    {
+        var service = Service();
+        var user = NewUser();
+
+        await service.IssueAsync(user, new SessionContext(new string('1', 60), new string('u', 2000), new string('f', 300)));
+
+        var session = (await service.ListSessionsAsync(user)).Should().ContainSingle().Subject;
+        session.IpAddress.Should().HaveLength(45);
+        session.UserAgent.Should().HaveLength(512);
+        session.DeviceFingerprint.Should().HaveLength(256);
+    }
+
+    [Fact]
+    public async Task IsSessionActiveAsync_PrincipalWithSessionClaim_ChecksThatSession()
+    {
+        var service = Service();
+        var user = NewUser();
+        var pair = await service.IssueAsync(user);
+        var principal = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim("sid", pair.SessionId.ToString())], "test"));
+
+        (await service.IsSessionActiveAsync(principal)).Should().BeTrue();
+        (await service.IsSessionActiveAsync(new System.Security.Claims.ClaimsPrincipal())).Should().BeFalse();
+        await service.LogoutAsync(pair.RefreshToken);
+        (await service.IsSessionActiveAsync(principal)).Should().BeFalse();
+    }
+
+    [Fact]
     public async Task RefreshAsync_ActiveToken_RotatesWithinTheSameSession()
     {
         var service = Service();
