@@ -1,0 +1,31 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dermag.BomTriggers.Actions;
+
+/// <summary>An action type bound to its handler type; registered by <c>AddAction</c>.</summary>
+internal sealed record ActionRegistration(string ActionType, Type HandlerType, bool IsBuiltIn);
+
+/// <summary>The registered action types (the last registration of a type wins).</summary>
+internal sealed class ActionRegistry
+{
+    private readonly FrozenDictionary<string, ActionRegistration> _byType;
+
+    public ActionRegistry(IEnumerable<ActionRegistration> registrations)
+    {
+        var map = new Dictionary<string, ActionRegistration>(StringComparer.Ordinal);
+        foreach (var registration in registrations)
+        {
+            map[registration.ActionType] = registration;
+        }
+
+        _byType = map.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    public IEnumerable<ActionRegistration> All => _byType.Values.OrderBy(r => r.IsBuiltIn ? 0 : 1).ThenBy(r => r.ActionType, StringComparer.Ordinal);
+
+    public bool IsRegistered(string actionType) => _byType.ContainsKey(actionType);
+
+    public IBomTriggerAction? Resolve(IServiceProvider services, string actionType) =>
+        _byType.TryGetValue(actionType, out var registration) ? (IBomTriggerAction)services.GetRequiredService(registration.HandlerType) : null;
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Dermag.BomTriggers.Engine;
+using Dermag.BomTriggers.Storage;
+using Npgsql;
+
+namespace Dermag.BomTriggers.Actions;
+
+/// <summary>
+/// An action type. Register custom ones with <c>AddBomTriggers().AddAction&lt;THandler&gt;("TYPE")</c>; handlers are
+/// resolved from a service scope per dispatch, so they may depend on scoped services such as a DbContext.
+/// </summary>
+public interface IBomTriggerAction
+{
+    /// <summary>A one-line description for the list of actions.</summary>
+    string Description { get; }
+
+    /// <summary>The fields <c>action_config</c> takes, for the list of actions and for editors.</summary>
+    IReadOnlyList<ActionConfigField> ConfigFields { get; }
+
+    /// <summary>The event types this action may cause, so the engine can chain them.</summary>
+    IReadOnlyList<string> CausedEvents { get; }
+
+    /// <summary>Checks <c>action_config</c> when a trigger is saved; report every problem through <paramref name="context"/>.</summary>
+    void ValidateConfig(JsonElement config, ActionConfigValidationContext context);
+
+    /// <summary>Runs the action. Throw (or let the timeout cancel) to fail; the engine isolates and logs failures.</summary>
+    Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>A field of an action's configuration.</summary>
+/// <param name="Name">The JSON property name.</param>
+/// <param name="Type">The JSON type, for example <c>string</c>, <c>number</c> or <c>string[]</c>.</param>
+/// <param name="Required">Whether it must be present.</param>
+/// <param name="Description">What it means.</param>
+public sealed record ActionConfigField(string Name, string Type, bool Required, string Description);
+
+/// <summary>An action type with its configuration fields (the "list actions" operation).</summary>
+/// <param name="ActionType">The action type, for example <c>ADD_MATERIAL</c>.</param>
+/// <param name="Description">What it does.</param>
+/// <param name="ConfigFields">Its configuration fields.</param>
+/// <param name="CausedEvents">The events it may cause.</param>
+/// <param name="IsBuiltIn">Whether it is one of the original five.</param>
+public sealed record BomActionDescriptor(string ActionType, string Description, IReadOnlyList<ActionConfigField> ConfigFields, IReadOnlyList<string> CausedEvents, bool IsBuiltIn);
+
+/// <summary>Collects problems with an action configuration; paths are relative to <c>/actionConfig</c>.</summary>
+public sealed class ActionConfigValidationContext
+{
+    private readonly List<TriggerValidationError> _errors;
+
+    internal ActionConfigValidationContext(List<TriggerValidationError> errors, string actionType, int? targetTaskTypeId)
+    {
+        _errors = errors;
+        ActionType = actionType;
+        TargetTaskTypeId = targetTaskTypeId;
+    }
+
+    /// <summary>The action type being validated.</summary>
+    public string ActionType { get; }
+
+    /// <summary>The trigger's target task type, which some actions use instead of a config field.</summary>
+    public int? TargetTaskTypeId { get; }
+
+    /// <summary>Reports a problem with the property <paramref name="property"/> (empty for the whole config).</summary>
+    public void AddError(string property, string message)
+    {
+        ArgumentNullException.ThrowIfNull(property);
+        _errors.Add(new TriggerValidationError("/actionConfig" + (property.Length == 0 ? string.Empty : "/" + property), message));
+    }
+}
+
+/// <summary>What an action receives.</summary>
+public sealed class ActionContext
+{
+    internal ActionContext(BomTrigger trigger, BomTriggerEvent triggerEvent, Guid correlationId, int depth, NpgsqlTransaction? transaction, IServiceProvider services)
+    {
+        Trigger = trigger;
+        Event = triggerEvent;
+        CorrelationId = correlationId;
+        Depth = depth;
+        Transaction = transaction;
+        Services = services;
+    }
+
+    /// <summary>The trigger that fired.</summary>
+    public BomTrigger Trigger { get; }
+
+    /// <summary>The trigger's action configuration.</summary>
+    public JsonElement Config => Trigger.ActionConfig;
+
+    /// <summary>The event that fired it.</summary>
+    public BomTriggerEvent Event { get; }
+
+    /// <summary>The id shared by the whole chain of events.</summary>
+    public Guid CorrelationId { get; }
+
+    /// <summary>0 for the host's event, 1 for an event an action caused, and so on.</summary>
+    public int Depth { get; }
+
+    /// <summary>The caller's transaction when the dispatch enlisted in one; host actions should use it so their effects commit or roll back with the task change.</summary>
+    public NpgsqlTransaction? Transaction { get; }
+
+    /// <summary>The dispatch's service scope.</summary>
+    public IServiceProvider Services { get; }
+}
+
+/// <summary>What an action did.</summary>
+public sealed record ActionResult
+{
+    /// <summary>Data stored in the log's <c>result_data</c>.</summary>
+    public JsonElement? Data { get; init; }
+
+    /// <summary>Events the action caused, which the engine dispatches next in the same chain.</summary>
+    public IReadOnlyList<BomTriggerEvent> CausedEvents { get; init; } = [];
+
+    /// <summary>A result with no data and no caused events.</summary>
+    public static ActionResult Empty { get; } = new();
+}

@@ -1,0 +1,250 @@
+using System.Text.Json;
+
+namespace Dermag.BomTriggers.Conditions;
+
+/// <summary>A parsed, type-checked condition clause. Each node compiles to a delegate once; explain walks the nodes.</summary>
+internal abstract class ConditionNode(string pointer)
+{
+    public string Pointer { get; } = pointer;
+
+    public abstract Func<EvaluationInput, bool> Compile();
+
+    /// <summary>Evaluates with a trace; returns whether the clause held and, when not, the failure to report.</summary>
+    public abstract bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure);
+}
+
+internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items, string name) : ConditionNode(pointer)
+{
+    public IReadOnlyList<ConditionNode> Items { get; } = items;
+
+    public override Func<EvaluationInput, bool> Compile()
+    {
+        var compiled = Items.Select(i => i.Compile()).ToArray();
+        return compiled.Length switch
+        {
+            0 => static _ => true,
+            1 => compiled[0],
+            _ => input =>
+            {
+                foreach (var item in compiled)
+                {
+                    if (!item(input))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+        };
+    }
+
+    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    {
+        failure = null;
+        var passed = true;
+        foreach (var item in Items)
+        {
+            if (!item.Explain(input, trace, out var itemFailure) && passed)
+            {
+                passed = false;
+                failure = itemFailure;
+            }
+        }
+
+        if (Items.Count == 0)
+        {
+            trace.Add(new ConditionTrace(Pointer, name + " {} (always true)", true, "n/a"));
+        }
+
+        return passed;
+    }
+}
+
+internal sealed class AnyNode(string pointer, IReadOnlyList<ConditionNode> items) : ConditionNode(pointer)
+{
+    public override Func<EvaluationInput, bool> Compile()
+    {
+        var compiled = items.Select(i => i.Compile()).ToArray();
+        return input =>
+        {
+            foreach (var item in compiled)
+            {
+                if (item(input))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        };
+    }
+
+    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    {
+        var passed = false;
+        foreach (var item in items)
+        {
+            passed |= item.Explain(input, trace, out _);
+        }
+
+        var clause = $"$any of {items.Count} alternative(s)";
+        var actual = passed ? "one matched" : "none matched";
+        trace.Add(new ConditionTrace(Pointer, clause, passed, actual));
+        failure = passed ? null : new ConditionFailure(Pointer, clause, actual);
+        return passed;
+    }
+}
+
+internal sealed class NotNode(string pointer, ConditionNode inner) : ConditionNode(pointer)
+{
+    public override Func<EvaluationInput, bool> Compile()
+    {
+        var compiled = inner.Compile();
+        return input => !compiled(input);
+    }
+
+    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    {
+        var innerPassed = inner.Explain(input, trace, out _);
+        var actual = innerPassed ? "the negated condition matched" : "the negated condition did not match";
+        trace.Add(new ConditionTrace(Pointer, "$not", !innerPassed, actual));
+        failure = innerPassed ? new ConditionFailure(Pointer, "$not", actual) : null;
+        return !innerPassed;
+    }
+}
+
+internal enum FieldOperator
+{
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    In,
+    Nin,
+    Exists,
+    Contains,
+    StartsWith,
+    Changed,
+}
+
+/// <summary>One operator applied to one field. Literals were type-checked against the field when parsed.</summary>
+internal sealed class FieldNode(string pointer, string path, FieldOperator op, JsonElement literal, JsonElement? from, JsonElement? to) : ConditionNode(pointer)
+{
+    private readonly string[] _segments = path.Split('.');
+    private Func<EvaluationInput, bool>? _compiled;
+
+    public string Path { get; } = path;
+
+    public FieldOperator Operator { get; } = op;
+
+    public JsonElement Literal { get; } = literal;
+
+    public override Func<EvaluationInput, bool> Compile()
+    {
+        var segments = _segments;
+        var literal = Literal;
+        switch (Operator)
+        {
+            case FieldOperator.Eq:
+                return input => EqualsLiteral(input.Current(segments), literal);
+            case FieldOperator.Ne:
+                return input => !EqualsLiteral(input.Current(segments), literal);
+            case FieldOperator.Gt:
+                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) > 0;
+            case FieldOperator.Gte:
+                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) >= 0;
+            case FieldOperator.Lt:
+                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) < 0;
+            case FieldOperator.Lte:
+                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) <= 0;
+            case FieldOperator.In:
+            {
+                var options = literal.EnumerateArray().Select(e => e.Clone()).ToArray();
+                return input => input.Current(segments) is { } v && options.Any(o => JsonValues.AreEqual(v, o));
+            }
+
+            case FieldOperator.Nin:
+            {
+                var options = literal.EnumerateArray().Select(e => e.Clone()).ToArray();
+                return input => input.Current(segments) is not { } v || !options.Any(o => JsonValues.AreEqual(v, o));
+            }
+
+            case FieldOperator.Exists:
+            {
+                var expected = literal.ValueKind == JsonValueKind.True;
+                return input => (input.Current(segments) is { ValueKind: not JsonValueKind.Null }) == expected;
+            }
+
+            case FieldOperator.Contains:
+            {
+                var needle = literal.GetString()!;
+                return input => input.Current(segments) switch
+                {
+                    { ValueKind: JsonValueKind.String } s => s.GetString()!.Contains(needle, StringComparison.Ordinal),
+                    { ValueKind: JsonValueKind.Array } a => a.EnumerateArray().Any(e => e.ValueKind == JsonValueKind.String && e.ValueEquals(needle)),
+                    _ => false,
+                };
+            }
+
+            case FieldOperator.StartsWith:
+            {
+                var prefix = literal.GetString()!;
+                return input => input.Current(segments) is { ValueKind: JsonValueKind.String } s && s.GetString()!.StartsWith(prefix, StringComparison.Ordinal);
+            }
+
+            case FieldOperator.Changed:
+            {
+                var (fromValue, toValue) = (from, to);
+                return input => HasChanged(input.Before(segments), input.Current(segments), fromValue, toValue);
+            }
+
+            default:
+                throw new InvalidOperationException($"Unknown operator {Operator}.");
+        }
+    }
+
+    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    {
+        var passed = (_compiled ??= Compile())(input);
+        var clause = Describe();
+        var actual = JsonValues.Describe(input.Current(_segments));
+        if (Operator == FieldOperator.Changed)
+        {
+            actual = $"from {JsonValues.Describe(input.Before(_segments))} to {actual}";
+        }
+
+        trace.Add(new ConditionTrace(Pointer, clause, passed, actual));
+        failure = passed ? null : new ConditionFailure(Pointer, clause, actual);
+        return passed;
+    }
+
+    private string Describe()
+    {
+        var name = "$" + char.ToLowerInvariant(Operator.ToString()[0]) + Operator.ToString()[1..];
+        if (Operator == FieldOperator.Changed)
+        {
+            return $"{Path} $changed" + (from is { } f ? " from " + f.GetRawText() : string.Empty) + (to is { } t ? " to " + t.GetRawText() : string.Empty);
+        }
+
+        return $"{Path} {name} {Literal.GetRawText()}";
+    }
+
+    private static bool EqualsLiteral(JsonElement? actual, JsonElement literal) =>
+        literal.ValueKind == JsonValueKind.Null
+            ? actual is null or { ValueKind: JsonValueKind.Null }
+            : actual is { } v && JsonValues.AreEqual(v, literal);
+
+    private static bool HasChanged(JsonElement? before, JsonElement? after, JsonElement? from, JsonElement? to)
+    {
+        var changed = before is { } b && after is { } a ? !JsonValues.AreEqual(b, a) : before.HasValue != after.HasValue;
+        if (!changed)
+        {
+            return false;
+        }
+
+        return (from is not { } f || EqualsLiteral(before, f)) && (to is not { } t || EqualsLiteral(after, t));
+    }
+}

@@ -1,0 +1,59 @@
+using Dermag.BomTriggers;
+using Dermag.BomTriggers.Actions;
+using Dermag.BomTriggers.Conditions;
+using Dermag.BomTriggers.DependencyInjection;
+using Dermag.BomTriggers.Engine;
+using Dermag.BomTriggers.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Dermag.BomTriggers.</summary>
+public static class BomTriggersServiceCollectionExtensions
+{
+    internal const string NoStoreMessage = "AddBomTriggers() has no store: call .UsePostgres(...) or .UseInMemoryStore() on the builder.";
+
+    /// <summary>
+    /// Adds the trigger engine (<see cref="IBomTriggerEngine"/>), the store (<see cref="IBomTriggerStore"/>) and the five
+    /// built-in actions. Choose a store on the returned builder: <c>.UsePostgres(...)</c> or <c>.UseInMemoryStore()</c>.
+    /// Calling it twice is harmless.
+    /// </summary>
+    public static BomTriggersBuilder AddBomTriggers(this IServiceCollection services, Action<BomTriggerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<BomTriggerOptions>();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BomTriggerOptions>, BomTriggerOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddLogging();
+
+        services.TryAddSingleton(sp => new EventCatalog(sp.GetServices<EventFieldRegistration>().Select(r => (r.EventType, r.Field))));
+        services.TryAddSingleton(sp => new ActionRegistry(sp.GetServices<ActionRegistration>()));
+        services.TryAddSingleton<ITriggerRepository>(_ => throw new BomTriggerException(NoStoreMessage));
+        services.TryAddSingleton<TriggerValidator>();
+        services.TryAddSingleton<TriggerSnapshotProvider>();
+        services.TryAddSingleton<BomTriggerStore>();
+        services.TryAddSingleton<IBomTriggerStore>(sp => sp.GetRequiredService<BomTriggerStore>());
+        services.TryAddSingleton<IBomTriggerEngine, BomTriggerEngine>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BomTriggerStartupService>());
+
+        var builder = new BomTriggersBuilder(services);
+        if (!services.Any(d => d.ServiceType == typeof(ActionRegistration)))
+        {
+            builder.AddAction<AddMaterialAction>(BomTriggerActions.AddMaterial, builtIn: true)
+                .AddAction<UpdateQuantityAction>(BomTriggerActions.UpdateQuantity, builtIn: true)
+                .AddAction<CopyBomAction>(BomTriggerActions.CopyBom, builtIn: true)
+                .AddAction<NotifyAction>(BomTriggerActions.Notify, builtIn: true)
+                .AddAction<CalculateCostAction>(BomTriggerActions.CalculateCost, builtIn: true);
+        }
+
+        return builder;
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Logging;
+
+namespace Dermag.BomTriggers.Diagnostics;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Trigger {TriggerId} ran {ActionType} for task {TaskId} in {ElapsedMs} ms")]
+    public static partial void TriggerExecuted(ILogger logger, int triggerId, string actionType, int taskId, double elapsedMs);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Trigger {TriggerId} ({ActionType}) failed for task {TaskId}: {Error}")]
+    public static partial void TriggerFailed(ILogger logger, Exception exception, int triggerId, string actionType, int taskId, string error);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Trigger {TriggerId} suppressed for task {TaskId} at chain depth {Depth} (correlation {CorrelationId}): loop or chain too deep")]
+    public static partial void LoopSuppressed(ILogger logger, int triggerId, int taskId, int depth, Guid correlationId);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Could not write {Count} trigger log row(s)")]
+    public static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Loaded {Count} active trigger(s) at revision {Revision}")]
+    public static partial void SnapshotLoaded(ILogger logger, int count, long revision);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Stored trigger {TriggerId} is invalid and will be reported as failed: {Errors}")]
+    public static partial void InvalidStoredTrigger(ILogger logger, int triggerId, string errors);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "Could not refresh the trigger snapshot; the previous one stays in use")]
+    public static partial void SnapshotRefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "Inserted {Count} of the example triggers")]
+    public static partial void ExampleTriggersSeeded(ILogger logger, int count);
+}

@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Dermag.BomTriggers.Actions;
+using Dermag.BomTriggers.Conditions;
+using Dermag.BomTriggers.Diagnostics;
+using Dermag.BomTriggers.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Dermag.BomTriggers.Engine;
+
+internal sealed class BomTriggerEngine(
+    TriggerSnapshotProvider snapshots,
+    ITriggerRepository repository,
+    TriggerValidator validator,
+    ActionRegistry actions,
+    IServiceScopeFactory scopes,
+    IOptions<BomTriggerOptions> options,
+    TimeProvider timeProvider,
+    ILogger<BomTriggerEngine> logger) : IBomTriggerEngine
+{
+    private readonly BomTriggerOptions _options = options.Value;
+
+    public async Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? dispatchOptions = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(triggerEvent);
+        dispatchOptions ??= new DispatchOptions();
+        var correlationId = Guid.CreateVersion7(timeProvider.GetUtcNow());
+        using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("bom_triggers.dispatch");
+        activity?.SetTag("bom_triggers.event", triggerEvent.EventType);
+        activity?.SetTag("bom_triggers.task_id", triggerEvent.TaskId);
+        activity?.SetTag("bom_triggers.correlation_id", correlationId);
+
+        var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
+        var outcomes = new List<TriggerOutcome>();
+        var logs = new List<NewTriggerLog>();
+        var ranForTask = new HashSet<(int TriggerId, int TaskId)>();
+        var queue = new Queue<(BomTriggerEvent Event, int Depth)>();
+        queue.Enqueue((triggerEvent, 0));
+        var notConsidered = 0;
+
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            while (queue.TryDequeue(out var item))
+            {
+                var (current, depth) = item;
+                var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
+                var inputJson = current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data.GetRawText();
+                var candidates = snapshot.Candidates(current.EventType, input, dispatchOptions.Explain, out var skipped);
+                foreach (var candidate in candidates)
+                {
+                    var outcome = await RunCandidateAsync(candidate, current, input, depth, correlationId, ranForTask, scope.ServiceProvider, dispatchOptions, queue, cancellationToken).ConfigureAwait(false);
+                    outcomes.Add(outcome);
+                    BomTriggerDiagnostics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("action", outcome.ActionType));
+                    if (outcome.Kind is TriggerOutcomeKind.Executed or TriggerOutcomeKind.Failed or TriggerOutcomeKind.SuppressedLoop)
+                    {
+                        logs.Add(new NewTriggerLog(
+                            outcome.TriggerId,
+                            current.TaskId,
+                            timeProvider.GetUtcNow(),
+                            outcome.Kind == TriggerOutcomeKind.Executed,
+                            inputJson,
+                            outcome.Result?.GetRawText(),
+                            outcome.Error,
+                            outcome.Kind.ToString(),
+                            outcome.Duration.TotalMilliseconds,
+                            correlationId,
+                            depth));
+                    }
+                }
+
+                notConsidered += skipped;
+            }
+        }
+
+        await WriteLogsAsync(logs, dispatchOptions, cancellationToken).ConfigureAwait(false);
+        var report = new DispatchReport(correlationId, outcomes) { NotConsidered = notConsidered };
+        BomTriggerDiagnostics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
+        if (report.HasFailures && (dispatchOptions.Strict ?? _options.StrictMode))
+        {
+            var first = report.OfKind(TriggerOutcomeKind.Failed).First();
+            throw new BomTriggerException($"Trigger {first.TriggerId} ('{first.TriggerName}') failed in strict mode: {first.Error}") { Report = report };
+        }
+
+        return report;
+    }
+
+    public async Task<TriggerTestResult> TestAsync(int triggerId, TriggerTestRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var trigger = await repository.GetAsync(triggerId, cancellationToken).ConfigureAwait(false);
+        if (trigger is null)
+        {
+            return new TriggerTestResult { Found = false, Explanation = [$"Trigger {triggerId} does not exist."] };
+        }
+
+        var compiled = CompiledTrigger.Compile(trigger, validator.Catalog);
+        return Explain(trigger.TriggerEvent, compiled.Condition, compiled.Errors, trigger.IsActive, trigger.SourceTaskTypeId, trigger.ActionType, trigger.ActionConfig, request);
+    }
+
+    public Task<TriggerTestResult> TestAsync(BomTriggerDefinition definition, TriggerTestRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(request);
+        var errors = validator.Validate(definition, out var condition);
+        return Task.FromResult(Explain(
+            definition.TriggerEvent, condition, errors, definition.IsActive, definition.SourceTaskTypeId, definition.ActionType,
+            definition.ActionConfig ?? TriggerValidator.EmptyObject, request));
+    }
+
+    private static TriggerTestResult Explain(
+        string eventType,
+        CompiledCondition? condition,
+        IReadOnlyList<TriggerValidationError> errors,
+        bool isActive,
+        int? sourceTaskTypeId,
+        string actionType,
+        JsonElement actionConfig,
+        TriggerTestRequest request)
+    {
+        var lines = new List<string>();
+        if (errors.Count > 0 || condition is null)
+        {
+            lines.Add("The trigger is invalid and would never run: " + string.Join("; ", errors));
+            return new TriggerTestResult { Errors = errors, IsActive = isActive, ActionType = actionType, ActionConfig = actionConfig, Explanation = lines };
+        }
+
+        var typeMatches = sourceTaskTypeId is null || sourceTaskTypeId == request.TaskTypeId;
+        var explanation = condition.Explain(new EvaluationInput(request.TestData, request.PreviousValues, request.TaskId, request.TaskTypeId));
+        lines.Add(isActive ? "The trigger is active." : "The trigger is inactive, so a real dispatch would not consider it.");
+        lines.Add(typeMatches
+            ? sourceTaskTypeId is null ? "It applies to every task type." : $"It applies to task type {sourceTaskTypeId}, which matches."
+            : $"It applies only to task type {sourceTaskTypeId}; the test task type is {(request.TaskTypeId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "not set")}.");
+        foreach (var clause in explanation.Trace)
+        {
+            lines.Add($"{(clause.Passed ? "PASS" : "FAIL")} {clause.Path}: {clause.Clause} (actual {clause.Actual})");
+        }
+
+        var wouldExecute = isActive && typeMatches && explanation.Matched;
+        lines.Add(wouldExecute ? $"A dispatch of {eventType} with this data would run {actionType}." : $"A dispatch of {eventType} with this data would not run {actionType}.");
+        return new TriggerTestResult
+        {
+            IsActive = isActive,
+            TaskTypeMatches = typeMatches,
+            Condition = explanation,
+            WouldExecute = wouldExecute,
+            ActionType = actionType,
+            ActionConfig = actionConfig,
+            Explanation = lines,
+        };
+    }
+
+    private async Task<TriggerOutcome> RunCandidateAsync(
+        CompiledTrigger candidate,
+        BomTriggerEvent current,
+        EvaluationInput input,
+        int depth,
+        Guid correlationId,
+        HashSet<(int, int)> ranForTask,
+        IServiceProvider services,
+        DispatchOptions dispatchOptions,
+        Queue<(BomTriggerEvent, int)> queue,
+        CancellationToken cancellationToken)
+    {
+        var trigger = candidate.Trigger;
+        TriggerOutcome Outcome(TriggerOutcomeKind kind) => new()
+        {
+            TriggerId = trigger.Id,
+            TriggerName = trigger.Name,
+            ActionType = trigger.ActionType,
+            EventType = current.EventType,
+            TaskId = current.TaskId,
+            Depth = depth,
+            Kind = kind,
+        };
+
+        if (trigger.SourceTaskTypeId is { } sourceType && sourceType != current.TaskTypeId)
+        {
+            return Outcome(TriggerOutcomeKind.SkippedTaskType);
+        }
+
+        if (candidate.Condition is null)
+        {
+            return Outcome(TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
+        }
+
+        if (!candidate.Condition.Matches(input))
+        {
+            return Outcome(TriggerOutcomeKind.ConditionFalse) with { FailedClause = candidate.Condition.Explain(input).Failure };
+        }
+
+        if (depth > _options.MaxChainDepth)
+        {
+            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
+            return Outcome(TriggerOutcomeKind.SuppressedLoop) with { Error = $"The chain is {depth} events deep, beyond MaxChainDepth ({_options.MaxChainDepth})." };
+        }
+
+        if (!ranForTask.Add((trigger.Id, current.TaskId)))
+        {
+            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
+            return Outcome(TriggerOutcomeKind.SuppressedLoop) with { Error = $"Trigger {trigger.Id} already ran for task {current.TaskId} in this chain." };
+        }
+
+        var started = timeProvider.GetTimestamp();
+        using var timeout = new CancellationTokenSource(_options.ActionTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            var handler = actions.Resolve(services, trigger.ActionType)
+                ?? throw new BomTriggerException($"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\").");
+            var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Transaction, services);
+
+            // WaitAsync also bounds actions that ignore their token.
+            var result = await handler.ExecuteAsync(context, linked.Token).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            var elapsed = timeProvider.GetElapsedTime(started);
+            BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
+            foreach (var caused in result.CausedEvents)
+            {
+                queue.Enqueue((caused, depth + 1));
+            }
+
+            Log.TriggerExecuted(logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
+            return Outcome(TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed };
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+        {
+            var elapsed = timeProvider.GetElapsedTime(started);
+            var error = ex is TimeoutException || timeout.IsCancellationRequested
+                ? $"The action timed out after {_options.ActionTimeout}."
+                : $"{ex.GetType().Name}: {ex.Message}";
+            Log.TriggerFailed(logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
+            return Outcome(TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
+        }
+    }
+
+    private async Task WriteLogsAsync(List<NewTriggerLog> logs, DispatchOptions dispatchOptions, CancellationToken cancellationToken)
+    {
+        if (logs.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await repository.WriteLogsAsync(logs, dispatchOptions.Transaction, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (dispatchOptions.Transaction is null && !cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+        {
+            // Logging must never break the caller's task operation; in the caller's transaction the failure aborted it, so it propagates.
+            Log.LogWriteFailed(logger, ex, logs.Count);
+            if (dispatchOptions.Strict ?? _options.StrictMode)
+            {
+                throw;
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+using System.Text.Json;
+using Dermag.BomTriggers.Conditions;
+using Npgsql;
+
+namespace Dermag.BomTriggers.Engine;
+
+/// <summary>What happened to one candidate trigger in a dispatch.</summary>
+public enum TriggerOutcomeKind
+{
+    /// <summary>The condition matched and the action succeeded.</summary>
+    Executed = 0,
+
+    /// <summary>The action threw, timed out, was not registered, or the stored trigger is invalid.</summary>
+    Failed = 1,
+
+    /// <summary>The condition did not match; <see cref="TriggerOutcome.FailedClause"/> says which clause and the actual value.</summary>
+    ConditionFalse = 2,
+
+    /// <summary>The trigger is limited to another task type (<c>source_task_type_id</c>).</summary>
+    SkippedTaskType = 3,
+
+    /// <summary>The trigger already ran for this task in this chain, or the chain is deeper than the limit.</summary>
+    SuppressedLoop = 4,
+}
+
+/// <summary>One candidate trigger's outcome.</summary>
+public sealed record TriggerOutcome
+{
+    /// <summary>The trigger.</summary>
+    public required int TriggerId { get; init; }
+
+    /// <summary>The trigger's name.</summary>
+    public required string TriggerName { get; init; }
+
+    /// <summary>The trigger's action type.</summary>
+    public required string ActionType { get; init; }
+
+    /// <summary>The event type dispatched.</summary>
+    public required string EventType { get; init; }
+
+    /// <summary>The task of the event.</summary>
+    public required int TaskId { get; init; }
+
+    /// <summary>0 for the host's event, 1 for an event an action caused, and so on.</summary>
+    public required int Depth { get; init; }
+
+    /// <summary>What happened.</summary>
+    public required TriggerOutcomeKind Kind { get; init; }
+
+    /// <summary>The error, for <see cref="TriggerOutcomeKind.Failed"/> and <see cref="TriggerOutcomeKind.SuppressedLoop"/>.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>For <see cref="TriggerOutcomeKind.ConditionFalse"/>, the clause that failed and the actual value.</summary>
+    public ConditionFailure? FailedClause { get; init; }
+
+    /// <summary>What the action returned.</summary>
+    public JsonElement? Result { get; init; }
+
+    /// <summary>How long the action ran.</summary>
+    public TimeSpan Duration { get; init; }
+}
+
+/// <summary>The outcome of dispatching one event and every event its actions caused.</summary>
+/// <param name="CorrelationId">The id shared by the chain, stored on every log row.</param>
+/// <param name="Outcomes">One outcome per candidate trigger, in execution order, across the chain.</param>
+public sealed record DispatchReport(Guid CorrelationId, IReadOnlyList<TriggerOutcome> Outcomes)
+{
+    /// <summary>
+    /// Triggers of the dispatched event types that the rule index excluded without evaluation, because a top-level
+    /// equality clause (for example <c>{"taskTypeCode":"LAN"}</c>) cannot match. Use a test run to explain one of them.
+    /// </summary>
+    public int NotConsidered { get; init; }
+
+    /// <summary>Whether any trigger failed.</summary>
+    public bool HasFailures => Outcomes.Any(o => o.Kind == TriggerOutcomeKind.Failed);
+
+    /// <summary>The outcomes of one kind.</summary>
+    public IEnumerable<TriggerOutcome> OfKind(TriggerOutcomeKind kind) => Outcomes.Where(o => o.Kind == kind);
+}
+
+/// <summary>Per-dispatch choices.</summary>
+public sealed record DispatchOptions
+{
+    /// <summary>
+    /// The caller's open transaction. When set, log rows are written in it (and host actions get it through
+    /// <c>ActionContext.Transaction</c>), so they commit or roll back with the task change.
+    /// </summary>
+    public NpgsqlTransaction? Transaction { get; init; }
+
+    /// <summary>
+    /// When true, every active trigger of the event type is evaluated and reported (so a trigger whose equality clause
+    /// does not match shows up as <see cref="TriggerOutcomeKind.ConditionFalse"/> with the clause and actual value),
+    /// bypassing the rule index. Meant for debugging "why did my rule not fire?"; the default keeps dispatch cost
+    /// independent of triggers that cannot match.
+    /// </summary>
+    public bool Explain { get; init; }
+
+    /// <summary>Overrides <c>BomTriggerOptions.StrictMode</c> for this dispatch.</summary>
+    public bool? Strict { get; init; }
+}
+
+/// <summary>Test data for a dry run.</summary>
+/// <param name="TestData">The event data (a JSON object).</param>
+public sealed record TriggerTestRequest(JsonElement TestData)
+{
+    /// <summary>Previous values, for <c>$changed</c>.</summary>
+    public JsonElement? PreviousValues { get; init; }
+
+    /// <summary>The task id to pretend.</summary>
+    public int TaskId { get; init; }
+
+    /// <summary>The task type to pretend, checked against <c>source_task_type_id</c>.</summary>
+    public int? TaskTypeId { get; init; }
+}
+
+/// <summary>What a dry run found. Nothing was executed or logged.</summary>
+public sealed record TriggerTestResult
+{
+    /// <summary>False when the stored trigger does not exist.</summary>
+    public bool Found { get; init; } = true;
+
+    /// <summary>Problems with the trigger definition (an invalid trigger is explained, never run).</summary>
+    public IReadOnlyList<Storage.TriggerValidationError> Errors { get; init; } = [];
+
+    /// <summary>Whether the trigger is active.</summary>
+    public bool IsActive { get; init; }
+
+    /// <summary>Whether the task type passes the <c>source_task_type_id</c> filter.</summary>
+    public bool TaskTypeMatches { get; init; }
+
+    /// <summary>The condition evaluated against the test data, clause by clause.</summary>
+    public ConditionExplanation? Condition { get; init; }
+
+    /// <summary>Whether a real dispatch with this data would run the action.</summary>
+    public bool WouldExecute { get; init; }
+
+    /// <summary>The action that would run.</summary>
+    public string ActionType { get; init; } = string.Empty;
+
+    /// <summary>The action's configuration.</summary>
+    public JsonElement? ActionConfig { get; init; }
+
+    /// <summary>The explanation in sentences.</summary>
+    public IReadOnlyList<string> Explanation { get; init; } = [];
+}
+
+/// <summary>Dispatches events to triggers and explains triggers without running them.</summary>
+public interface IBomTriggerEngine
+{
+    /// <summary>
+    /// Runs the active triggers of the event's type (and chained events) and returns one outcome per candidate.
+    /// Failures are isolated and reported, never thrown, unless strict mode is on.
+    /// </summary>
+    /// <exception cref="BomTriggerException">Strict mode is on and a trigger failed.</exception>
+    Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Explains whether stored trigger <paramref name="triggerId"/> would run for the test data. Executes nothing.</summary>
+    Task<TriggerTestResult> TestAsync(int triggerId, TriggerTestRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Explains whether an unsaved trigger would run for the test data. Executes nothing.</summary>
+    Task<TriggerTestResult> TestAsync(Storage.BomTriggerDefinition definition, TriggerTestRequest request, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,129 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using Dermag.BomTriggers.Conditions;
+using Dermag.BomTriggers.Storage;
+
+namespace Dermag.BomTriggers.Engine;
+
+/// <summary>One stored trigger, compiled. <see cref="Condition"/> is null when the stored condition is invalid.</summary>
+internal sealed class CompiledTrigger(BomTrigger trigger, CompiledCondition? condition, IReadOnlyList<TriggerValidationError> errors)
+{
+    public BomTrigger Trigger { get; } = trigger;
+
+    public CompiledCondition? Condition { get; } = condition;
+
+    public IReadOnlyList<TriggerValidationError> Errors { get; } = errors;
+
+    public static CompiledTrigger Compile(BomTrigger trigger, EventCatalog catalog)
+    {
+        var errors = new List<TriggerValidationError>();
+        var condition = catalog.IsKnown(trigger.TriggerEvent)
+            ? CompiledCondition.TryCompile(trigger.TriggerCondition, trigger.TriggerEvent, catalog, errors)
+            : null;
+        if (!catalog.IsKnown(trigger.TriggerEvent))
+        {
+            errors.Add(new("/triggerEvent", $"unknown event '{trigger.TriggerEvent}'"));
+        }
+
+        return new CompiledTrigger(trigger, condition, errors);
+    }
+}
+
+/// <summary>
+/// The immutable active rule set: per event type, triggers without an equality key, plus triggers indexed by their
+/// top-level equality clause, so triggers that cannot match cost one dictionary miss rather than an evaluation.
+/// </summary>
+internal sealed class TriggerSnapshot
+{
+    private readonly FrozenDictionary<string, EventBucket> _byEvent;
+
+    public TriggerSnapshot(long revision, IEnumerable<CompiledTrigger> triggers)
+    {
+        Revision = revision;
+        var all = triggers.ToList();
+        Triggers = all.ToFrozenDictionary(t => (t.Trigger.Id, t.Trigger.UpdatedAt));
+        _byEvent = all.GroupBy(t => t.Trigger.TriggerEvent, StringComparer.Ordinal)
+            .ToFrozenDictionary(g => g.Key, g => new EventBucket(g), StringComparer.Ordinal);
+    }
+
+    public static TriggerSnapshot Empty { get; } = new(-1, []);
+
+    public long Revision { get; }
+
+    /// <summary>Compiled triggers by version, so a refresh recompiles only what changed.</summary>
+    public FrozenDictionary<(int Id, DateTimeOffset UpdatedAt), CompiledTrigger> Triggers { get; }
+
+    public int Count => Triggers.Count;
+
+    /// <summary>The candidates for an event, ordered by priority (higher first), then id.</summary>
+    /// <param name="eventType">The event type.</param>
+    /// <param name="input">The event data, read for the equality keys.</param>
+    /// <param name="bypassIndex">Return every trigger of the event type (explain mode).</param>
+    /// <param name="notConsidered">How many triggers the index excluded.</param>
+    public List<CompiledTrigger> Candidates(string eventType, EvaluationInput input, bool bypassIndex, out int notConsidered)
+    {
+        notConsidered = 0;
+        if (!_byEvent.TryGetValue(eventType, out var bucket))
+        {
+            return [];
+        }
+
+        if (bypassIndex)
+        {
+            return [.. bucket.All];
+        }
+
+        var candidates = new List<CompiledTrigger>(bucket.Unkeyed);
+        var keyedTotal = bucket.KeyedCount;
+        foreach (var (path, byValue) in bucket.Keyed)
+        {
+            if (input.Current(path.Segments) is { ValueKind: JsonValueKind.String } value
+                && byValue.TryGetValue(value.GetString()!, out var matches))
+            {
+                candidates.AddRange(matches);
+                keyedTotal -= matches.Length;
+            }
+        }
+
+        notConsidered = keyedTotal;
+        if (candidates.Count > 1 && bucket.Keyed.Count > 0)
+        {
+            candidates.Sort(Order);
+        }
+
+        return candidates;
+    }
+
+    internal static int Order(CompiledTrigger a, CompiledTrigger b)
+    {
+        var byPriority = b.Trigger.Priority.CompareTo(a.Trigger.Priority);
+        return byPriority != 0 ? byPriority : a.Trigger.Id.CompareTo(b.Trigger.Id);
+    }
+
+    internal sealed record KeyPath(string Path, string[] Segments);
+
+    private sealed class EventBucket
+    {
+        public EventBucket(IEnumerable<CompiledTrigger> triggers)
+        {
+            var ordered = triggers.ToList();
+            ordered.Sort(Order);
+            All = [.. ordered];
+            Unkeyed = [.. ordered.Where(t => t.Condition?.EqualityKey is null)];
+            var keyed = ordered.Where(t => t.Condition?.EqualityKey is not null).ToList();
+            KeyedCount = keyed.Count;
+            Keyed = keyed.GroupBy(t => t.Condition!.EqualityKey!.Value.Path, StringComparer.Ordinal)
+                .Select(g => (new KeyPath(g.Key, g.Key.Split('.')), g.GroupBy(t => t.Condition!.EqualityKey!.Value.Value, StringComparer.Ordinal)
+                    .ToFrozenDictionary(v => v.Key, v => v.ToArray(), StringComparer.Ordinal)))
+                .ToList();
+        }
+
+        public CompiledTrigger[] All { get; }
+
+        public CompiledTrigger[] Unkeyed { get; }
+
+        public List<(KeyPath Path, FrozenDictionary<string, CompiledTrigger[]> ByValue)> Keyed { get; }
+
+        public int KeyedCount { get; }
+    }
+}

@@ -1,0 +1,195 @@
+using System.Text.Json;
+
+namespace Dermag.BomTriggers.Storage;
+
+/// <summary>A stored trigger: when <see cref="TriggerEvent"/> happens and <see cref="TriggerCondition"/> matches, run <see cref="ActionType"/>.</summary>
+public sealed record BomTrigger
+{
+    /// <summary>The database id.</summary>
+    public required int Id { get; init; }
+
+    /// <summary>A stable id that survives export and import.</summary>
+    public required Guid Uuid { get; init; }
+
+    /// <summary>A human-readable name (at most 200 characters).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>An optional description.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>The event type, one of <see cref="BomTriggerEvents"/>.</summary>
+    public required string TriggerEvent { get; init; }
+
+    /// <summary>The condition (a JSON object; <c>{}</c> always matches).</summary>
+    public required JsonElement TriggerCondition { get; init; }
+
+    /// <summary>The action type, a built-in from <see cref="BomTriggerActions"/> or one registered with <c>AddAction</c>.</summary>
+    public required string ActionType { get; init; }
+
+    /// <summary>The action's configuration (a JSON object).</summary>
+    public required JsonElement ActionConfig { get; init; }
+
+    /// <summary>When set, the trigger only runs for tasks of this task type.</summary>
+    public int? SourceTaskTypeId { get; init; }
+
+    /// <summary>The task type the action works with (for example the type whose BOM <c>COPY_BOM</c> copies).</summary>
+    public int? TargetTaskTypeId { get; init; }
+
+    /// <summary>Higher runs first.</summary>
+    public int Priority { get; init; } = 10;
+
+    /// <summary>Inactive triggers are stored but never run.</summary>
+    public bool IsActive { get; init; } = true;
+
+    /// <summary>The id of the user who created the trigger, when known.</summary>
+    public int? CreatedBy { get; init; }
+
+    /// <summary>When the trigger was created.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>When the trigger was last changed; together with <see cref="Id"/> it identifies the trigger version.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>What a caller sends to create or update a trigger (the REST body of the original API).</summary>
+public sealed record BomTriggerDefinition
+{
+    /// <summary>A human-readable name (required, at most 200 characters).</summary>
+    public string Name { get; init; } = string.Empty;
+
+    /// <summary>An optional description.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>The event type, one of <see cref="BomTriggerEvents"/>.</summary>
+    public string TriggerEvent { get; init; } = string.Empty;
+
+    /// <summary>The condition; <see langword="null"/> means <c>{}</c> (always matches).</summary>
+    public JsonElement? TriggerCondition { get; init; }
+
+    /// <summary>The action type.</summary>
+    public string ActionType { get; init; } = string.Empty;
+
+    /// <summary>The action's configuration; <see langword="null"/> means <c>{}</c>.</summary>
+    public JsonElement? ActionConfig { get; init; }
+
+    /// <summary>When set, the trigger only runs for tasks of this task type.</summary>
+    public int? SourceTaskTypeId { get; init; }
+
+    /// <summary>The task type the action works with.</summary>
+    public int? TargetTaskTypeId { get; init; }
+
+    /// <summary>Higher runs first.</summary>
+    /// <value>The default is 10.</value>
+    public int Priority { get; init; } = 10;
+
+    /// <summary>Whether the trigger runs.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool IsActive { get; init; } = true;
+
+    /// <summary>The id of the user creating the trigger.</summary>
+    public int? CreatedBy { get; init; }
+
+    /// <summary>The definition of an existing trigger, to change and save back.</summary>
+    public static BomTriggerDefinition From(BomTrigger trigger)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        return new BomTriggerDefinition
+        {
+            Name = trigger.Name,
+            Description = trigger.Description,
+            TriggerEvent = trigger.TriggerEvent,
+            TriggerCondition = trigger.TriggerCondition,
+            ActionType = trigger.ActionType,
+            ActionConfig = trigger.ActionConfig,
+            SourceTaskTypeId = trigger.SourceTaskTypeId,
+            TargetTaskTypeId = trigger.TargetTaskTypeId,
+            Priority = trigger.Priority,
+            IsActive = trigger.IsActive,
+            CreatedBy = trigger.CreatedBy,
+        };
+    }
+}
+
+/// <summary>One problem with a trigger definition.</summary>
+/// <param name="Path">A JSON Pointer into the definition, for example <c>/triggerCondition/quantity/$gt</c>.</param>
+/// <param name="Message">What is wrong, for example <c>expected a number</c>.</param>
+public sealed record TriggerValidationError(string Path, string Message)
+{
+    /// <inheritdoc />
+    public override string ToString() => Path + ": " + Message;
+}
+
+/// <summary>The result of saving a trigger: the stored trigger, or every problem found (and nothing stored).</summary>
+public sealed record TriggerSaveResult
+{
+    /// <summary>The stored trigger when the save succeeded.</summary>
+    public BomTrigger? Trigger { get; init; }
+
+    /// <summary>Every problem found; empty when the save succeeded.</summary>
+    public IReadOnlyList<TriggerValidationError> Errors { get; init; } = [];
+
+    /// <summary>True when the trigger did not exist (update of an unknown id).</summary>
+    public bool NotFound { get; init; }
+
+    /// <summary>True when the trigger was stored.</summary>
+    public bool Succeeded => Trigger is not null;
+
+    internal static TriggerSaveResult Invalid(IReadOnlyList<TriggerValidationError> errors) => new() { Errors = errors };
+}
+
+/// <summary>One row of <c>bom_trigger_logs</c>.</summary>
+public sealed record BomTriggerLog
+{
+    /// <summary>The log id.</summary>
+    public long Id { get; init; }
+
+    /// <summary>The trigger that ran.</summary>
+    public required int TriggerId { get; init; }
+
+    /// <summary>The task the event was about.</summary>
+    public int? TaskId { get; init; }
+
+    /// <summary>When the trigger ran.</summary>
+    public required DateTimeOffset ExecutedAt { get; init; }
+
+    /// <summary>Whether the action succeeded.</summary>
+    public required bool Success { get; init; }
+
+    /// <summary>The event data the trigger saw.</summary>
+    public JsonElement? InputData { get; init; }
+
+    /// <summary>What the action returned.</summary>
+    public JsonElement? ResultData { get; init; }
+
+    /// <summary>The error, when the action failed or was suppressed.</summary>
+    public string? ErrorMessage { get; init; }
+
+    /// <summary>The outcome name (<c>Executed</c>, <c>Failed</c> or <c>SuppressedLoop</c>).</summary>
+    public string Outcome { get; init; } = "Executed";
+
+    /// <summary>How long the action ran.</summary>
+    public TimeSpan? Duration { get; init; }
+
+    /// <summary>The id shared by every log row of one dispatch and the events it chained.</summary>
+    public Guid? CorrelationId { get; init; }
+
+    /// <summary>0 for the event the host dispatched, 1 for an event an action caused, and so on.</summary>
+    public int Depth { get; init; }
+}
+
+/// <summary>One page of a trigger's logs, newest first.</summary>
+/// <param name="Items">The rows of this page.</param>
+/// <param name="Total">How many rows the trigger has in all.</param>
+/// <param name="Limit">The page size asked for.</param>
+/// <param name="Offset">The offset asked for.</param>
+public sealed record BomTriggerLogPage(IReadOnlyList<BomTriggerLog> Items, long Total, int Limit, int Offset);
+
+/// <summary>A filter for listing triggers.</summary>
+public sealed record BomTriggerQuery
+{
+    /// <summary>Only triggers of this event type.</summary>
+    public string? TriggerEvent { get; init; }
+
+    /// <summary>Only active (true) or inactive (false) triggers.</summary>
+    public bool? IsActive { get; init; }
+}

@@ -1,0 +1,141 @@
+using Dermag.BomTriggers.Actions;
+using Dermag.BomTriggers.Conditions;
+using Dermag.BomTriggers.Diagnostics;
+using Dermag.BomTriggers.Engine;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dermag.BomTriggers.Storage;
+
+internal sealed class BomTriggerStore(
+    ITriggerRepository repository,
+    TriggerValidator validator,
+    TriggerSnapshotProvider snapshots,
+    IServiceScopeFactory scopes,
+    TimeProvider timeProvider,
+    ILogger<BomTriggerStore> logger) : IBomTriggerStore
+{
+    public async Task<TriggerSaveResult> CreateAsync(BomTriggerDefinition definition, CancellationToken cancellationToken = default)
+    {
+        var errors = validator.Validate(definition, out _);
+        if (errors.Count > 0)
+        {
+            return TriggerSaveResult.Invalid(errors);
+        }
+
+        var trigger = await repository.InsertAsync(Normalize(definition), Guid.CreateVersion7(timeProvider.GetUtcNow()), timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        return new TriggerSaveResult { Trigger = trigger };
+    }
+
+    public async Task<TriggerSaveResult> UpdateAsync(int id, BomTriggerDefinition definition, CancellationToken cancellationToken = default)
+    {
+        var errors = validator.Validate(definition, out _);
+        if (errors.Count > 0)
+        {
+            return TriggerSaveResult.Invalid(errors);
+        }
+
+        var trigger = await repository.UpdateAsync(id, Normalize(definition), timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (trigger is null)
+        {
+            return new TriggerSaveResult { NotFound = true, Errors = [new TriggerValidationError("/id", $"trigger {id} does not exist")] };
+        }
+
+        await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        return new TriggerSaveResult { Trigger = trigger };
+    }
+
+    public async Task<bool> DeleteAsync(int id, CancellationToken cancellationToken = default)
+    {
+        var deleted = await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        if (deleted)
+        {
+            await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return deleted;
+    }
+
+    public Task<BomTrigger?> GetAsync(int id, CancellationToken cancellationToken = default) => repository.GetAsync(id, cancellationToken);
+
+    public Task<IReadOnlyList<BomTrigger>> ListAsync(BomTriggerQuery? query = null, CancellationToken cancellationToken = default) =>
+        repository.ListAsync(query ?? new BomTriggerQuery(), cancellationToken);
+
+    public async Task<BomTrigger?> ToggleAsync(int id, CancellationToken cancellationToken = default)
+    {
+        var trigger = await repository.ToggleAsync(id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (trigger is not null)
+        {
+            await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return trigger;
+    }
+
+    public IReadOnlyList<TriggerValidationError> Validate(BomTriggerDefinition definition) => validator.Validate(definition, out _);
+
+    public Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit = 50, int offset = 0, CancellationToken cancellationToken = default) =>
+        repository.GetLogsAsync(triggerId, Math.Clamp(limit, 1, 1000), Math.Max(0, offset), cancellationToken);
+
+    public Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default) =>
+        repository.GetRecentFailuresAsync(Math.Clamp(limit, 1, 1000), cancellationToken);
+
+    public Task<int> CleanupOldLogsAsync(int retentionDays = 90, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(retentionDays);
+        return repository.CleanupOldLogsAsync(retentionDays, cancellationToken);
+    }
+
+    public IReadOnlyList<BomEventDescriptor> ListEvents() => validator.Catalog.Events;
+
+    public IReadOnlyList<BomActionDescriptor> ListActions()
+    {
+        using var scope = scopes.CreateScope();
+        return [.. validator.Actions.All.Select(r =>
+        {
+            var handler = validator.Actions.Resolve(scope.ServiceProvider, r.ActionType)!;
+            return new BomActionDescriptor(r.ActionType, handler.Description, handler.ConfigFields, handler.CausedEvents, r.IsBuiltIn);
+        })];
+    }
+
+    /// <summary>Inserts the original's three example triggers unless they exist; returns how many were inserted.</summary>
+    internal async Task<int> SeedExampleTriggersAsync(CancellationToken cancellationToken)
+    {
+        var inserted = 0;
+        foreach (var (uuid, definition) in ExampleTriggers.All)
+        {
+            if (await repository.InsertIfAbsentAsync(definition, uuid, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+            {
+                inserted++;
+            }
+        }
+
+        Log.ExampleTriggersSeeded(logger, inserted);
+        if (inserted > 0)
+        {
+            await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return inserted;
+    }
+
+    private static BomTriggerDefinition Normalize(BomTriggerDefinition definition) => definition with
+    {
+        TriggerCondition = definition.TriggerCondition is { ValueKind: System.Text.Json.JsonValueKind.Object } c ? c : TriggerValidator.EmptyObject,
+        ActionConfig = definition.ActionConfig is { ValueKind: System.Text.Json.JsonValueKind.Object } a ? a : TriggerValidator.EmptyObject,
+    };
+
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await snapshots.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // The change is stored; the periodic refresh will pick it up.
+            Log.SnapshotRefreshFailed(logger, ex);
+        }
+    }
+}

@@ -1,0 +1,217 @@
+using Dermag.BomTriggers.Conditions;
+using Dermag.BomTriggers.Storage;
+using Dermag.BomTriggers.Tests.TestSupport;
+
+namespace Dermag.BomTriggers.Tests.Conditions;
+
+public class ConditionCaseTests
+{
+    private const string TC = BomTriggerEvents.TaskCreate;
+    private const string SC = BomTriggerEvents.StatusChange;
+    private const string MA = BomTriggerEvents.MaterialAdd;
+    private const string QC = BomTriggerEvents.QuantityChange;
+    private const string BU = BomTriggerEvents.BomUpdate;
+
+    private const string Lan = """{"taskTypeCode":"LAN","status":"created","title":"Office LAN","tags":["urgent","network"]}""";
+    private const string Cable = """{"taskTypeCode":"LAN","materialName":"Kabel UTP Cat6","quantity":100,"unit":"m","material":{"name":"Kabel UTP Cat6","category":"network","unitPrice":2.5}}""";
+
+    // event, condition, data, previous values, expected: "true" | "false" | "error <path>: <message start>"
+    public static TheoryData<string, string, string, string?, string> Cases => new()
+    {
+        // The original's plain objects keep their meaning.
+        { TC, "{}", Lan, null, "true" },
+        { TC, """{"taskTypeCode":"LAN"}""", Lan, null, "true" },
+        { TC, """{"taskTypeCode":"LAN"}""", """{"taskTypeCode":"CCTV"}""", null, "false" },
+        { SC, """{"status":"completed"}""", """{"status":"completed"}""", null, "true" },
+        { SC, """{"status":"completed"}""", """{"status":"in_progress"}""", null, "false" },
+        { MA, "{}", Cable, null, "true" },
+        { TC, """{"taskTypeCode":"LAN","status":"created"}""", Lan, null, "true" },
+        { TC, """{"taskTypeCode":"LAN","status":"completed"}""", Lan, null, "false" },
+        { TC, """{"taskTypeCode":"lan"}""", Lan, null, "false" },
+        { TC, "{}", "{}", null, "true" },
+
+        // Dotted paths.
+        { MA, """{"material.category":"network"}""", Cable, null, "true" },
+        { MA, """{"material.category":"power"}""", Cable, null, "false" },
+        { MA, """{"material.category":"network"}""", """{"material":"flat string"}""", null, "false" },
+        { MA, """{"material.unitPrice":{"$gt":2}}""", Cable, null, "true" },
+
+        // $eq / $ne
+        { MA, """{"quantity":{"$eq":100}}""", Cable, null, "true" },
+        { MA, """{"quantity":{"$eq":100.0}}""", Cable, null, "true" },
+        { MA, """{"quantity":{"$ne":100}}""", Cable, null, "false" },
+        { MA, """{"quantity":{"$ne":5}}""", Cable, null, "true" },
+        { MA, """{"unit":{"$eq":null}}""", """{"quantity":1}""", null, "true" },
+        { MA, """{"unit":{"$ne":null}}""", Cable, null, "true" },
+        { TC, """{"tags":{"$eq":["urgent","network"]}}""", Lan, null, "true" },
+
+        // Ordering.
+        { MA, """{"quantity":{"$gt":50}}""", Cable, null, "true" },
+        { MA, """{"quantity":{"$gt":100}}""", Cable, null, "false" },
+        { MA, """{"quantity":{"$gte":100}}""", Cable, null, "true" },
+        { MA, """{"quantity":{"$lt":100}}""", Cable, null, "false" },
+        { MA, """{"quantity":{"$lte":100}}""", Cable, null, "true" },
+        { MA, """{"quantity":{"$gt":10,"$lt":200}}""", Cable, null, "true" },
+        { MA, """{"quantity":{"$gt":10,"$lt":20}}""", Cable, null, "false" },
+        { TC, """{"title":{"$gt":"A"}}""", Lan, null, "true" },
+        { MA, """{"quantity":{"$gt":1}}""", """{"quantity":"100"}""", null, "false" },
+        { MA, """{"quantity":{"$lt":1}}""", """{"quantity":-1e400}""", null, "true" },
+
+        // $in / $nin
+        { TC, """{"taskTypeCode":{"$in":["LAN","WLAN"]}}""", Lan, null, "true" },
+        { TC, """{"taskTypeCode":{"$in":["CCTV"]}}""", Lan, null, "false" },
+        { TC, """{"taskTypeCode":{"$nin":["CCTV"]}}""", Lan, null, "true" },
+        { TC, """{"taskTypeCode":{"$nin":["LAN"]}}""", Lan, null, "false" },
+        { MA, """{"quantity":{"$in":[1,100]}}""", Cable, null, "true" },
+
+        // $exists
+        { TC, """{"title":{"$exists":true}}""", Lan, null, "true" },
+        { TC, """{"taskNumber":{"$exists":true}}""", Lan, null, "false" },
+        { TC, """{"taskNumber":{"$exists":false}}""", Lan, null, "true" },
+        { TC, """{"taskNumber":{"$exists":false}}""", """{"taskNumber":null}""", null, "true" },
+
+        // $contains / $startsWith
+        { TC, """{"title":{"$contains":"LAN"}}""", Lan, null, "true" },
+        { TC, """{"title":{"$contains":"WAN"}}""", Lan, null, "false" },
+        { TC, """{"tags":{"$contains":"urgent"}}""", Lan, null, "true" },
+        { TC, """{"tags":{"$contains":"urg"}}""", Lan, null, "false" },
+        { MA, """{"materialName":{"$startsWith":"Kabel"}}""", Cable, null, "true" },
+        { MA, """{"materialName":{"$startsWith":"kabel"}}""", Cable, null, "false" },
+
+        // $changed against previous values.
+        { SC, """{"status":{"$changed":{"from":"in_progress","to":"completed"}}}""", """{"status":"completed"}""", """{"status":"in_progress"}""", "true" },
+        { SC, """{"status":{"$changed":{"from":"new","to":"completed"}}}""", """{"status":"completed"}""", """{"status":"in_progress"}""", "false" },
+        { SC, """{"status":{"$changed":{"to":"completed"}}}""", """{"status":"completed"}""", """{"status":"completed"}""", "false" },
+        { SC, """{"status":{"$changed":true}}""", """{"status":"completed"}""", """{"status":"new"}""", "true" },
+        { SC, """{"status":{"$changed":true}}""", """{"status":"completed"}""", null, "true" },
+        { QC, """{"quantity":{"$changed":{"from":100}}}""", """{"quantity":150}""", """{"quantity":100}""", "true" },
+        { QC, """{"quantity":{"$changed":true}}""", """{"quantity":100}""", """{"quantity":100.0}""", "false" },
+
+        // Combinators.
+        { TC, """{"$all":[{"taskTypeCode":"LAN"},{"status":"created"}]}""", Lan, null, "true" },
+        { TC, """{"$all":[{"taskTypeCode":"LAN"},{"status":"done"}]}""", Lan, null, "false" },
+        { TC, """{"$any":[{"taskTypeCode":"CCTV"},{"status":"created"}]}""", Lan, null, "true" },
+        { TC, """{"$any":[{"taskTypeCode":"CCTV"},{"status":"done"}]}""", Lan, null, "false" },
+        { TC, """{"$not":{"taskTypeCode":"CCTV"}}""", Lan, null, "true" },
+        { TC, """{"$not":{"taskTypeCode":"LAN"}}""", Lan, null, "false" },
+        { TC, """{"$any":[]}""", Lan, null, "false" },
+        { TC, """{"$all":[]}""", Lan, null, "true" },
+        { TC, """{"$not":{"$any":[{"tags":{"$contains":"urgent"}},{"title":{"$startsWith":"X"}}]}}""", Lan, null, "false" },
+
+        // Ids come from the event when the data omits them.
+        { TC, """{"taskId":7}""", "{}", null, "true" },
+        { TC, """{"taskTypeId":{"$in":[3,4]}}""", "{}", null, "true" },
+
+        // Type errors and unknown names are save-time errors with a JSON Pointer.
+        { MA, """{"quantity":{"$gt":"5"}}""", Cable, null, "error /triggerCondition/quantity/$gt: expected a number" },
+        { MA, """{"quantity":"100"}""", Cable, null, "error /triggerCondition/quantity: expected a number" },
+        { TC, """{"taskTypeCode":5}""", Lan, null, "error /triggerCondition/taskTypeCode: expected a string" },
+        { TC, """{"taskTypeCode":{"$in":["LAN",5]}}""", Lan, null, "error /triggerCondition/taskTypeCode/$in/1: expected a string" },
+        { TC, """{"taskTypeCode":{"$in":"LAN"}}""", Lan, null, "error /triggerCondition/taskTypeCode/$in: expected an array of strings" },
+        { MA, """{"quantity":{"$contains":"1"}}""", Cable, null, "error /triggerCondition/quantity/$contains: '$contains' does not apply to a number field" },
+        { TC, """{"tags":{"$startsWith":"u"}}""", Lan, null, "error /triggerCondition/tags/$startsWith: '$startsWith' does not apply" },
+        { TC, """{"title":{"$exists":"yes"}}""", Lan, null, "error /triggerCondition/title/$exists: expected a boolean" },
+        { TC, """{"title":{"$regex":"x"}}""", Lan, null, "error /triggerCondition/title/$regex: unknown operator '$regex'" },
+        { TC, """{"$or":[]}""", Lan, null, "error /triggerCondition/$or: unknown operator '$or'" },
+        { TC, """{"$eq":1}""", Lan, null, "error /triggerCondition/$eq: '$eq' applies to a field" },
+        { TC, """{"customer":"ACME"}""", Lan, null, "error /triggerCondition/customer: unknown field 'customer' for ON_TASK_CREATE" },
+        { TC, """{"materialName":"x"}""", Lan, null, "error /triggerCondition/materialName: unknown field" },
+        { TC, """{"status":{"$changed":true}}""", Lan, null, "error /triggerCondition/status/$changed: '$changed' needs previous values" },
+        { SC, """{"status":{"$changed":{"since":"x"}}}""", Lan, null, "error /triggerCondition/status/$changed/since: unknown property" },
+        { SC, """{"status":{"$changed":{"from":1}}}""", Lan, null, "error /triggerCondition/status/$changed/from: expected a string" },
+        { MA, """{"material":{"category":"network"}}""", Cable, null, "error /triggerCondition/material: unknown field 'material'" },
+        { MA, """{"quantity":{}}""", Cable, null, "error /triggerCondition/quantity: expected a value or an object with at least one operator" },
+        { TC, """{"$all":{"status":"x"}}""", Lan, null, "error /triggerCondition/$all: expected an array of conditions" },
+        { TC, """{"$any":[{"status":1}]}""", Lan, null, "error /triggerCondition/$any/0/status: expected a string" },
+        { TC, """{"$not":[]}""", Lan, null, "error /triggerCondition/$not: expected an object" },
+        { TC, "[]", Lan, null, "error /triggerCondition: expected an object" },
+        { MA, """{"quantity":{"$gt":1e400}}""", Cable, null, "error /triggerCondition/quantity/$gt: number out of range" },
+        { TC, """{"tags":{"$in":["a"]}}""", Lan, null, "error /triggerCondition/tags/$in: '$in' does not apply" },
+        { BU, """{"itemCount":{"$gte":"3"}}""", "{}", null, "error /triggerCondition/itemCount/$gte: expected a number" },
+        { BU, """{"totalCost":{"$lt":1000},"itemCount":{"$gt":0}}""", """{"totalCost":10,"itemCount":2}""", null, "true" },
+
+        // Missing fields are false, not errors.
+        { MA, """{"quantity":{"$gt":1}}""", "{}", null, "false" },
+        { MA, """{"material.category":"network"}""", "{}", null, "false" },
+        { TC, """{"title":{"$contains":"x"}}""", "{}", null, "false" },
+        { TC, """{"taskTypeCode":{"$nin":["LAN"]}}""", "{}", null, "true" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Condition_EvaluatesOrRejects_AsTheTableSays(string eventType, string condition, string data, string? previous, string expected)
+    {
+        var errors = new List<TriggerValidationError>();
+        var compiled = CompiledCondition.TryCompile(Json.Parse(condition), eventType, EventCatalog.Default, errors);
+
+        if (expected.StartsWith("error "))
+        {
+            compiled.Should().BeNull();
+            var prefix = expected["error ".Length..];
+            errors.Select(e => e.ToString()).Should().Contain(e => e.StartsWith(prefix), $"errors were: {string.Join(" | ", errors)}");
+            return;
+        }
+
+        errors.Should().BeEmpty();
+        var input = new EvaluationInput(Json.Parse(data), previous is null ? null : Json.Parse(previous), 7, 3);
+        compiled!.Matches(input).Should().Be(expected == "true");
+        compiled.Explain(input).Matched.Should().Be(expected == "true", "explain and the compiled delegate must agree");
+    }
+
+    [Fact]
+    public void Cases_AreAtLeastSixty() => Cases.Count.Should().BeGreaterThanOrEqualTo(60);
+
+    [Fact]
+    public void Explain_ConditionFalse_NamesFailingClauseAndActualValue()
+    {
+        var errors = new List<TriggerValidationError>();
+        var compiled = CompiledCondition.TryCompile(Json.Parse("""{"taskTypeCode":"LAN","status":"completed"}"""), SC, EventCatalog.Default, errors)!;
+
+        var explanation = compiled.Explain(new EvaluationInput(Json.Parse("""{"taskTypeCode":"LAN","status":"in_progress"}"""), null, 1, null));
+
+        explanation.Matched.Should().BeFalse();
+        explanation.Failure!.Path.Should().Be("/triggerCondition/status");
+        explanation.Failure.Actual.Should().Be("\"in_progress\"");
+        explanation.Failure.Clause.Should().Be("status $eq \"completed\"");
+        explanation.Trace.Should().HaveCount(2).And.Contain(t => t.Path == "/triggerCondition/taskTypeCode" && t.Passed);
+    }
+
+    [Fact]
+    public void Parse_SeveralProblems_ReportsEveryOne()
+    {
+        var errors = new List<TriggerValidationError>();
+        CompiledCondition.TryCompile(Json.Parse("""{"quantity":{"$gt":"5"},"nope":1,"unit":{"$in":[1]}}"""), MA, EventCatalog.Default, errors);
+
+        errors.Select(e => e.Path).Should().BeEquivalentTo("/triggerCondition/quantity/$gt", "/triggerCondition/nope", "/triggerCondition/unit/$in/0");
+    }
+
+    [Fact]
+    public void Parse_FieldNameWithSlash_IsEscapedInPointer()
+    {
+        var errors = new List<TriggerValidationError>();
+        CompiledCondition.TryCompile(Json.Parse("""{"a/b~c":1}"""), TC, EventCatalog.Default, errors);
+
+        errors.Single().Path.Should().Be("/triggerCondition/a~1b~0c");
+    }
+
+    [Fact]
+    public void Parse_NestingBeyondLimit_IsAnErrorNotAStackOverflow()
+    {
+        var json = string.Concat(Enumerable.Repeat("""{"$not":""", 40)) + "{}" + new string('}', 40);
+        var errors = new List<TriggerValidationError>();
+
+        var compiled = CompiledCondition.TryCompile(Json.Parse(json), TC, EventCatalog.Default, errors);
+
+        compiled.Should().BeNull();
+        errors.Should().ContainSingle(e => e.Message.Contains("nest at most"));
+    }
+
+    [Fact]
+    public void EqualityKey_TopLevelStringEquality_IsUsedForIndexing()
+    {
+        var errors = new List<TriggerValidationError>();
+        var compiled = CompiledCondition.TryCompile(Json.Parse("""{"taskTypeCode":"LAN","quantity":{"$gt":1}}"""), MA, EventCatalog.Default, errors)!;
+
+        compiled.EqualityKey.Should().Be(("taskTypeCode", "LAN"));
+    }
+}

@@ -1,0 +1,295 @@
+using Dermag.BomTriggers.Conditions;
+using Dermag.BomTriggers.Engine;
+using Dermag.BomTriggers.Storage;
+using Dermag.BomTriggers.Tests.TestSupport;
+using Dermag.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dermag.BomTriggers.Tests.Engine;
+
+/// <summary>Engine behaviour that must hold on every store.</summary>
+public abstract class TriggerEngineContract : IAsyncLifetime
+{
+    private TriggerTestContext? _context;
+
+    protected TriggerTestContext Context => _context!;
+
+    protected IBomTriggerEngine Engine => Context.Engine;
+
+    protected abstract void UseStore(BomTriggersBuilder builder);
+
+    public async Task InitializeAsync() => _context = await TriggerTestContext.CreateAsync(UseStore, o => o.ActionTimeout = TimeSpan.FromSeconds(10));
+
+    public async Task DisposeAsync() => await Context.DisposeAsync();
+
+    private async Task<TriggerTestContext> OtherContextAsync(Action<BomTriggerOptions> configure)
+    {
+        await Context.DisposeAsync();
+        _context = await TriggerTestContext.CreateAsync(UseStore, configure);
+        return _context;
+    }
+
+    [Fact]
+    public async Task SeedTriggers_LanTaskCreated_AddsCableThenChainsCostRecalculation_AndLogsBoth()
+    {
+        await Context.InternalStore.SeedExampleTriggersAsync(default);
+        var triggers = await Context.Store.ListAsync();
+        var cable = triggers.Single(t => t.ActionType == BomTriggerActions.AddMaterial);
+        var cost = triggers.Single(t => t.ActionType == BomTriggerActions.CalculateCost);
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 42, 3, """{"taskTypeCode":"LAN","title":"Office"}"""));
+
+        report.Outcomes.Select(o => (o.TriggerId, o.Kind, o.Depth, o.EventType)).Should().Equal(
+            (cable.Id, TriggerOutcomeKind.Executed, 0, BomTriggerEvents.TaskCreate),
+            (cost.Id, TriggerOutcomeKind.Executed, 1, BomTriggerEvents.MaterialAdd));
+        Context.Host.Calls.Should().Equal("add:42:Kabel UTP Cat6:100:m:network", "cost:42");
+
+        var cableLog = (await Context.Store.GetLogsAsync(cable.Id)).Items.Should().ContainSingle().Subject;
+        cableLog.Success.Should().BeTrue();
+        cableLog.TaskId.Should().Be(42);
+        cableLog.CorrelationId.Should().Be(report.CorrelationId);
+        cableLog.Depth.Should().Be(0);
+        cableLog.InputData!.Value.GetProperty("taskTypeCode").GetString().Should().Be("LAN");
+        cableLog.ResultData!.Value.GetProperty("materialName").GetString().Should().Be("Kabel UTP Cat6");
+        var costLog = (await Context.Store.GetLogsAsync(cost.Id)).Items.Should().ContainSingle().Subject;
+        costLog.Depth.Should().Be(1);
+        costLog.CorrelationId.Should().Be(report.CorrelationId);
+        costLog.ResultData!.Value.GetProperty("totalCost").GetDecimal().Should().Be(123.45m);
+    }
+
+    [Fact]
+    public async Task SeedTriggers_NonLanTask_IsExcludedByTheIndexAndRunsNothing()
+    {
+        await Context.InternalStore.SeedExampleTriggersAsync(default);
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 43, 3, """{"taskTypeCode":"CCTV"}"""));
+
+        report.Outcomes.Should().BeEmpty();
+        report.NotConsidered.Should().Be(1);
+        Context.Host.Calls.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task SeedTriggers_StatusCompleted_Notifies_OtherStatusExplainsWhyNot()
+    {
+        await Context.InternalStore.SeedExampleTriggersAsync(default);
+        var notify = (await Context.Store.ListAsync(new BomTriggerQuery { TriggerEvent = BomTriggerEvents.StatusChange })).Single();
+
+        var done = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.StatusChange, 7, null, """{"status":"completed"}""", """{"status":"in_progress"}"""));
+        var notDone = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.StatusChange, 8, null, """{"status":"in_progress"}"""), new DispatchOptions { Explain = true });
+        var notDoneFast = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.StatusChange, 8, null, """{"status":"in_progress"}"""));
+
+        done.Outcomes.Should().ContainSingle().Which.Kind.Should().Be(TriggerOutcomeKind.Executed);
+        Context.Host.Calls.Should().Equal("notify:7:Task has been completed:manager+coordinator");
+        var why = notDone.Outcomes.Should().ContainSingle().Subject;
+        why.Kind.Should().Be(TriggerOutcomeKind.ConditionFalse);
+        why.FailedClause.Should().Be(new ConditionFailure("/triggerCondition/status", "status $eq \"completed\"", "\"in_progress\""));
+        notDoneFast.Outcomes.Should().BeEmpty("without explain, the equality index excludes the trigger unevaluated");
+        notDoneFast.NotConsidered.Should().Be(1);
+        (await Context.Store.GetLogsAsync(notify.Id)).Total.Should().Be(1, "a false condition is reported, not logged");
+    }
+
+    [Fact]
+    public async Task FailingAction_IsIsolated_TheRestStillRunAndTheFailureIsLogged()
+    {
+        var failing = await Context.CreateAsync("fails", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.AddMaterial, """{"materialName":"BOOM","defaultQuantity":1}""", priority: 20);
+        var throwing = await Context.CreateAsync("throws", BomTriggerEvents.TaskCreate, "{}", "EXPLODE", "{}", priority: 15);
+        var notify = await Context.CreateAsync("notify", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.Notify, """{"message":"hi","recipients":["a"]}""");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"));
+
+        report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal(
+            (failing.Id, TriggerOutcomeKind.Failed), (throwing.Id, TriggerOutcomeKind.Failed), (notify.Id, TriggerOutcomeKind.Executed));
+        report.Outcomes[0].Error.Should().Be("InvalidOperationException: the warehouse is on fire");
+        report.HasFailures.Should().BeTrue();
+        Context.Host.Calls.Should().Equal("notify:1:hi:a");
+        var failures = await Context.Store.GetRecentFailuresAsync();
+        failures.Select(f => f.TriggerId).Should().BeEquivalentTo([failing.Id, throwing.Id]);
+        failures.Should().OnlyContain(f => f.Outcome == "Failed" && f.ErrorMessage!.Contains("InvalidOperationException"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SlowAction_TimesOutOnFakeTime_AndTheNextTriggerRuns(bool ignoresToken)
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var slow = await Context.CreateAsync("slow", BomTriggerEvents.TaskCreate, "{}", "SLOW", $$"""{"key":"{{key}}","ignoreToken":{{(ignoresToken ? "true" : "false")}}}""", priority: 20);
+        await Context.CreateAsync("notify", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.Notify, """{"message":"after","recipients":["a"]}""");
+        var started = SlowAction.Started.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        var dispatch = Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 5, null, "{}"));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        dispatch.IsCompleted.Should().BeFalse("the action is still running before the timeout");
+        Context.Time.Advance(TimeSpan.FromSeconds(10));
+        var report = await dispatch.WaitAsync(TimeSpan.FromSeconds(30));
+
+        report.Outcomes[0].Kind.Should().Be(TriggerOutcomeKind.Failed);
+        report.Outcomes[0].Error.Should().Be("The action timed out after 00:00:10.");
+        report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(10));
+        report.Outcomes[1].Kind.Should().Be(TriggerOutcomeKind.Executed);
+        (await Context.Store.GetLogsAsync(slow.Id)).Items.Single().ErrorMessage.Should().Contain("timed out");
+    }
+
+    [Fact]
+    public async Task SelfFeedingTriggerPair_IsStoppedAsSuppressedLoop_AndLogged()
+    {
+        var bump = await Context.CreateAsync("bump on add", BomTriggerEvents.MaterialAdd, "{}", BomTriggerActions.UpdateQuantity, """{"materialName":"X","delta":1}""");
+        var add = await Context.CreateAsync("add on bump", BomTriggerEvents.QuantityChange, "{}", BomTriggerActions.AddMaterial, """{"materialName":"X","defaultQuantity":1}""");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 9, null, """{"materialName":"X","quantity":1}"""));
+
+        report.Outcomes.Select(o => (o.TriggerId, o.Kind, o.Depth)).Should().Equal(
+            (bump.Id, TriggerOutcomeKind.Executed, 0),
+            (add.Id, TriggerOutcomeKind.Executed, 1),
+            (bump.Id, TriggerOutcomeKind.SuppressedLoop, 2));
+        report.Outcomes[2].Error.Should().Be($"Trigger {bump.Id} already ran for task 9 in this chain.");
+        Context.Host.Calls.Should().HaveCount(2);
+        var logs = (await Context.Store.GetLogsAsync(bump.Id)).Items;
+        logs.Select(l => (l.Outcome, l.Success, l.Depth)).Should().BeEquivalentTo([("Executed", true, 0), ("SuppressedLoop", false, 2)]);
+        logs.Should().OnlyContain(l => l.CorrelationId == report.CorrelationId);
+    }
+
+    [Fact]
+    public async Task ChainDeeperThanTheLimit_IsSuppressed()
+    {
+        var context = await OtherContextAsync(o => o.MaxChainDepth = 0);
+        await context.CreateAsync("add", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.AddMaterial, """{"materialName":"Y","defaultQuantity":2}""");
+        var cost = await context.CreateAsync("cost", BomTriggerEvents.MaterialAdd, """{"material.name":"Y"}""", BomTriggerActions.CalculateCost, "{}");
+
+        var report = await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 3, null, "{}"));
+
+        report.Outcomes.Select(o => o.Kind).Should().Equal(TriggerOutcomeKind.Executed, TriggerOutcomeKind.SuppressedLoop);
+        report.Outcomes[1].Error.Should().Contain("MaxChainDepth (0)");
+        context.Host.Calls.Should().NotContain(c => c.StartsWith("cost"));
+        (await context.Store.GetLogsAsync(cost.Id)).Items.Single().Outcome.Should().Be("SuppressedLoop");
+    }
+
+    [Fact]
+    public async Task SourceTaskTypeMismatch_IsSkippedTaskType_AndNotLogged()
+    {
+        var trigger = await Context.CreateAsync("only type 5", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.Notify, """{"message":"m","recipients":["a"]}""", sourceTaskTypeId: 5);
+
+        var other = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, 4, "{}"));
+        var match = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, 5, "{}"));
+
+        other.Outcomes.Single().Kind.Should().Be(TriggerOutcomeKind.SkippedTaskType);
+        match.Outcomes.Single().Kind.Should().Be(TriggerOutcomeKind.Executed);
+        (await Context.Store.GetLogsAsync(trigger.Id)).Total.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task StrictMode_FailedTrigger_ThrowsWithTheReport_AfterLogging()
+    {
+        var trigger = await Context.CreateAsync("throws", BomTriggerEvents.TaskCreate, "{}", "EXPLODE", "{}");
+
+        var act = () => Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"), new DispatchOptions { Strict = true });
+
+        var thrown = await act.Should().ThrowAsync<BomTriggerException>();
+        thrown.Which.Report!.Outcomes.Single().Kind.Should().Be(TriggerOutcomeKind.Failed);
+        thrown.Which.Message.Should().Contain("custom action exploded");
+        (await Context.Store.GetLogsAsync(trigger.Id)).Total.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task StoredTriggerWithUnregisteredActionOrBrokenCondition_FailsInsteadOfThrowing()
+    {
+        var now = Context.Time.GetUtcNow();
+        var ghost = await Context.Repository.InsertAsync(new BomTriggerDefinition { Name = "ghost", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = "GHOST" }, Guid.NewGuid(), now, default);
+        var broken = await Context.Repository.InsertAsync(
+            new BomTriggerDefinition { Name = "broken", TriggerEvent = BomTriggerEvents.TaskCreate, TriggerCondition = Json.Parse("""{"status":7}"""), ActionType = BomTriggerActions.CalculateCost },
+            Guid.NewGuid(), now, default);
+        await Context.Services.GetRequiredService<TriggerSnapshotProvider>().RefreshAsync(default);
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, """{"status":"x"}"""));
+
+        report.Outcomes.Single(o => o.TriggerId == ghost.Id).Error.Should().Contain("'GHOST' is not registered");
+        report.Outcomes.Single(o => o.TriggerId == broken.Id).Error.Should().Contain("/triggerCondition/status: expected a string");
+        report.Outcomes.Should().OnlyContain(o => o.Kind == TriggerOutcomeKind.Failed);
+    }
+
+    [Fact]
+    public async Task StoreChanges_AreVisibleToTheNextDispatch()
+    {
+        await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"));
+        var trigger = await Context.CreateAsync("late", BomTriggerEvents.TaskCreate, """{"status":"new"}""", BomTriggerActions.CalculateCost, "{}");
+
+        (await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, """{"status":"new"}"""))).Outcomes.Single().Kind.Should().Be(TriggerOutcomeKind.Executed);
+
+        await Context.Store.UpdateAsync(trigger.Id, BomTriggerDefinition.From(trigger) with { TriggerCondition = Json.Parse("""{"status":"old"}""") });
+        var explained = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, """{"status":"new"}"""), new DispatchOptions { Explain = true });
+        explained.Outcomes.Single().FailedClause!.Clause.Should().Be("status $eq \"old\"");
+        (await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, """{"status":"old"}"""))).Outcomes.Single().Kind.Should().Be(TriggerOutcomeKind.Executed);
+
+        await Context.Store.ToggleAsync(trigger.Id);
+        (await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, """{"status":"old"}"""))).Outcomes.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task TestAsync_StoredTrigger_ExplainsAndExecutesNothing()
+    {
+        var trigger = await Context.CreateAsync("lan", BomTriggerEvents.TaskCreate, """{"taskTypeCode":"LAN","tags":{"$contains":"urgent"}}""", BomTriggerActions.AddMaterial, """{"materialName":"C","defaultQuantity":1}""");
+
+        var yes = await Engine.TestAsync(trigger.Id, new TriggerTestRequest(Json.Parse("""{"taskTypeCode":"LAN","tags":["urgent"]}""")));
+        var no = await Engine.TestAsync(trigger.Id, new TriggerTestRequest(Json.Parse("""{"taskTypeCode":"LAN","tags":[]}""")));
+        var missing = await Engine.TestAsync(999999, new TriggerTestRequest(Json.Parse("{}")));
+
+        yes.WouldExecute.Should().BeTrue();
+        yes.Explanation.Should().Contain(l => l.StartsWith("PASS /triggerCondition/tags/$contains"));
+        no.WouldExecute.Should().BeFalse();
+        no.Condition!.Failure!.Path.Should().Be("/triggerCondition/tags/$contains");
+        no.Condition.Failure.Actual.Should().Be("[]");
+        missing.Found.Should().BeFalse();
+        Context.Host.Calls.Should().BeEmpty();
+        (await Context.Store.GetLogsAsync(trigger.Id)).Total.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task TestAsync_UnsavedTrigger_ExplainsTaskTypeAndValidation()
+    {
+        var definition = new BomTriggerDefinition
+        {
+            Name = "draft",
+            TriggerEvent = BomTriggerEvents.QuantityChange,
+            TriggerCondition = Json.Parse("""{"quantity":{"$changed":{"from":1,"to":2}}}"""),
+            ActionType = BomTriggerActions.CalculateCost,
+            SourceTaskTypeId = 3,
+        };
+
+        var ok = await Engine.TestAsync(definition, new TriggerTestRequest(Json.Parse("""{"quantity":2}""")) { PreviousValues = Json.Parse("""{"quantity":1}"""), TaskTypeId = 3 });
+        var otherType = await Engine.TestAsync(definition, new TriggerTestRequest(Json.Parse("""{"quantity":2}""")) { PreviousValues = Json.Parse("""{"quantity":1}"""), TaskTypeId = 4 });
+        var invalid = await Engine.TestAsync(definition with { TriggerCondition = Json.Parse("""{"quantity":{"$gt":"x"}}""") }, new TriggerTestRequest(Json.Parse("{}")));
+
+        ok.WouldExecute.Should().BeTrue();
+        otherType.WouldExecute.Should().BeFalse();
+        otherType.TaskTypeMatches.Should().BeFalse();
+        otherType.Condition!.Matched.Should().BeTrue();
+        invalid.WouldExecute.Should().BeFalse();
+        invalid.Errors.Single().ToString().Should().Be("/triggerCondition/quantity/$gt: expected a number");
+        (await Context.Store.ListAsync()).Should().BeEmpty("a dry run stores nothing");
+    }
+
+    [Fact]
+    public async Task CopyBom_UsesTargetTaskType_AndChainsBomUpdate()
+    {
+        var copy = await Context.Store.CreateAsync(new BomTriggerDefinition { Name = "copy", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.CopyBom, TargetTaskTypeId = 12 });
+        copy.Succeeded.Should().BeTrue();
+        var onUpdate = await Context.CreateAsync("after copy", BomTriggerEvents.BomUpdate, """{"itemCount":{"$gte":3}}""", BomTriggerActions.CalculateCost, "{}");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 11, 2, "{}"));
+
+        Context.Host.Calls.Should().Equal("copy:11:12", "cost:11");
+        report.Outcomes[^1].TriggerId.Should().Be(onUpdate.Id);
+    }
+}
+
+public sealed class InMemoryTriggerEngineTests : TriggerEngineContract
+{
+    protected override void UseStore(BomTriggersBuilder builder) => builder.UseInMemoryStore();
+}
+
+public sealed class PostgresTriggerEngineTests(PostgresDatabase database) : TriggerEngineContract, IClassFixture<PostgresDatabase>
+{
+    protected override void UseStore(BomTriggersBuilder builder) =>
+        builder.UsePostgres(database.ConnectionString, o => o.Schema = TriggerTestContext.NewSchema());
+}

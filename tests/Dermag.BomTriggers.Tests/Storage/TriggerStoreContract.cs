@@ -1,0 +1,291 @@
+using Dermag.BomTriggers.Storage;
+using Dermag.BomTriggers.Tests.TestSupport;
+using Dermag.Testing;
+
+namespace Dermag.BomTriggers.Tests.Storage;
+
+/// <summary>The store contract; every store runs it.</summary>
+public abstract class TriggerStoreContract : IAsyncLifetime
+{
+    private TriggerTestContext? _context;
+
+    protected TriggerTestContext Context => _context!;
+
+    protected IBomTriggerStore Store => Context.Store;
+
+    protected abstract void UseStore(BomTriggersBuilder builder);
+
+    public async Task InitializeAsync() => _context = await TriggerTestContext.CreateAsync(UseStore);
+
+    public async Task DisposeAsync() => await Context.DisposeAsync();
+
+    private static BomTriggerDefinition Valid(string name = "Add cable", string triggerEvent = BomTriggerEvents.TaskCreate, int priority = 10) => new()
+    {
+        Name = name,
+        Description = "desc",
+        TriggerEvent = triggerEvent,
+        TriggerCondition = Json.Parse("""{"taskTypeCode":"LAN"}"""),
+        ActionType = BomTriggerActions.AddMaterial,
+        ActionConfig = Json.Parse("""{"materialName":"Kabel UTP Cat6","defaultQuantity":100,"unit":"m"}"""),
+        Priority = priority,
+        SourceTaskTypeId = 4,
+        TargetTaskTypeId = 5,
+        CreatedBy = 9,
+    };
+
+    [Fact]
+    public async Task CreateAsync_ValidDefinition_StoresEveryColumn()
+    {
+        var result = await Store.CreateAsync(Valid());
+
+        result.Succeeded.Should().BeTrue();
+        var stored = await Store.GetAsync(result.Trigger!.Id);
+        stored.Should().NotBeNull();
+        stored!.Name.Should().Be("Add cable");
+        stored.Description.Should().Be("desc");
+        stored.TriggerEvent.Should().Be(BomTriggerEvents.TaskCreate);
+        stored.TriggerCondition.GetProperty("taskTypeCode").GetString().Should().Be("LAN");
+        stored.ActionConfig.GetProperty("defaultQuantity").GetInt32().Should().Be(100);
+        (stored.SourceTaskTypeId, stored.TargetTaskTypeId, stored.CreatedBy, stored.Priority, stored.IsActive).Should().Be((4, 5, 9, 10, true));
+        stored.Uuid.Should().NotBeEmpty();
+        stored.CreatedAt.Should().BeCloseTo(Context.Time.GetUtcNow(), TimeSpan.FromMilliseconds(1));
+        stored.Should().BeEquivalentTo(result.Trigger, o => o.Excluding(t => t.TriggerCondition).Excluding(t => t.ActionConfig));
+    }
+
+    [Fact]
+    public async Task CreateAsync_NullConditionAndConfig_StoresEmptyObjects()
+    {
+        var result = await Store.CreateAsync(new BomTriggerDefinition { Name = "cost", TriggerEvent = BomTriggerEvents.MaterialAdd, ActionType = BomTriggerActions.CalculateCost });
+
+        var stored = await Store.GetAsync(result.Trigger!.Id);
+        stored!.TriggerCondition.GetRawText().Should().Be("{}");
+        stored.ActionConfig.GetRawText().Should().Be("{}");
+    }
+
+    [Fact]
+    public async Task CreateAsync_InvalidDefinition_ReturnsEveryProblemAndStoresNothing()
+    {
+        var result = await Store.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "",
+            TriggerEvent = BomTriggerEvents.MaterialAdd,
+            TriggerCondition = Json.Parse("""{"quantity":{"$gt":"5"}}"""),
+            ActionType = BomTriggerActions.AddMaterial,
+            ActionConfig = Json.Parse("""{"defaultQuantity":-1,"colour":"red"}"""),
+            SourceTaskTypeId = 0,
+        });
+
+        result.Succeeded.Should().BeFalse();
+        result.Errors.Select(e => e.ToString()).Should().BeEquivalentTo(
+            "/name: is required",
+            "/triggerCondition/quantity/$gt: expected a number",
+            "/actionConfig/colour: unknown property; ADD_MATERIAL takes materialName, defaultQuantity, unit, category",
+            "/actionConfig/materialName: is required",
+            "/actionConfig/defaultQuantity: expected a positive number",
+            "/sourceTaskTypeId: expected a positive integer");
+        (await Store.ListAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task CreateAsync_UnknownEventAndAction_AreReportedWithPaths()
+    {
+        var result = await Store.CreateAsync(new BomTriggerDefinition { Name = "x", TriggerEvent = "ON_TASK_DELETE", ActionType = "SEND_FAX" });
+
+        result.Errors.Select(e => e.Path).Should().BeEquivalentTo("/triggerEvent", "/actionType");
+        result.Errors.Single(e => e.Path == "/actionType").Message.Should().Contain("unknown action type 'SEND_FAX'").And.Contain("ADD_MATERIAL");
+    }
+
+    [Fact]
+    public async Task CreateAsync_CustomRegisteredAction_IsStorable()
+    {
+        var result = await Store.CreateAsync(new BomTriggerDefinition { Name = "custom", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = "EXPLODE" });
+
+        result.Succeeded.Should().BeTrue();
+        (await Store.GetAsync(result.Trigger!.Id))!.ActionType.Should().Be("EXPLODE");
+    }
+
+    [Fact]
+    public async Task CreateAsync_CustomActionConfigValidation_IsApplied()
+    {
+        var result = await Store.CreateAsync(new BomTriggerDefinition { Name = "custom", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = "EXPLODE", ActionConfig = Json.Parse("""{"bad":1}""") });
+
+        result.Errors.Should().ContainSingle().Which.ToString().Should().Be("/actionConfig/bad: not allowed");
+    }
+
+    [Fact]
+    public async Task ListAsync_OrdersByPriorityThenId_AndFilters()
+    {
+        var low = (await Store.CreateAsync(Valid("low", priority: 1))).Trigger!;
+        var high = (await Store.CreateAsync(Valid("high", priority: 50))).Trigger!;
+        var sameA = (await Store.CreateAsync(Valid("sameA", BomTriggerEvents.MaterialAdd, priority: 10))).Trigger!;
+        var sameB = (await Store.CreateAsync(Valid("sameB", BomTriggerEvents.MaterialAdd, priority: 10))).Trigger!;
+        await Store.ToggleAsync(sameB.Id);
+
+        (await Store.ListAsync()).Select(t => t.Name).Should().Equal("high", "sameA", "sameB", "low");
+        (await Store.ListAsync(new BomTriggerQuery { TriggerEvent = BomTriggerEvents.MaterialAdd })).Select(t => t.Id).Should().Equal(sameA.Id, sameB.Id);
+        (await Store.ListAsync(new BomTriggerQuery { IsActive = false })).Select(t => t.Id).Should().Equal(sameB.Id);
+        (await Store.ListAsync(new BomTriggerQuery { IsActive = true, TriggerEvent = BomTriggerEvents.TaskCreate })).Select(t => t.Id).Should().Equal(high.Id, low.Id);
+    }
+
+    [Fact]
+    public async Task UpdateAsync_Valid_ReplacesFieldsAndKeepsIdentity()
+    {
+        var created = (await Store.CreateAsync(Valid())).Trigger!;
+        Context.Time.Advance(TimeSpan.FromMinutes(5));
+
+        var result = await Store.UpdateAsync(created.Id, Valid("renamed", priority: 3) with { CreatedBy = 77 });
+
+        result.Succeeded.Should().BeTrue();
+        var stored = await Store.GetAsync(created.Id);
+        stored!.Name.Should().Be("renamed");
+        stored.Priority.Should().Be(3);
+        stored.Uuid.Should().Be(created.Uuid);
+        stored.CreatedAt.Should().Be(created.CreatedAt);
+        stored.CreatedBy.Should().Be(9, "the creator does not change on update");
+        stored.UpdatedAt.Should().BeAfter(created.UpdatedAt);
+    }
+
+    [Fact]
+    public async Task UpdateAsync_Invalid_LeavesTheStoredTriggerUnchanged()
+    {
+        var created = (await Store.CreateAsync(Valid())).Trigger!;
+
+        var result = await Store.UpdateAsync(created.Id, Valid() with { TriggerCondition = Json.Parse("""{"status":1}""") });
+
+        result.Errors.Should().ContainSingle().Which.Path.Should().Be("/triggerCondition/status");
+        (await Store.GetAsync(created.Id))!.TriggerCondition.GetRawText().Should().Contain("LAN");
+    }
+
+    [Fact]
+    public async Task UpdateAsync_UnknownId_IsNotFound()
+    {
+        var result = await Store.UpdateAsync(424242, Valid());
+
+        result.NotFound.Should().BeTrue();
+        result.Succeeded.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task ToggleAsync_FlipsActive_AndUnknownIdIsNull()
+    {
+        var created = (await Store.CreateAsync(Valid())).Trigger!;
+
+        (await Store.ToggleAsync(created.Id))!.IsActive.Should().BeFalse();
+        (await Store.ToggleAsync(created.Id))!.IsActive.Should().BeTrue();
+        (await Store.ToggleAsync(999999)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task DeleteAsync_RemovesTriggerAndItsLogs()
+    {
+        var created = (await Store.CreateAsync(Valid())).Trigger!;
+        var other = (await Store.CreateAsync(Valid("other"))).Trigger!;
+        await WriteLogsAsync(created.Id, 2, TimeSpan.Zero, success: true);
+        await WriteLogsAsync(other.Id, 1, TimeSpan.Zero, success: false);
+
+        (await Store.DeleteAsync(created.Id)).Should().BeTrue();
+
+        (await Store.GetAsync(created.Id)).Should().BeNull();
+        (await Store.GetLogsAsync(created.Id)).Total.Should().Be(0);
+        (await Store.GetLogsAsync(other.Id)).Total.Should().Be(1);
+        (await Store.DeleteAsync(created.Id)).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task GetLogsAsync_PagesNewestFirst_WithTotal()
+    {
+        var trigger = (await Store.CreateAsync(Valid())).Trigger!;
+        await WriteLogsAsync(trigger.Id, 5, TimeSpan.Zero, success: true);
+
+        var first = await Store.GetLogsAsync(trigger.Id, limit: 2, offset: 0);
+        var last = await Store.GetLogsAsync(trigger.Id, limit: 2, offset: 4);
+        var past = await Store.GetLogsAsync(trigger.Id, limit: 2, offset: 10);
+
+        first.Total.Should().Be(5);
+        first.Items.Select(l => l.TaskId).Should().Equal(5, 4);
+        last.Items.Select(l => l.TaskId).Should().Equal(1);
+        past.Items.Should().BeEmpty();
+        past.Total.Should().Be(5);
+        first.Items[0].Outcome.Should().Be("Executed");
+        first.Items[0].InputData!.Value.GetProperty("n").GetInt32().Should().Be(5);
+        first.Items[0].Depth.Should().Be(1);
+        first.Items[0].Duration.Should().Be(TimeSpan.FromMilliseconds(12.5));
+    }
+
+    [Fact]
+    public async Task GetRecentFailuresAsync_ReturnsOnlyFailuresNewestFirst()
+    {
+        var trigger = (await Store.CreateAsync(Valid())).Trigger!;
+        await WriteLogsAsync(trigger.Id, 3, TimeSpan.Zero, success: true);
+        await WriteLogsAsync(trigger.Id, 2, TimeSpan.Zero, success: false);
+
+        var failures = await Store.GetRecentFailuresAsync(10);
+
+        failures.Should().HaveCount(2).And.OnlyContain(l => !l.Success && l.ErrorMessage == "boom");
+        failures[0].ExecutedAt.Should().BeOnOrAfter(failures[1].ExecutedAt);
+    }
+
+    [Fact]
+    public async Task CleanupOldLogsAsync_RemovesOnlyLogsOlderThanRetention()
+    {
+        var trigger = (await Store.CreateAsync(Valid())).Trigger!;
+        await WriteLogsAsync(trigger.Id, 2, TimeSpan.FromDays(100), success: true);
+        await WriteLogsAsync(trigger.Id, 3, TimeSpan.FromDays(1), success: true);
+
+        (await Store.CleanupOldLogsAsync(90)).Should().Be(2);
+        (await Store.GetLogsAsync(trigger.Id)).Total.Should().Be(3);
+        (await Store.CleanupOldLogsAsync()).Should().Be(0, "the default retention is 90 days");
+    }
+
+    [Fact]
+    public async Task ListEventsAndActions_DescribeFieldsAndConfig()
+    {
+        Store.ListEvents().Select(e => e.Name).Should().Equal(BomTriggerEvents.All);
+        Store.ListEvents().Single(e => e.Name == BomTriggerEvents.MaterialAdd).Fields.Should().Contain(f => f.Path == "quantity" && f.Type == Dermag.BomTriggers.Conditions.BomFieldType.Number);
+        var actions = Store.ListActions();
+        actions.Where(a => a.IsBuiltIn).Select(a => a.ActionType).Should().BeEquivalentTo(BomTriggerActions.All);
+        actions.Single(a => a.ActionType == BomTriggerActions.AddMaterial).ConfigFields.Should().Contain(f => f.Name == "defaultQuantity" && f.Required);
+        actions.Single(a => a.ActionType == BomTriggerActions.AddMaterial).CausedEvents.Should().Equal(BomTriggerEvents.MaterialAdd);
+        actions.Should().Contain(a => a.ActionType == "SLOW" && !a.IsBuiltIn);
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task SeedExampleTriggers_InsertsTheOriginalThreeOnce()
+    {
+        (await Context.InternalStore.SeedExampleTriggersAsync(default)).Should().Be(3);
+        (await Context.InternalStore.SeedExampleTriggersAsync(default)).Should().Be(0, "seeding is idempotent");
+
+        var all = await Store.ListAsync();
+        all.Select(t => (t.Name, t.TriggerEvent, t.ActionType, t.Priority)).Should().Equal(
+            ("Auto-add UTP cable to LAN tasks", BomTriggerEvents.TaskCreate, BomTriggerActions.AddMaterial, 10),
+            ("Recalculate cost after material add", BomTriggerEvents.MaterialAdd, BomTriggerActions.CalculateCost, 8),
+            ("Notify on task completion", BomTriggerEvents.StatusChange, BomTriggerActions.Notify, 5));
+        all[0].TriggerCondition.EnumerateObject().Select(p => (p.Name, p.Value.GetString())).Should().Equal(("taskTypeCode", "LAN"));
+        all[1].TriggerCondition.EnumerateObject().Should().BeEmpty();
+        all[2].TriggerCondition.GetProperty("status").GetString().Should().Be("completed");
+        all[0].ActionConfig.GetProperty("materialName").GetString().Should().Be("Kabel UTP Cat6");
+        all[0].ActionConfig.GetProperty("category").GetString().Should().Be("network");
+        all[2].ActionConfig.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()).Should().Equal("manager", "coordinator");
+    }
+
+    private async Task WriteLogsAsync(int triggerId, int count, TimeSpan age, bool success)
+    {
+        var now = TimeProvider.System.GetUtcNow() - age;
+        var logs = Enumerable.Range(1, count).Select(i => new NewTriggerLog(
+            triggerId, i, now.AddSeconds(i), success, $$"""{"n":{{i}}}""", success ? """{"ok":true}""" : null, success ? null : "boom",
+            success ? "Executed" : "Failed", 12.5, Guid.NewGuid(), 1)).ToList();
+        await Context.Repository.WriteLogsAsync(logs, null, default);
+    }
+}
+
+public sealed class InMemoryTriggerStoreTests : TriggerStoreContract
+{
+    protected override void UseStore(BomTriggersBuilder builder) => builder.UseInMemoryStore();
+}
+
+public sealed class PostgresTriggerStoreTests(PostgresDatabase database) : TriggerStoreContract, IClassFixture<PostgresDatabase>
+{
+    protected override void UseStore(BomTriggersBuilder builder) =>
+        builder.UsePostgres(database.ConnectionString, o => o.Schema = TriggerTestContext.NewSchema());
+}

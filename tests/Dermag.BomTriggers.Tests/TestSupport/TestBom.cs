@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Dermag.BomTriggers;
+using Dermag.BomTriggers.Actions;
+using Dermag.BomTriggers.Engine;
+using Dermag.BomTriggers.Storage;
+using Dermag.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Dermag.BomTriggers.Tests.TestSupport;
+
+/// <summary>The host side of the built-in actions: records every call; a material named "BOOM" throws.</summary>
+public sealed class FakeHost : IBomEditor, IBomCostCalculator, IBomNotificationSender
+{
+    private readonly ConcurrentDictionary<(int, string), decimal> _quantities = new();
+
+    public ConcurrentQueue<string> Calls { get; } = new();
+
+    public Task AddMaterialAsync(AddMaterialRequest request, CancellationToken cancellationToken)
+    {
+        if (request.MaterialName == "BOOM")
+        {
+            throw new InvalidOperationException("the warehouse is on fire");
+        }
+
+        _quantities.AddOrUpdate((request.TaskId, request.MaterialName), request.Quantity, (_, q) => q + request.Quantity);
+        Calls.Enqueue($"add:{request.TaskId}:{request.MaterialName}:{request.Quantity}:{request.Unit}:{request.Category}");
+        return Task.CompletedTask;
+    }
+
+    public Task<QuantityChange> UpdateQuantityAsync(UpdateQuantityRequest request, CancellationToken cancellationToken)
+    {
+        var key = (request.TaskId, request.MaterialName);
+        decimal? previous = _quantities.TryGetValue(key, out var q) ? q : null;
+        var current = request.Quantity ?? (previous ?? 0) + request.Delta!.Value;
+        _quantities[key] = current;
+        Calls.Enqueue($"quantity:{request.TaskId}:{request.MaterialName}:{current}");
+        return Task.FromResult(new QuantityChange(previous, current));
+    }
+
+    public Task<int> CopyBomAsync(CopyBomRequest request, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"copy:{request.TaskId}:{request.FromTaskTypeId}");
+        return Task.FromResult(3);
+    }
+
+    public Task<decimal> RecalculateAsync(CostRequest request, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"cost:{request.TaskId}");
+        return Task.FromResult(123.45m);
+    }
+
+    public Task SendAsync(BomNotification notification, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"notify:{notification.TaskId}:{notification.Message}:{string.Join("+", notification.Recipients)}");
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>A custom action that waits until its token is cancelled (or forever if it ignores it).</summary>
+public sealed class SlowAction : IBomTriggerAction
+{
+    public static readonly ConcurrentDictionary<string, TaskCompletionSource> Started = new();
+
+    public string Description => "Waits.";
+
+    public IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
+
+    public IReadOnlyList<string> CausedEvents => [];
+
+    public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
+    {
+    }
+
+    public async Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+    {
+        var key = context.Config.GetProperty("key").GetString()!;
+        Started.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        var ignoresToken = context.Config.TryGetProperty("ignoreToken", out var ignore) && ignore.GetBoolean();
+        await Task.Delay(Timeout.Infinite, ignoresToken ? CancellationToken.None : cancellationToken);
+        return ActionResult.Empty;
+    }
+}
+
+/// <summary>A custom action that throws.</summary>
+public sealed class ThrowingAction : IBomTriggerAction
+{
+    public string Description => "Throws.";
+
+    public IReadOnlyList<ActionConfigField> ConfigFields => [];
+
+    public IReadOnlyList<string> CausedEvents => [];
+
+    public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
+    {
+        if (config.TryGetProperty("bad", out _))
+        {
+            context.AddError("bad", "not allowed");
+        }
+    }
+
+    public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("custom action exploded");
+}
+
+/// <summary>A service provider with the library wired to one store, a fake host and fake time.</summary>
+public sealed class TriggerTestContext : IAsyncDisposable
+{
+    private TriggerTestContext(ServiceProvider services, FakeTimeProvider time, FakeHost host)
+    {
+        Services = services;
+        Time = time;
+        Host = host;
+    }
+
+    public ServiceProvider Services { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public FakeHost Host { get; }
+
+    public IBomTriggerStore Store => Services.GetRequiredService<IBomTriggerStore>();
+
+    public IBomTriggerEngine Engine => Services.GetRequiredService<IBomTriggerEngine>();
+
+    internal ITriggerRepository Repository => Services.GetRequiredService<ITriggerRepository>();
+
+    internal BomTriggerStore InternalStore => Services.GetRequiredService<BomTriggerStore>();
+
+    public static async Task<TriggerTestContext> CreateAsync(Action<BomTriggersBuilder> useStore, Action<BomTriggerOptions>? configure = null, Action<BomTriggersBuilder>? more = null)
+    {
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var host = new FakeHost();
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(time);
+        services.AddSingleton(host);
+        services.AddSingleton<IBomEditor>(host);
+        services.AddSingleton<IBomCostCalculator>(host);
+        services.AddSingleton<IBomNotificationSender>(host);
+        var builder = services.AddBomTriggers(configure);
+        builder.AddAction<SlowAction>("SLOW").AddAction<ThrowingAction>("EXPLODE");
+        useStore(builder);
+        more?.Invoke(builder);
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        if (provider.GetService<DermagMigrations>() is { } migrations)
+        {
+            await migrations.MigrateAsync();
+        }
+
+        return new TriggerTestContext(provider, time, host);
+    }
+
+    public static string NewSchema() => "bt_" + Guid.NewGuid().ToString("N")[..16];
+
+    public async Task<BomTrigger> CreateAsync(string name, string triggerEvent, string condition, string actionType, string config, int priority = 10, int? sourceTaskTypeId = null)
+    {
+        var result = await Store.CreateAsync(new BomTriggerDefinition
+        {
+            Name = name,
+            TriggerEvent = triggerEvent,
+            TriggerCondition = Json.Parse(condition),
+            ActionType = actionType,
+            ActionConfig = Json.Parse(config),
+            Priority = priority,
+            SourceTaskTypeId = sourceTaskTypeId,
+        });
+        result.Errors.Should().BeEmpty();
+        return result.Trigger!;
+    }
+
+    public ValueTask DisposeAsync() => Services.DisposeAsync();
+}
+
+public static class Json
+{
+    public static JsonElement Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    public static BomTriggerEvent Event(string type, int taskId, int? taskTypeId, string data, string? previous = null) =>
+        new(type, taskId, taskTypeId, Parse(data)) { PreviousValues = previous is null ? null : Parse(previous) };
+}
