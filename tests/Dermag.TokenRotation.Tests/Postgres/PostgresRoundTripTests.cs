@@ -13,12 +13,20 @@ public sealed class PostgresRoundTripTests(PostgresDatabase database) : IClassFi
         var service = TestSetup.Service(new PostgresRefreshTokenStore(database.DataSource, new PostgresTokenStoreOptions()), TestSetup.Clock());
         var pair = await service.IssueAsync("round-trip-user");
         var commands = new List<string>();
+        using var testSource = new ActivitySource("Dermag.TokenRotation.Tests.RoundTrip");
+        string? rootId = null;
         using var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name == "Npgsql",
+            // Other test classes run in parallel: count only commands under this test's root activity.
+            ShouldListenTo = source => source.Name is "Npgsql" or "Dermag.TokenRotation.Tests.RoundTrip",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = activity =>
             {
+                if (activity.Source.Name != "Npgsql" || activity.RootId != rootId)
+                {
+                    return;
+                }
+
                 lock (commands)
                 {
                     commands.Add(activity.OperationName + ": " + activity.GetTagItem("db.query.text") + activity.GetTagItem("db.statement"));
@@ -27,7 +35,12 @@ public sealed class PostgresRoundTripTests(PostgresDatabase database) : IClassFi
         };
         ActivitySource.AddActivityListener(listener);
 
-        var result = await service.RefreshAsync(pair.RefreshToken);
+        RefreshResult result;
+        using (var root = testSource.StartActivity("refresh-under-test")!)
+        {
+            rootId = root.RootId;
+            result = await service.RefreshAsync(pair.RefreshToken);
+        }
 
         result.Status.Should().Be(RefreshStatus.Rotated);
         lock (commands)
