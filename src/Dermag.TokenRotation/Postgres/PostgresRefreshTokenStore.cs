@@ -21,6 +21,8 @@ internal sealed class TokenRotationDataSource(NpgsqlDataSource dataSource, bool 
 internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
 {
     private const string UniqueViolation = "23505";
+    private const string DeadlockDetected = "40P01";
+    private const string SerializationFailure = "40001";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly UserIdColumnType _userIdType;
@@ -74,7 +76,17 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
             // Cannot happen through this store (the row lock serializes rotations); classify whatever state the row is in.
         }
 
-        return await ClassifyAsync(request, cancellationToken).ConfigureAwait(false);
+        // Two reuse responses for one user revoke the same rows and can deadlock; PostgreSQL aborts one, which retries.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ClassifyAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException ex) when (ex.SqlState is DeadlockDetected or SerializationFailure && attempt < 3)
+            {
+            }
+        }
     }
 
     /// <summary>The token did not rotate: find out why under a row lock, and apply the reuse policy in the same transaction.</summary>
