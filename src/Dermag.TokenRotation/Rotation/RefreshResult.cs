@@ -50,14 +50,14 @@ public sealed class RefreshResult
 
     /// <summary>
     /// The error code the original system's API returned for this outcome: <c>TOKEN_REUSE_ATTACK</c>, <c>TOKEN_REVOKED</c>,
-    /// <c>TOKEN_EXPIRED</c>, <c>TOKEN_INVALID</c>; <see langword="null"/> on success.
+    /// <c>TOKEN_EXPIRED</c>, <c>INVALID_TOKEN</c>; <see langword="null"/> on success.
     /// </summary>
     public string? ErrorCode => Status switch
     {
         RefreshStatus.ReuseDetected => "TOKEN_REUSE_ATTACK",
         RefreshStatus.Revoked => "TOKEN_REVOKED",
         RefreshStatus.Expired => "TOKEN_EXPIRED",
-        RefreshStatus.Invalid => "TOKEN_INVALID",
+        RefreshStatus.Invalid => "INVALID_TOKEN",
         _ => null,
     };
 

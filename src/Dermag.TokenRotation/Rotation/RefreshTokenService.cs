@@ -223,12 +223,22 @@ internal sealed class RefreshTokenService : IRefreshTokenService
             ClockSkew = skew,
             NameClaimType = "sub",
             RoleClaimType = "role",
+            // Lifetimes are checked on the injected TimeProvider. An expired token throws the same exception type the
+            // default validator does, so hosts can tell "expired" (refresh it) from "invalid" (log in again).
             LifetimeValidator = (notBefore, expires, _, _) =>
             {
                 var now = _time.GetUtcNow().UtcDateTime;
-                return expires is { } exp
-                    && exp.ToUniversalTime() + skew > now
-                    && (notBefore is not { } nbf || nbf.ToUniversalTime() - skew <= now);
+                if (expires is not { } exp)
+                {
+                    return false;
+                }
+
+                if (exp.ToUniversalTime() + skew <= now)
+                {
+                    throw new SecurityTokenExpiredException("The access token has expired.") { Expires = exp };
+                }
+
+                return notBefore is not { } nbf || nbf.ToUniversalTime() - skew <= now;
             },
         };
     }

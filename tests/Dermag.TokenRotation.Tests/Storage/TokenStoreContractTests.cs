@@ -259,7 +259,10 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
         var service = Service();
         var foreign = service.Codec.CreateRefreshToken(new RefreshTokenContent(Guid.NewGuid(), NewUser(), Guid.NewGuid(), TestSetup.Start, TestSetup.Start.AddDays(1)));
 
-        (await service.RefreshAsync(foreign)).Status.Should().Be(RefreshStatus.Invalid);
+        var result = await service.RefreshAsync(foreign);
+
+        result.Status.Should().Be(RefreshStatus.Invalid);
+        result.ErrorCode.Should().Be("INVALID_TOKEN", "the original API's code for a token it does not know");
     }
 
     [Fact]

@@ -158,7 +158,9 @@ public class JwtCodecTests
         ((JsonWebToken)result.SecurityToken).Typ.Should().Be("at+jwt");
 
         time.Advance(TimeSpan.FromMinutes(16));
-        (await handler.ValidateTokenAsync(pair.AccessToken, parameters)).IsValid.Should().BeFalse("the access token expired on the injected clock");
+        var expired = await handler.ValidateTokenAsync(pair.AccessToken, parameters);
+        expired.IsValid.Should().BeFalse("the access token expired on the injected clock");
+        expired.Exception.Should().BeOfType<SecurityTokenExpiredException>("hosts map it to TOKEN_EXPIRED rather than INVALID_TOKEN");
         (await handler.ValidateTokenAsync(pair.RefreshToken, parameters)).IsValid.Should().BeFalse("a refresh token is not an access token");
     }
 
