@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Dermag.BomTriggers.Actions;
+using Dermag.Migrations;
 using Dermag.SampleHost.Api;
 using Dermag.SampleHost.Auth;
 using Dermag.SampleHost.Demo;
@@ -14,7 +15,10 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 
-var builder = WebApplication.CreateBuilder(args);
+// DBA path: `dotnet run --project samples/Dermag.SampleHost -- export-sql dermag.sql` writes both libraries' migrations
+// as one psql script for the configured PostgreSQL schema (nothing is connected); apply it with psql -v ON_ERROR_STOP=1 -f.
+var exportSqlTo = args is ["export-sql", var exportPath, ..] ? exportPath : null;
+var builder = WebApplication.CreateBuilder(exportSqlTo is null ? args : args[2..]);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
 {
     builder.WebHost.UseUrls("http://localhost:5080");
@@ -90,6 +94,19 @@ app.MapAuthEndpoints();
 app.MapTriggerEndpoints();
 app.MapTaskEndpoints();
 
+if (exportSqlTo is not null)
+{
+    if (connectionString is null)
+    {
+        Console.Error.WriteLine("export-sql needs ConnectionStrings__Dermag: the script follows the app's PostgreSQL configuration (schema, options); nothing is connected.");
+        return 2;
+    }
+
+    await File.WriteAllTextAsync(exportSqlTo, app.Services.GetRequiredService<DermagMigrations>().ExportScript());
+    Console.WriteLine($"Wrote {exportSqlTo}. Apply it with: psql -v ON_ERROR_STOP=1 -f {exportSqlTo}");
+    return 0;
+}
+
 if (keys.Generated)
 {
     app.Logger.LogWarning(
@@ -106,7 +123,8 @@ app.Lifetime.ApplicationStarted.Register(() =>
     app.Logger.LogInformation("Dermag sample host started ({Store}). Open {Url} in a browser. Demo users: {Users}", store, url, users);
 });
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>The sample's entry point (public so the integration tests can host it).</summary>
 public partial class Program;
