@@ -49,7 +49,7 @@ public sealed class RefreshTokenRotationBuilder
                 ? sp.GetService<NpgsqlDataSource>()
                 : sp.GetKeyedService<NpgsqlDataSource>(o.DataSourceKey);
             return new TokenRotationDataSource(
-                dataSource ?? throw new InvalidOperationException(
+                dataSource ?? throw new TokenRotationException(
                     "Dermag.TokenRotation.UsePostgres found no NpgsqlDataSource" + (o.DataSourceKey is null ? string.Empty : $" with key '{o.DataSourceKey}'")
                     + " in DI; register one (AddNpgsqlDataSource) or set PostgresTokenStoreOptions.ConnectionString."),
                 owned: false);

@@ -27,7 +27,7 @@ public static class RefreshTokenRotationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RefreshTokenRotationOptions>, RefreshTokenRotationOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new TokenRotationMetrics(sp.GetService<IMeterFactory>()));
-        services.TryAddSingleton<IRefreshTokenStore>(_ => throw new InvalidOperationException(
+        services.TryAddSingleton<IRefreshTokenStore>(_ => throw new TokenRotationException(
             "Dermag.TokenRotation has no store: call UsePostgres(...) or UseInMemoryStore() on the builder returned by AddRefreshTokenRotation()."));
         services.TryAddSingleton<IRefreshTokenService, RefreshTokenService>();
         return new RefreshTokenRotationBuilder(services);

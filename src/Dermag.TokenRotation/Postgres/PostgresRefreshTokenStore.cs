@@ -129,7 +129,7 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         {
             return expiresAt <= request.Now
                 ? new RotationOutcome(RotationStatus.Expired, UserId: userId, SessionId: sessionId)
-                : throw new InvalidOperationException($"Refresh token {request.TokenId} is active but did not rotate.");
+                : throw new TokenRotationException($"Refresh token {request.TokenId} is active but did not rotate; this is a bug in Dermag.TokenRotation.");
         }
 
         if (reason != RevokeReasons.Rotated)

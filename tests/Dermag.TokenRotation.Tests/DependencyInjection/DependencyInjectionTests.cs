@@ -96,7 +96,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
 
         var act = () => provider.GetRequiredService<IRefreshTokenService>();
 
-        act.Should().Throw<InvalidOperationException>().WithMessage("*UsePostgres(...) or UseInMemoryStore()*");
+        act.Should().Throw<TokenRotationException>().WithMessage("*UsePostgres(...) or UseInMemoryStore()*");
     }
 
     [Fact]
