@@ -166,15 +166,15 @@ public sealed partial class MigrationRunner
         var sql = new StringBuilder();
         sql.Append(CultureInfo.InvariantCulture, $"-- {Set.Library} {Set.Version}: migrations for schema {_quotedSchema}\n");
         sql.Append("-- Run with: psql -v ON_ERROR_STOP=1 -f <this file>\n");
-        sql.Append("\\set ON_ERROR_STOP on\n\n");
+        sql.Append("\\set ON_ERROR_STOP on\n");
+        sql.Append("SET client_min_messages = warning;\n\n");
         foreach (var script in Set.Scripts)
         {
             var library = Literal(Set.Library);
             var name = Literal(script.Name);
             sql.Append(CultureInfo.InvariantCulture, $"-- {script.Name}\nBEGIN;\n");
             sql.Append(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = '{(long)_lockTimeout.TotalMilliseconds}ms';\n");
-            sql.Append(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({_libraryLockKey});\n");
-            sql.Append(CultureInfo.InvariantCulture, $"SELECT pg_advisory_xact_lock({_schemaLockKey});\n");
+            sql.Append(CultureInfo.InvariantCulture, $"DO $dermag$ BEGIN PERFORM pg_advisory_xact_lock({_libraryLockKey}); PERFORM pg_advisory_xact_lock({_schemaLockKey}); END $dermag$;\n");
             sql.Append("SET LOCAL lock_timeout TO DEFAULT;\n");
             sql.Append(BootstrapSql()).Append('\n');
             sql.Append(CultureInfo.InvariantCulture, $"""

@@ -215,7 +215,7 @@ public sealed class MigrationRunnerTests(PostgresDatabase database) : IClassFixt
         await using var holder = await database.DataSource.OpenConnectionAsync();
         await using var tx = await holder.BeginTransactionAsync();
         var exported = runner.ExportScript();
-        var lockLine = exported.Split('\n').First(l => l.StartsWith("SELECT pg_advisory_xact_lock(", StringComparison.Ordinal));
+        var lockLine = exported.Split('\n').First(l => l.Contains("PERFORM pg_advisory_xact_lock(", StringComparison.Ordinal));
         await using (var take = new NpgsqlCommand(lockLine, holder, tx))
         {
             await take.ExecuteNonQueryAsync();

@@ -39,7 +39,8 @@ public sealed class PostgresServer
     public async Task<string> CreateDatabaseAsync(string? nameHint = null)
     {
         var hint = new string((nameHint ?? "test").ToLowerInvariant().Where(char.IsAsciiLetterOrDigit).Take(30).ToArray());
-        var name = string.Create(CultureInfo.InvariantCulture, $"dermag_{hint}_{Environment.ProcessId}_{Interlocked.Increment(ref s_databaseCounter)}_{Guid.NewGuid():N}")[..60];
+        var name = string.Create(CultureInfo.InvariantCulture, $"dermag_{hint}_{Environment.ProcessId}_{Interlocked.Increment(ref s_databaseCounter)}_{Guid.NewGuid():N}");
+        name = name[..Math.Min(name.Length, 63)];
         await using (var connection = new NpgsqlConnection(AdminConnectionString))
         {
             await connection.OpenAsync();

@@ -1,0 +1,149 @@
+using System.Security.Cryptography;
+using System.Text.Json.Serialization;
+using Dermag.BomTriggers.Actions;
+using Dermag.Migrations;
+using Dermag.SampleHost.Api;
+using Dermag.SampleHost.Auth;
+using Dermag.SampleHost.Demo;
+using Dermag.SampleHost.Tasks;
+using Dermag.SampleHost.Triggers;
+using Dermag.TokenRotation;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+// DBA path: `dotnet run --project samples/Dermag.SampleHost -- export-sql dermag.sql` writes both libraries' migrations
+// as one psql script for the configured PostgreSQL schema (nothing is connected); apply it with psql -v ON_ERROR_STOP=1 -f.
+var exportSqlTo = args is ["export-sql", var exportPath, ..] ? exportPath : null;
+var builder = WebApplication.CreateBuilder(exportSqlTo is null ? args : args[2..]);
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+{
+    builder.WebHost.UseUrls("http://localhost:5080");
+}
+
+// No connection string: everything in memory. ConnectionStrings__Dermag set: PostgreSQL, migrations applied at startup.
+var connectionString = builder.Configuration.GetConnectionString("Dermag");
+var keys = SigningKeys.FromConfiguration(builder.Configuration);
+
+// ----- Dermag.TokenRotation -----
+var tokenRotation = builder.Services.AddRefreshTokenRotation(options =>
+{
+    options.Issuer = builder.Configuration["Dermag:Issuer"] ?? "der-mag-platform";
+    options.Audience = builder.Configuration["Dermag:Audience"] ?? "der-mag-api";
+    options.AccessSigningKeys.Add(keys.Access);
+    options.RefreshSigningKeys.Add(keys.Refresh);
+    builder.Configuration.GetSection("Dermag:TokenRotation").Bind(options); // e.g. Dermag__TokenRotation__ReuseGracePeriod=00:00:10
+});
+if (connectionString is null)
+{
+    tokenRotation.UseInMemoryStore();
+}
+else
+{
+    tokenRotation.UsePostgres(connectionString);
+}
+
+// ----- Dermag.BomTriggers -----
+var bomTriggers = builder.Services.AddBomTriggers().AddExampleTriggers();
+if (connectionString is null)
+{
+    bomTriggers.UseInMemoryStore();
+}
+else
+{
+    bomTriggers.UsePostgres(connectionString);
+}
+
+// The host's task/BOM domain implements the interfaces the built-in actions call.
+builder.Services.AddSingleton<TaskBoard>();
+builder.Services.AddSingleton<IBomEditor>(sp => sp.GetRequiredService<TaskBoard>());
+builder.Services.AddSingleton<IBomCostCalculator>(sp => sp.GetRequiredService<TaskBoard>());
+builder.Services.AddSingleton<IBomNotificationSender>(sp => sp.GetRequiredService<TaskBoard>());
+
+// ----- ASP.NET Core: JwtBearer with the library's validation parameters, role policies, JSON, OpenAPI -----
+builder.Services.AddSingleton<DemoUserStore>();
+builder.Services.Configure<SampleHostOptions>(builder.Configuration.GetSection("Dermag"));
+builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetup>();
+builder.Services.AddAuthorizationBuilder().AddSamplePolicies();
+builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>());
+
+var app = builder.Build();
+
+app.UseExceptionHandler(error => error.Run(async context =>
+{
+    var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+    var (status, code, message) = exception is BadHttpRequestException bad
+        ? (bad.StatusCode, ErrorCodes.ValidationFailed, "The request body could not be read: " + bad.Message)
+        : (StatusCodes.Status500InternalServerError, "INTERNAL_ERROR", "An unexpected error occurred.");
+    context.Response.StatusCode = status;
+    await context.Response.WriteAsJsonAsync(ApiResponse.Fail(code, message));
+}));
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapOpenApi();
+app.MapAuthEndpoints();
+app.MapTriggerEndpoints();
+app.MapTaskEndpoints();
+
+if (exportSqlTo is not null)
+{
+    if (connectionString is null)
+    {
+        Console.Error.WriteLine("export-sql needs ConnectionStrings__Dermag: the script follows the app's PostgreSQL configuration (schema, options); nothing is connected.");
+        return 2;
+    }
+
+    await File.WriteAllTextAsync(exportSqlTo, app.Services.GetRequiredService<DermagMigrations>().ExportScript());
+    Console.WriteLine($"Wrote {exportSqlTo}. Apply it with: psql -v ON_ERROR_STOP=1 -f {exportSqlTo}");
+    return 0;
+}
+
+if (keys.Generated)
+{
+    app.Logger.LogWarning(
+        "WARNING: no signing keys configured (Dermag:AccessSigningKey, Dermag:RefreshSigningKey, base64, 32+ bytes). "
+        + "Generated development keys for this run only: tokens stop working when the app restarts. Never run like this in production.");
+}
+
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+    var url = addresses.FirstOrDefault() ?? "http://localhost:5080";
+    var users = string.Join(", ", DemoUserStore.Accounts.Select(a => $"{a.Username} / {a.Password}"));
+    var store = connectionString is null ? "in-memory stores" : "PostgreSQL";
+    app.Logger.LogInformation("Dermag sample host started ({Store}). Open {Url} in a browser. Demo users: {Users}", store, url, users);
+});
+
+await app.RunAsync();
+return 0;
+
+/// <summary>The sample's entry point (public so the integration tests can host it).</summary>
+public partial class Program;
+
+/// <summary>The two signing keys, from configuration or generated for a development run.</summary>
+internal sealed record SigningKeys(TokenSigningKey Access, TokenSigningKey Refresh, bool Generated)
+{
+    public static SigningKeys FromConfiguration(IConfiguration configuration)
+    {
+        var access = configuration["Dermag:AccessSigningKey"];
+        var refresh = configuration["Dermag:RefreshSigningKey"];
+        if (!string.IsNullOrEmpty(access) && !string.IsNullOrEmpty(refresh))
+        {
+            return new(TokenSigningKey.FromBase64("access-1", access), TokenSigningKey.FromBase64("refresh-1", refresh), Generated: false);
+        }
+
+        return new(
+            new TokenSigningKey("dev-access", RandomNumberGenerator.GetBytes(32)),
+            new TokenSigningKey("dev-refresh", RandomNumberGenerator.GetBytes(32)),
+            Generated: true);
+    }
+}

@@ -1,0 +1,71 @@
+using Dermag.Migrations;
+
+namespace Dermag.TokenRotation;
+
+/// <summary>The SQL type of the <c>user_id</c> columns; it must match the key of the app's users table when a foreign key is used.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "The members name the SQL column types.")]
+public enum UserIdColumnType
+{
+    /// <summary><c>text</c>: any string id.</summary>
+    Text = 0,
+
+    /// <summary><c>integer</c> (the original system's <c>users.id SERIAL</c>).</summary>
+    Integer = 1,
+
+    /// <summary><c>bigint</c>.</summary>
+    BigInt = 2,
+
+    /// <summary><c>uuid</c>.</summary>
+    Uuid = 3,
+}
+
+/// <summary>Settings of the PostgreSQL store (<c>UsePostgres(...)</c>). Validated when the host starts.</summary>
+public sealed class PostgresTokenStoreOptions
+{
+    /// <summary>The schema of <c>refresh_tokens</c>, <c>audit_logs</c> and the cleanup function. A plain identifier.</summary>
+    /// <value>The default is <c>public</c>.</value>
+    public string Schema { get; set; } = "public";
+
+    /// <summary>The SQL type of <c>user_id</c>. Fixed when the tables are created.</summary>
+    /// <value>The default is <see cref="UserIdColumnType.Text"/>.</value>
+    public UserIdColumnType UserIdType { get; set; } = UserIdColumnType.Text;
+
+    /// <summary>
+    /// The app's users table; when set, <c>refresh_tokens.user_id</c> references it with <c>ON DELETE CASCADE</c> (as in the
+    /// original system), so deleting a user ends their sessions. The table must exist before the migration runs.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (no foreign key).</value>
+    public string? UsersTable { get; set; }
+
+    /// <summary>The schema of <see cref="UsersTable"/>.</summary>
+    /// <value>The default is <see langword="null"/>, meaning <see cref="Schema"/>.</value>
+    public string? UsersTableSchema { get; set; }
+
+    /// <summary>The key column of <see cref="UsersTable"/>.</summary>
+    /// <value>The default is <c>id</c>.</value>
+    public string UsersKeyColumn { get; set; } = "id";
+
+    /// <summary>What the host does with the migrations at startup. Read when <c>UsePostgres</c> is called.</summary>
+    /// <value>The default is <see cref="MigrationStartupMode.Apply"/>.</value>
+    public MigrationStartupMode MigrationMode { get; set; } = MigrationStartupMode.Apply;
+
+    /// <summary>A connection string the store builds its own data source from. When null, an <c>NpgsqlDataSource</c> is taken from DI.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The service key of a keyed <c>NpgsqlDataSource</c> in DI; ignored when <see cref="ConnectionString"/> is set.</summary>
+    /// <value>The default is <see langword="null"/> (the unkeyed data source).</value>
+    public object? DataSourceKey { get; set; }
+
+    internal string UserIdSqlType => UserIdType switch
+    {
+        UserIdColumnType.Integer => "integer",
+        UserIdColumnType.BigInt => "bigint",
+        UserIdColumnType.Uuid => "uuid",
+        _ => "text",
+    };
+
+    internal string UsersForeignKeyClause => UsersTable is null
+        ? string.Empty
+        : $" REFERENCES {SqlIdentifier.Quote(UsersTableSchema ?? Schema, nameof(UsersTableSchema))}.{SqlIdentifier.Quote(UsersTable, nameof(UsersTable))} ({SqlIdentifier.Quote(UsersKeyColumn, nameof(UsersKeyColumn))}) ON DELETE CASCADE";
+}

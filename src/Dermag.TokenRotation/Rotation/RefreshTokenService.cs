@@ -1,0 +1,271 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Dermag.TokenRotation;
+
+/// <summary>The token service: JWTs from <see cref="JwtCodec"/>, state and atomicity from the <see cref="IRefreshTokenStore"/>.</summary>
+internal sealed class RefreshTokenService : IRefreshTokenService
+{
+    private const int MaxUserIdLength = 256;
+
+    private readonly IRefreshTokenStore _store;
+    private readonly RefreshTokenRotationOptions _options;
+    private readonly TimeProvider _time;
+    private readonly TokenRotationMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly JwtCodec _codec;
+    private readonly SessionActivityCache _sessionCache;
+
+    public RefreshTokenService(
+        IRefreshTokenStore store,
+        IOptions<RefreshTokenRotationOptions> options,
+        TimeProvider timeProvider,
+        TokenRotationMetrics metrics,
+        ILogger<RefreshTokenService>? logger = null)
+    {
+        _store = store;
+        _options = options.Value;
+        _time = timeProvider;
+        _metrics = metrics;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _codec = new JwtCodec(_options);
+        _sessionCache = new SessionActivityCache(timeProvider, _options.SessionCheckCacheDuration);
+    }
+
+    internal JwtCodec Codec => _codec;
+
+    public async Task<TokenPair> IssueAsync(string userId, SessionContext? context = null, IEnumerable<Claim>? extraClaims = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        if (userId.Length > MaxUserIdLength)
+        {
+            throw new ArgumentException($"The user id must be at most {MaxUserIdLength} characters.", nameof(userId));
+        }
+
+        var claims = extraClaims?.ToList();
+        JwtCodec.EnsureNoReservedClaims(claims, nameof(extraClaims));
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Issue");
+
+        var issuedAt = JwtCodec.TruncateToSeconds(_time.GetUtcNow());
+        var sessionExpiresAt = issuedAt + _options.AbsoluteSessionLifetime;
+        var refreshExpiresAt = Min(issuedAt + _options.RefreshTokenLifetime, sessionExpiresAt);
+        var token = new StoredRefreshToken(Guid.NewGuid(), userId, Guid.NewGuid(), issuedAt, refreshExpiresAt, sessionExpiresAt);
+        activity?.SetTag("dermag.session_id", token.SessionId);
+
+        await _store.CreateSessionAsync(token, (context ?? SessionContext.Empty).Normalize(), cancellationToken).ConfigureAwait(false);
+        _metrics.SessionIssued();
+        Log.SessionIssued(_logger, token.SessionId, userId);
+        return CreatePair(token, issuedAt, claims);
+    }
+
+    public async Task<RefreshResult> RefreshAsync(string? refreshToken, SessionContext? context = null, IEnumerable<Claim>? extraClaims = null, CancellationToken cancellationToken = default)
+    {
+        var claims = extraClaims?.ToList();
+        JwtCodec.EnsureNoReservedClaims(claims, nameof(extraClaims));
+        var now = _time.GetUtcNow();
+        var read = _codec.ReadRefreshToken(refreshToken, now);
+        if (read.Status == TokenReadStatus.Invalid)
+        {
+            _metrics.Refresh("invalid");
+            Log.InvalidToken(_logger);
+            return RefreshResult.Failed(RefreshStatus.Invalid);
+        }
+
+        var presented = read.Content;
+        if (read.Status == TokenReadStatus.Expired)
+        {
+            return Refused(presented, RefreshStatus.Expired, "expired");
+        }
+
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Refresh");
+        activity?.SetTag("dermag.session_id", presented.SessionId);
+        var request = new RotationRequest(
+            presented.TokenId,
+            Guid.NewGuid(),
+            now,
+            _options.RefreshTokenLifetime,
+            _options.ReuseGracePeriod,
+            _options.ReusePolicy,
+            (context ?? SessionContext.Empty).Normalize());
+        var outcome = await _store.RotateAsync(request, cancellationToken).ConfigureAwait(false);
+        activity?.SetTag("dermag.result", outcome.Status.ToString());
+
+        switch (outcome.Status)
+        {
+            case RotationStatus.Rotated:
+                _metrics.Refresh("rotated");
+                Log.Rotated(_logger, presented.TokenId, presented.SessionId, outcome.Token!.TokenId);
+                return RefreshResult.Rotated(CreatePair(outcome.Token, JwtCodec.TruncateToSeconds(now), claims));
+
+            case RotationStatus.GraceReplay:
+                _metrics.Refresh("grace_replay");
+                Log.GraceReplay(_logger, presented.TokenId, presented.SessionId, outcome.Token!.TokenId);
+                return RefreshResult.Rotated(CreatePair(outcome.Token, JwtCodec.TruncateToSeconds(now), claims));
+
+            case RotationStatus.ReuseDetected:
+                var revoked = outcome.RevokedSessions ?? [];
+                _sessionCache.Invalidate(revoked);
+                _metrics.Refresh("reuse_detected");
+                _metrics.ReuseDetected();
+                _metrics.SessionsRevoked(revoked.Count, RevokeReasons.ReuseDetected);
+                Log.ReuseDetected(_logger, presented.TokenId, presented.SessionId, outcome.UserId ?? presented.UserId, _options.ReusePolicy, revoked.Count);
+                return RefreshResult.Failed(RefreshStatus.ReuseDetected);
+
+            case RotationStatus.Expired:
+                return Refused(presented, RefreshStatus.Expired, "expired");
+
+            case RotationStatus.Revoked:
+                return Refused(presented, RefreshStatus.Revoked, "revoked");
+
+            default:
+                return Refused(presented, RefreshStatus.Invalid, "invalid");
+        }
+    }
+
+    public async Task<LogoutResult> LogoutAsync(string? refreshToken, SessionContext? context = null, CancellationToken cancellationToken = default)
+    {
+        var now = _time.GetUtcNow();
+        var read = _codec.ReadRefreshToken(refreshToken, now);
+        if (read.Status == TokenReadStatus.Invalid)
+        {
+            Log.InvalidToken(_logger);
+            return LogoutResult.Invalid;
+        }
+
+        // An expired but genuine token may still name a live session (its successor), so logout proceeds.
+        var revoked = await RevokeAsync(
+            new RevocationRequest(RevocationScope.Logout, read.Content.UserId, read.Content.SessionId, null, now, (context ?? SessionContext.Empty).Normalize()),
+            cancellationToken).ConfigureAwait(false);
+        return revoked > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded;
+    }
+
+    public async Task<bool> RevokeSessionAsync(string userId, Guid sessionId, SessionContext? context = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        var revoked = await RevokeAsync(
+            new RevocationRequest(RevocationScope.Session, userId, sessionId, null, _time.GetUtcNow(), (context ?? SessionContext.Empty).Normalize()),
+            cancellationToken).ConfigureAwait(false);
+        return revoked > 0;
+    }
+
+    public Task<int> RevokeAllSessionsAsync(string userId, Guid? exceptSessionId = null, SessionContext? context = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        return RevokeAsync(
+            new RevocationRequest(RevocationScope.AllSessions, userId, null, exceptSessionId, _time.GetUtcNow(), (context ?? SessionContext.Empty).Normalize()),
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<SessionInfo>> ListSessionsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userId);
+        return _store.ListActiveSessionsAsync(userId, _time.GetUtcNow(), cancellationToken);
+    }
+
+    public async ValueTask<bool> IsSessionActiveAsync(Guid sessionId, CancellationToken cancellationToken = default)
+    {
+        if (_sessionCache.TryGet(sessionId, out var cached))
+        {
+            return cached;
+        }
+
+        var active = await _store.IsSessionActiveAsync(sessionId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        _sessionCache.Set(sessionId, active);
+        return active;
+    }
+
+    public ValueTask<bool> IsSessionActiveAsync(ClaimsPrincipal principal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        var claim = principal.FindFirst(TokenTypes.SessionIdClaim) ?? principal.FindFirst(ClaimTypes.Sid);
+        return claim is not null && Guid.TryParse(claim.Value, out var sessionId)
+            ? IsSessionActiveAsync(sessionId, cancellationToken)
+            : ValueTask.FromResult(false);
+    }
+
+    public async Task<int> CleanupAsync(CancellationToken cancellationToken = default)
+    {
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Cleanup");
+        var expiredBefore = _time.GetUtcNow() - _options.CleanupRetention;
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await _store.DeleteExpiredAsync(expiredBefore, _options.CleanupBatchSize, cancellationToken).ConfigureAwait(false);
+            total += deleted;
+        }
+        while (deleted >= _options.CleanupBatchSize);
+
+        _metrics.TokensDeleted(total);
+        Log.CleanupCompleted(_logger, total, expiredBefore);
+        return total;
+    }
+
+    public TokenValidationParameters CreateAccessTokenValidationParameters()
+    {
+        var skew = _options.ClockSkew;
+        return new TokenValidationParameters
+        {
+            ValidIssuer = _options.Issuer,
+            ValidAudience = _options.Audience,
+            ValidateIssuer = true,
+            ValidateAudience = true,
+            ValidateLifetime = true,
+            ValidateIssuerSigningKey = true,
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+            IssuerSigningKeys = [.. _options.AccessSigningKeys.Select(k => new SymmetricSecurityKey([.. k.Key]) { KeyId = k.KeyId })],
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ValidTypes = [TokenTypes.AccessToken],
+            ClockSkew = skew,
+            NameClaimType = "sub",
+            RoleClaimType = "role",
+            // Lifetimes are checked on the injected TimeProvider. An expired token throws the same exception type the
+            // default validator does, so hosts can tell "expired" (refresh it) from "invalid" (log in again).
+            LifetimeValidator = (notBefore, expires, _, _) =>
+            {
+                var now = _time.GetUtcNow().UtcDateTime;
+                if (expires is not { } exp)
+                {
+                    return false;
+                }
+
+                if (exp.ToUniversalTime() + skew <= now)
+                {
+                    throw new SecurityTokenExpiredException("The access token has expired.") { Expires = exp };
+                }
+
+                return notBefore is not { } nbf || nbf.ToUniversalTime() - skew <= now;
+            },
+        };
+    }
+
+    private async Task<int> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
+    {
+        var sessions = await _store.RevokeAsync(request, cancellationToken).ConfigureAwait(false);
+        _sessionCache.Invalidate(sessions);
+        _metrics.SessionsRevoked(sessions.Count, request.Reason);
+        Log.SessionsRevoked(_logger, sessions.Count, request.UserId, request.Reason);
+        return sessions.Count;
+    }
+
+    private RefreshResult Refused(RefreshTokenContent presented, RefreshStatus status, string metric)
+    {
+        _metrics.Refresh(metric);
+        Log.RefreshRefused(_logger, presented.TokenId, presented.SessionId, status);
+        return RefreshResult.Failed(status);
+    }
+
+    private TokenPair CreatePair(StoredRefreshToken token, DateTimeOffset issuedAt, IReadOnlyList<Claim>? claims)
+    {
+        var accessExpiresAt = Min(issuedAt + _options.AccessTokenLifetime, token.SessionExpiresAt);
+        var accessToken = _codec.CreateAccessToken(token.UserId, token.SessionId, Guid.NewGuid(), issuedAt, accessExpiresAt, claims);
+        var refreshToken = _codec.CreateRefreshToken(new RefreshTokenContent(token.TokenId, token.UserId, token.SessionId, token.CreatedAt, token.ExpiresAt));
+        return new TokenPair(accessToken, accessExpiresAt, refreshToken, token.ExpiresAt, token.UserId, token.SessionId, token.SessionExpiresAt);
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+}

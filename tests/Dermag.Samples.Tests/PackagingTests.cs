@@ -1,0 +1,232 @@
+using System.IO.Compression;
+using Dermag.Samples.Tests.Infrastructure;
+
+namespace Dermag.Samples.Tests;
+
+/// <summary>
+/// Packs the three src projects once per run (unique version, separate artifacts folder so the repo's bin/obj are
+/// untouched) into a local feed that the packaging tests share.
+/// </summary>
+public sealed class PackageFeed : IAsyncLifetime
+{
+    public static readonly string[] Packages = ["Dermag.Migrations", "Dermag.TokenRotation", "Dermag.BomTriggers"];
+
+    public string Root { get; } = Path.Combine(Path.GetTempPath(), "dermag-packaging-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public string Feed => Path.Combine(Root, "feed");
+
+    public string Version { get; } = $"1.0.0-proof.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+
+    public string RepoRoot { get; } = FindRepoRootFrom(AppContext.BaseDirectory);
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Feed);
+        var solution = Path.Combine(Root, "pack.slnx");
+        var projects = Packages.Select(p => $"  <Project Path=\"{Path.Combine(RepoRoot, "src", p, p + ".csproj")}\" />");
+        await File.WriteAllTextAsync(solution, "<Solution>\n" + string.Join("\n", projects) + "\n</Solution>\n");
+
+        var (exitCode, output) = await ProcessRunner.RunAsync(
+            "dotnet",
+            ["pack", solution, "-c", "Release", $"-p:Version={Version}", $"-p:PackageOutputPath={Feed}", "-p:UseArtifactsOutput=true", $"-p:ArtifactsPath={Path.Combine(Root, "artifacts")}"],
+            Root,
+            TimeSpan.FromMinutes(4));
+        exitCode.Should().Be(0, "dotnet pack must succeed:\n" + output);
+    }
+
+    public Task DisposeAsync()
+    {
+        // The proof restores the unique version into the global packages folder; remove it again.
+        var globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var package in Packages)
+        {
+            TryDelete(Path.Combine(globalPackages, package.ToLowerInvariant(), Version));
+        }
+
+        TryDelete(Root);
+        return Task.CompletedTask;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    public static string FindRepoRootFrom(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Dermag.Libraries.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Dermag.Libraries.sln not found above " + start);
+    }
+}
+
+/// <summary>The packages work for an app that knows nothing of this repository: <c>dotnet add package</c>, one call each, run.</summary>
+public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed>
+{
+    [Theory]
+    [InlineData("Dermag.TokenRotation")]
+    [InlineData("Dermag.BomTriggers")]
+    [InlineData("Dermag.Migrations")]
+    public async Task Package_CarriesReadmeLicenseXmlDocsAndSymbols(string id)
+    {
+        var nupkg = Path.Combine(feed.Feed, $"{id}.{feed.Version}.nupkg");
+        File.Exists(nupkg).Should().BeTrue($"{nupkg} should have been packed");
+        File.Exists(Path.ChangeExtension(nupkg, ".snupkg")).Should().BeTrue("a symbols package is produced");
+
+        using var zip = ZipFile.OpenRead(nupkg);
+        var entries = zip.Entries.Select(e => e.FullName).ToList();
+        entries.Should().Contain("README.md");
+        entries.Should().Contain($"lib/net10.0/{id}.dll");
+        entries.Should().Contain($"lib/net10.0/{id}.xml");
+
+        using var reader = new StreamReader(zip.GetEntry($"{id}.nuspec")!.Open());
+        var nuspec = await reader.ReadToEndAsync();
+        nuspec.Should().Contain("<license type=\"expression\">MIT</license>");
+        nuspec.Should().Contain("<readme>README.md</readme>");
+        nuspec.Should().MatchRegex("<description>.{20,}</description>");
+        if (id != "Dermag.Migrations")
+        {
+            nuspec.Should().Contain($"<dependency id=\"Dermag.Migrations\" version=\"{feed.Version}\"");
+        }
+
+        using var symbols = ZipFile.OpenRead(Path.ChangeExtension(nupkg, ".snupkg"));
+        symbols.Entries.Select(e => e.FullName).Should().Contain($"lib/net10.0/{id}.pdb");
+    }
+
+    [Fact]
+    public async Task DotnetAddPackage_ThrowawayConsoleApp_IssuesRotatesAndDispatches()
+    {
+        var app = Path.Combine(feed.Root, "ProofApp");
+        Directory.CreateDirectory(app);
+        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed.Feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "ProofApp.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), ProofProgram);
+
+        await DotnetAsync(app, "add", "package", "Microsoft.Extensions.Hosting", "--version", "10.0.5", "--no-restore");
+        await DotnetAsync(app, "add", "package", "Dermag.TokenRotation", "--version", feed.Version);
+        await DotnetAsync(app, "add", "package", "Dermag.BomTriggers", "--version", feed.Version);
+        var csproj = await File.ReadAllTextAsync(Path.Combine(app, "ProofApp.csproj"));
+        csproj.Should().Contain($"Include=\"Dermag.TokenRotation\" Version=\"{feed.Version}\"").And.Contain($"Include=\"Dermag.BomTriggers\" Version=\"{feed.Version}\"");
+
+        var output = await DotnetAsync(app, "run", "--no-restore");
+        output.Should().Contain("issued: session ");
+        output.Should().Contain("refresh: Rotated");
+        output.Should().Contain("replay: ReuseDetected TOKEN_REUSE_ATTACK");
+        output.Should().Contain("bom: added 100 m of Kabel UTP Cat6 to task 42");
+        output.Should().Contain("cost: recalculated for task 42");
+        output.Should().MatchRegex(@"dispatch: \d+ outcome\(s\), 2 executed");
+        output.Should().Contain("done");
+    }
+
+    private static async Task<string> DotnetAsync(string workingDirectory, params string[] arguments)
+    {
+        var (exitCode, output) = await ProcessRunner.RunAsync("dotnet", arguments, workingDirectory, TimeSpan.FromMinutes(3));
+        exitCode.Should().Be(0, $"dotnet {string.Join(' ', arguments)} must succeed:\n{output}");
+        return output;
+    }
+
+    // The whole app a new user writes: one call per library, the in-memory stores, three small host interfaces.
+    private const string ProofProgram = """
+        using System.Security.Cryptography;
+        using System.Text.Json.Nodes;
+        using Dermag.BomTriggers;
+        using Dermag.BomTriggers.Actions;
+        using Dermag.BomTriggers.Engine;
+        using Dermag.TokenRotation;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using Microsoft.Extensions.Logging;
+
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Logging.ClearProviders();
+
+        builder.Services.AddRefreshTokenRotation(options =>
+        {
+            options.Issuer = "proof-app";
+            options.Audience = "proof-api";
+            options.AccessSigningKeys.Add(new TokenSigningKey("access-1", RandomNumberGenerator.GetBytes(32)));
+            options.RefreshSigningKeys.Add(new TokenSigningKey("refresh-1", RandomNumberGenerator.GetBytes(32)));
+        }).UseInMemoryStore();
+
+        builder.Services.AddBomTriggers().UseInMemoryStore().AddExampleTriggers();
+        builder.Services.AddSingleton<ConsoleBom>();
+        builder.Services.AddSingleton<IBomEditor>(sp => sp.GetRequiredService<ConsoleBom>());
+        builder.Services.AddSingleton<IBomCostCalculator>(sp => sp.GetRequiredService<ConsoleBom>());
+
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        var tokens = host.Services.GetRequiredService<IRefreshTokenService>();
+        var pair = await tokens.IssueAsync("user-1", new SessionContext("127.0.0.1", "proof"));
+        Console.WriteLine($"issued: session {pair.SessionId}");
+        var refreshed = await tokens.RefreshAsync(pair.RefreshToken);
+        Console.WriteLine($"refresh: {refreshed.Status}");
+        var replay = await tokens.RefreshAsync(pair.RefreshToken);
+        Console.WriteLine($"replay: {replay.Status} {replay.ErrorCode}");
+
+        var engine = host.Services.GetRequiredService<IBomTriggerEngine>();
+        var report = await engine.DispatchAsync(BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, 42, 1, new JsonObject { ["taskTypeCode"] = "LAN" }));
+        Console.WriteLine($"dispatch: {report.Outcomes.Count} outcome(s), {report.OfKind(TriggerOutcomeKind.Executed).Count()} executed");
+
+        await host.StopAsync();
+        Console.WriteLine("done");
+
+        internal sealed class ConsoleBom : IBomEditor, IBomCostCalculator
+        {
+            public Task AddMaterialAsync(AddMaterialRequest request, CancellationToken cancellationToken)
+            {
+                Console.WriteLine($"bom: added {request.Quantity} {request.Unit} of {request.MaterialName} to task {request.TaskId}");
+                return Task.CompletedTask;
+            }
+
+            public Task<QuantityChange> UpdateQuantityAsync(UpdateQuantityRequest request, CancellationToken cancellationToken) =>
+                Task.FromResult(new QuantityChange(null, request.Quantity ?? 0));
+
+            public Task<int> CopyBomAsync(CopyBomRequest request, CancellationToken cancellationToken) => Task.FromResult(0);
+
+            public Task<decimal> RecalculateAsync(CostRequest request, CancellationToken cancellationToken)
+            {
+                Console.WriteLine($"cost: recalculated for task {request.TaskId}");
+                return Task.FromResult(280m);
+            }
+        }
+        """;
+}

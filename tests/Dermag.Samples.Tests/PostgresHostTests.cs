@@ -1,0 +1,84 @@
+using System.Net;
+using Dermag.Samples.Tests.Infrastructure;
+using Dermag.Testing;
+using Npgsql;
+
+namespace Dermag.Samples.Tests;
+
+/// <summary>The host with <c>ConnectionStrings:Dermag</c> set: both libraries on PostgreSQL, migrations applied at startup.</summary>
+public sealed class PostgresHostTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+{
+    private SampleHostFactory _factory = null!;
+
+    public Task InitializeAsync()
+    {
+        _factory = new SampleHostFactory().WithSetting("ConnectionStrings:Dermag", database.ConnectionString);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    private async Task<T?> ScalarAsync<T>(string sql)
+    {
+        await using var command = database.DataSource.CreateCommand(sql);
+        var value = await command.ExecuteScalarAsync();
+        return value is DBNull or null ? default : (T)Convert.ChangeType(value, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task OnPostgres_ReuseAttackIsAudited_AndLanTaskGetsCableWithLogRows()
+    {
+        using var api = _factory.Api();
+
+        // Login -> refresh -> replay: the rows live in refresh_tokens and audit_logs.
+        var (_, first) = await api.LoginAsync("admin", Demo.AdminPassword);
+        var rotated = await api.PostAsync("/api/auth/refresh", new { refreshToken = first });
+        rotated.Success.Should().BeTrue(rotated.ToString());
+        (await api.PostAsync("/api/auth/refresh", new { refreshToken = first })).Code.Should().Be("TOKEN_REUSE_ATTACK");
+        (await api.PostAsync("/api/auth/refresh", new { refreshToken = rotated.Data.GetProperty("refreshToken").GetString() })).Code.Should().Be("TOKEN_REVOKED");
+
+        (await ScalarAsync<long>("SELECT count(*) FROM refresh_tokens WHERE revoked = false AND expires_at > NOW()")).Should().Be(0);
+        (await ScalarAsync<long>("SELECT count(*) FROM audit_logs WHERE event_type = 'TOKEN_REUSE_ATTACK'")).Should().Be(1);
+        (await ScalarAsync<int>("SELECT cleanup_expired_refresh_tokens(30)")).Should().Be(0);
+
+        // The example triggers were seeded into bom_triggers; a LAN task gets its cable and log rows are written.
+        await api.LoginAsync("manager", Demo.ManagerPassword);
+        (await ScalarAsync<long>("SELECT count(*) FROM bom_triggers")).Should().Be(3);
+        var task = await api.PostAsync("/api/tasks", new { title = "LAN on PostgreSQL", taskTypeCode = "LAN" });
+        task.Status.Should().Be(HttpStatusCode.Created, task.ToString());
+        task.Data.GetProperty("bom").EnumerateArray().Should().Contain(l => l.GetProperty("materialName").GetString() == "Kabel UTP Cat6" && l.GetProperty("quantity").GetDecimal() == 100m);
+        (await ScalarAsync<long>($"SELECT count(*) FROM bom_trigger_logs WHERE task_id = {task.Data.GetProperty("id").GetInt32()} AND success")).Should().Be(2);
+    }
+
+    [Fact]
+    public async Task OnPostgres_TriggerCrudAndValidation_Work()
+    {
+        using var api = _factory.Api();
+        await api.LoginAsync("admin", Demo.AdminPassword);
+
+        var invalid = await api.PostAsync("/api/bom-triggers", new { name = "Bad", triggerEvent = "ON_TASK_CREATE", actionType = "ADD_MATERIAL", actionConfig = new { } });
+        invalid.Status.Should().Be(HttpStatusCode.BadRequest);
+        invalid.Data.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("path").GetString()).Should().Contain("/actionConfig/materialName");
+
+        var created = await api.PostAsync("/api/bom-triggers", new
+        {
+            name = "Copy the CCTV BOM",
+            triggerEvent = "ON_TASK_CREATE",
+            triggerCondition = new { taskTypeCode = "CCTV" },
+            actionType = "COPY_BOM",
+            actionConfig = new { },
+            targetTaskTypeId = 3,
+        });
+        created.Status.Should().Be(HttpStatusCode.Created, created.ToString());
+        var id = created.Data.GetProperty("id").GetInt32();
+        (await ScalarAsync<string>($"SELECT name FROM bom_triggers WHERE id = {id}")).Should().Be("Copy the CCTV BOM");
+
+        var task = await api.PostAsync("/api/tasks", new { title = "Cameras", taskTypeCode = "CCTV" });
+        task.Data.GetProperty("bom").EnumerateArray().Select(l => l.GetProperty("materialName").GetString()).Should().Contain("Kamera IP");
+
+        (await api.PatchAsync($"/api/bom-triggers/{id}/toggle")).Data.GetProperty("isActive").GetBoolean().Should().BeFalse();
+        (await ScalarAsync<bool>($"SELECT is_active FROM bom_triggers WHERE id = {id}")).Should().BeFalse();
+        (await api.DeleteAsync($"/api/bom-triggers/{id}")).Success.Should().BeTrue();
+        (await ScalarAsync<long>($"SELECT count(*) FROM bom_triggers WHERE id = {id}")).Should().Be(0);
+    }
+}

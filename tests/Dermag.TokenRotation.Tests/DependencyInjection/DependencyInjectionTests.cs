@@ -1,0 +1,220 @@
+using Dermag.Migrations;
+using Dermag.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Dermag.TokenRotation.Tests.DependencyInjection;
+
+public sealed class DependencyInjectionTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    [Fact]
+    public async Task StartAsync_InvalidOptions_FailsNamingEveryBadOptionAtOnce()
+    {
+        using var host = Host(services => services
+            .AddRefreshTokenRotation(o =>
+            {
+                o.Issuer = " ";
+                o.RefreshSigningKeys.Add(new TokenSigningKey("r1", new byte[16]));
+                o.RefreshSigningKeys.Add(new TokenSigningKey("r1", new byte[40]));
+                o.AccessTokenLifetime = TimeSpan.Zero;
+                o.ReuseGracePeriod = TimeSpan.FromHours(1);
+                o.CleanupBatchSize = 0;
+            })
+            .UseInMemoryStore());
+
+        var act = () => host.StartAsync();
+
+        var exception = (await act.Should().ThrowAsync<OptionsValidationException>()).Subject.Single();
+        exception.Failures.Should().HaveCount(8);
+        exception.Message.Should()
+            .Contain("RefreshTokenRotationOptions.Issuer is required")
+            .And.Contain("RefreshTokenRotationOptions.Audience is required")
+            .And.Contain("RefreshTokenRotationOptions.AccessSigningKeys needs at least one key")
+            .And.Contain("RefreshTokenRotationOptions.RefreshSigningKeys[0].Key must be at least 256 bits")
+            .And.Contain("RefreshTokenRotationOptions.RefreshSigningKeys[1].KeyId 'r1' is used by another key")
+            .And.Contain("RefreshTokenRotationOptions.AccessTokenLifetime must be positive")
+            .And.Contain("RefreshTokenRotationOptions.ReuseGracePeriod must be between")
+            .And.Contain("RefreshTokenRotationOptions.CleanupBatchSize must be between");
+    }
+
+    [Fact]
+    public async Task StartAsync_SameKeyForAccessAndRefresh_FailsNamingRefreshSigningKeys()
+    {
+        using var host = Host(services => services
+            .AddRefreshTokenRotation(o =>
+            {
+                Valid(o);
+                o.RefreshSigningKeys[0] = new TokenSigningKey("other-id", [.. o.AccessSigningKeys[0].Key]);
+            })
+            .UseInMemoryStore());
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should()
+            .Contain("RefreshTokenRotationOptions.RefreshSigningKeys must not reuse a key of AccessSigningKeys");
+    }
+
+    [Fact]
+    public async Task StartAsync_InvalidPostgresOptions_FailsNamingThemBeforeAnySql()
+    {
+        using var host = Host(services => services
+            .AddRefreshTokenRotation(Valid)
+            .UsePostgres("Host=203.0.113.1;Timeout=1", o =>
+            {
+                o.Schema = "tokens; DROP TABLE users";
+                o.UsersTable = "app-users";
+            }));
+
+        var act = () => host.StartAsync();
+
+        var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
+        message.Should().Contain("PostgresTokenStoreOptions.Schema must be a plain SQL identifier")
+            .And.Contain("PostgresTokenStoreOptions.UsersTable must be a plain SQL identifier");
+    }
+
+    [Fact]
+    public void AddRefreshTokenRotation_CalledTwice_RegistersEachServiceOnce()
+    {
+        var services = new ServiceCollection();
+        services.AddRefreshTokenRotation(Valid).UsePostgres("Host=localhost").AddPeriodicCleanup();
+        services.AddRefreshTokenRotation(Valid).UsePostgres("Host=localhost").AddPeriodicCleanup();
+
+        services.Count(d => d.ServiceType == typeof(IRefreshTokenService)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IRefreshTokenStore)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IValidateOptions<RefreshTokenRotationOptions>)).Should().Be(1);
+        services.Count(d => d.ServiceType.Name == "MigrationRegistration").Should().Be(1);
+        services.Count(d => d.ImplementationType == typeof(RefreshTokenCleanupService)).Should().Be(1);
+    }
+
+    [Fact]
+    public void GetService_NoStoreChosen_ExplainsWhatToCall()
+    {
+        using var provider = new ServiceCollection().AddLogging().AddRefreshTokenRotation(Valid).Services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IRefreshTokenService>();
+
+        act.Should().Throw<TokenRotationException>().WithMessage("*UsePostgres(...) or UseInMemoryStore()*");
+    }
+
+    [Fact]
+    public async Task UsePostgres_WithConnectionString_MigratesAtStartupAndServes()
+    {
+        var connectionString = await database.CreateDatabaseAsync("tokenrotationdependencyinjection");
+        var time = new FakeTimeProvider(TestSetup.Start);
+        using var host = Host(services =>
+        {
+            services.AddSingleton<TimeProvider>(time);
+            services.AddRefreshTokenRotation(Valid).UsePostgres(connectionString, o => o.Schema = "auth");
+        });
+
+        await host.StartAsync();
+
+        var migrations = host.Services.GetRequiredService<DermagMigrations>();
+        (await migrations.GetStatusAsync()).Should().ContainSingle().Which.IsUpToDate.Should().BeTrue();
+        var service = host.Services.GetRequiredService<IRefreshTokenService>();
+        var pair = await service.IssueAsync("7");
+        (await service.RefreshAsync(pair.RefreshToken)).Status.Should().Be(RefreshStatus.Rotated);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task UsePostgres_KeyedDataSource_UsesThatDataSource()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(await database.CreateDatabaseAsync("tokenrotationkeyeddatasource"));
+        using var host = Host(services =>
+        {
+            services.AddKeyedSingleton("auth-db", dataSource);
+            services.AddRefreshTokenRotation(Valid).UsePostgres(o => o.DataSourceKey = "auth-db");
+        });
+
+        await host.StartAsync();
+
+        var pair = await host.Services.GetRequiredService<IRefreshTokenService>().IssueAsync("keyed-user");
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM refresh_tokens WHERE session_id = $1");
+        command.Parameters.AddWithValue(pair.SessionId);
+        (await command.ExecuteScalarAsync()).Should().Be(1L);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task UsePostgres_ValidateOnlyOnEmptyDatabase_FailsStartupNamingThePendingScript()
+    {
+        var connectionString = await database.CreateDatabaseAsync("tokenrotationvalidateonlymode");
+        using var host = Host(services => services
+            .AddRefreshTokenRotation(Valid)
+            .UsePostgres(connectionString, o => o.MigrationMode = MigrationStartupMode.ValidateOnly));
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<MigrationException>()).Which.Message.Should().Contain("0001_create_refresh_tokens.sql");
+    }
+
+    [Fact]
+    public async Task AddPeriodicCleanup_EveryInterval_DeletesExpiredTokens()
+    {
+        var time = new FakeTimeProvider(TestSetup.Start);
+        using var host = Host(services =>
+        {
+            services.AddSingleton<TimeProvider>(time);
+            services.AddRefreshTokenRotation(o =>
+            {
+                Valid(o);
+                o.CleanupInterval = TimeSpan.FromHours(1);
+                o.CleanupRetention = TimeSpan.Zero;
+            }).UseInMemoryStore().AddPeriodicCleanup();
+        });
+        await host.StartAsync();
+        var service = host.Services.GetRequiredService<IRefreshTokenService>();
+        var store = (InMemoryRefreshTokenStore)host.Services.GetRequiredService<IRefreshTokenStore>();
+        await service.IssueAsync("periodic");
+
+        time.Advance(TimeSpan.FromDays(7));
+
+        // The service's loop runs on its own thread and may arm its timer after this point, so keep ticking the fake clock.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (store.TokenSnapshot().Count > 0 && DateTime.UtcNow < deadline)
+        {
+            time.Advance(TimeSpan.FromHours(1));
+            await Task.Yield();
+        }
+
+        store.TokenSnapshot().Should().BeEmpty();
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public void CreateAccessTokenValidationParameters_PinsAlgorithmTypeAndKeys()
+    {
+        using var provider = new ServiceCollection().AddLogging().AddRefreshTokenRotation(Valid).UseInMemoryStore().Services.BuildServiceProvider();
+
+        var parameters = provider.GetRequiredService<IRefreshTokenService>().CreateAccessTokenValidationParameters();
+
+        parameters.ValidAlgorithms.Should().Equal("HS256");
+        parameters.ValidTypes.Should().Equal("at+jwt");
+        parameters.ValidIssuer.Should().Be("der-mag-platform");
+        parameters.ValidAudience.Should().Be("der-mag-api");
+        parameters.IssuerSigningKeys.Select(k => k.KeyId).Should().Equal("access-1");
+        parameters.RequireSignedTokens.Should().BeTrue();
+    }
+
+    private static void Valid(RefreshTokenRotationOptions o)
+    {
+        var valid = TestSetup.Options();
+        o.Issuer = valid.Issuer;
+        o.Audience = valid.Audience;
+        o.AccessSigningKeys.Clear();
+        o.RefreshSigningKeys.Clear();
+        o.AccessSigningKeys.Add(valid.AccessSigningKeys[0]);
+        o.RefreshSigningKeys.Add(valid.RefreshSigningKeys[0]);
+    }
+
+    private static IHost Host(Action<IServiceCollection> configure)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        configure(builder.Services);
+        return builder.Build();
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Dermag.TokenRotation.Tests;
+
+internal static class TestSetup
+{
+    public static readonly DateTimeOffset Start = new(2030, 1, 1, 8, 0, 0, TimeSpan.Zero);
+
+    public static TokenSigningKey Key(string id, byte seed) => new(id, [.. Enumerable.Range(0, 32).Select(i => (byte)(i * 7 + seed))]);
+
+    public static RefreshTokenRotationOptions Options(Action<RefreshTokenRotationOptions>? configure = null)
+    {
+        var options = new RefreshTokenRotationOptions { Issuer = "der-mag-platform", Audience = "der-mag-api" };
+        options.AccessSigningKeys.Add(Key("access-1", 1));
+        options.RefreshSigningKeys.Add(Key("refresh-1", 101));
+        configure?.Invoke(options);
+        return options;
+    }
+
+    public static RefreshTokenService Service(IRefreshTokenStore store, TimeProvider time, Action<RefreshTokenRotationOptions>? configure = null) =>
+        new(store, Microsoft.Extensions.Options.Options.Create(Options(configure)), time, new TokenRotationMetrics());
+
+    public static FakeTimeProvider Clock() => new(Start);
+}
+
+/// <summary>A store that fails the test if anything reaches it.</summary>
+internal sealed class UntouchableStore : IRefreshTokenStore
+{
+    public int Calls { get; private set; }
+
+    public Task CreateSessionAsync(StoredRefreshToken token, SessionContext context, CancellationToken cancellationToken) => Fail<object>();
+
+    public Task<RotationOutcome> RotateAsync(RotationRequest request, CancellationToken cancellationToken) => Fail<RotationOutcome>();
+
+    public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken) => Fail<IReadOnlyList<Guid>>();
+
+    public Task<IReadOnlyList<SessionInfo>> ListActiveSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) => Fail<IReadOnlyList<SessionInfo>>();
+
+    public Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken) => Fail<bool>();
+
+    public Task<int> DeleteExpiredAsync(DateTimeOffset expiredBefore, int batchSize, CancellationToken cancellationToken) => Fail<int>();
+
+    private Task<T> Fail<T>()
+    {
+        Calls++;
+        throw new InvalidOperationException("The store must not be called.");
+    }
+}
