@@ -7,6 +7,8 @@ var scenarios = new Dictionary<string, Func<BenchmarkRun, Task>>(StringComparer.
 {
     ["dispatch"] = DispatchScenario.RunAsync,
     ["dispatch-pg"] = DispatchPgScenario.RunAsync,
+    ["rotation"] = RotationScenario.RunAsync,
+    ["cleanup"] = CleanupScenario.RunAsync,
 };
 
 var quick = args.Contains("--quick", StringComparer.OrdinalIgnoreCase);
