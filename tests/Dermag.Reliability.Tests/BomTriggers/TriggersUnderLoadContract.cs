@@ -25,8 +25,8 @@ public abstract class TriggersUnderLoadContract(ITestOutputHelper output)
     [Fact]
     public async Task Dispatches_see_consistent_snapshots_and_every_execution_is_logged_once_while_triggers_change()
     {
-        var dispatchesPerClient = Scale.Pick(60, 1_500);
-        var minimumMutations = Scale.Pick(150, 3_000);
+        var dispatchesPerClient = Scale.Pick(60, 1_000);
+        var minimumMutations = Scale.Pick(150, 1_000);
         await using var provider = await StartAsync();
         var store = provider.GetRequiredService<IBomTriggerStore>();
         var engine = provider.GetRequiredService<IBomTriggerEngine>();
