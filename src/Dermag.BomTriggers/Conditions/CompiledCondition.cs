@@ -13,11 +13,14 @@ internal sealed class CompiledCondition
     {
         _root = root;
         _predicate = root.Compile();
-        EqualityKey = FindEqualityKey(root);
+        EqualityKeys = FindEqualityKeys(root);
     }
 
-    /// <summary>A top-level <c>{"field": "text"}</c> clause every match must satisfy, used to index the rule set.</summary>
-    public (string Path, string Value)? EqualityKey { get; }
+    /// <summary>
+    /// The top-level <c>{"field": "text"}</c> clauses every match must satisfy, in path order (never in the order the JSON
+    /// had: PostgreSQL's <c>jsonb</c> reorders keys). The rule set indexes each trigger on one of them.
+    /// </summary>
+    public IReadOnlyList<(string Path, string Value)> EqualityKeys { get; }
 
     public static CompiledCondition? TryCompile(JsonElement? condition, string eventType, EventCatalog catalog, List<TriggerValidationError> errors, string basePointer = "/triggerCondition")
     {
@@ -34,21 +37,11 @@ internal sealed class CompiledCondition
         return new ConditionExplanation(matched, matched ? null : failure, trace);
     }
 
-    private static (string, string)? FindEqualityKey(ConditionNode root)
-    {
-        if (root is not AllNode all)
-        {
-            return null;
-        }
-
-        foreach (var item in all.Items)
-        {
-            if (item is FieldNode { Operator: FieldOperator.Eq } field && field.Literal.ValueKind == JsonValueKind.String)
-            {
-                return (field.Path, field.Literal.GetString()!);
-            }
-        }
-
-        return null;
-    }
+    private static (string Path, string Value)[] FindEqualityKeys(ConditionNode root) => root is AllNode all
+        ? [.. all.Items
+            .OfType<FieldNode>()
+            .Where(f => f.Operator == FieldOperator.Eq && f.Literal.ValueKind == JsonValueKind.String)
+            .Select(f => (f.Path, f.Literal.GetString()!))
+            .OrderBy(k => k.Path, StringComparer.Ordinal)]
+        : [];
 }

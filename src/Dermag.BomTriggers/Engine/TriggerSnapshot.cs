@@ -109,13 +109,36 @@ internal sealed class TriggerSnapshot
             var ordered = triggers.ToList();
             ordered.Sort(Order);
             All = [.. ordered];
-            Unkeyed = [.. ordered.Where(t => t.Condition?.EqualityKey is null)];
-            var keyed = ordered.Where(t => t.Condition?.EqualityKey is not null).ToList();
+
+            // A trigger with several equality clauses is indexed on the most selective path: the one with the most
+            // distinct values among this event's triggers (then by name), so the choice depends on the rule set, not
+            // on the key order the store happened to return.
+            var distinctValues = ordered
+                .SelectMany(t => t.Condition?.EqualityKeys ?? [])
+                .GroupBy(k => k.Path, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Select(k => k.Value).Distinct(StringComparer.Ordinal).Count(), StringComparer.Ordinal);
+            var withKey = ordered.Select(t => (Trigger: t, Key: IndexKey(t, distinctValues))).ToList();
+            Unkeyed = [.. withKey.Where(t => t.Key is null).Select(t => t.Trigger)];
+            var keyed = withKey.Where(t => t.Key is not null).ToList();
             KeyedCount = keyed.Count;
-            Keyed = keyed.GroupBy(t => t.Condition!.EqualityKey!.Value.Path, StringComparer.Ordinal)
-                .Select(g => (new KeyPath(g.Key, g.Key.Split('.')), g.GroupBy(t => t.Condition!.EqualityKey!.Value.Value, StringComparer.Ordinal)
-                    .ToFrozenDictionary(v => v.Key, v => v.ToArray(), StringComparer.Ordinal)))
+            Keyed = keyed.GroupBy(t => t.Key!.Value.Path, StringComparer.Ordinal)
+                .Select(g => (new KeyPath(g.Key, g.Key.Split('.')), g.GroupBy(t => t.Key!.Value.Value, StringComparer.Ordinal)
+                    .ToFrozenDictionary(v => v.Key, v => v.Select(t => t.Trigger).ToArray(), StringComparer.Ordinal)))
                 .ToList();
+        }
+
+        private static (string Path, string Value)? IndexKey(CompiledTrigger trigger, Dictionary<string, int> distinctValues)
+        {
+            (string Path, string Value)? best = null;
+            foreach (var key in trigger.Condition?.EqualityKeys ?? [])
+            {
+                if (best is null || distinctValues[key.Path] > distinctValues[best.Value.Path])
+                {
+                    best = key;
+                }
+            }
+
+            return best;
         }
 
         public CompiledTrigger[] All { get; }

@@ -212,6 +212,17 @@ public class ConditionCaseTests
         var errors = new List<TriggerValidationError>();
         var compiled = CompiledCondition.TryCompile(Json.Parse("""{"taskTypeCode":"LAN","quantity":{"$gt":1}}"""), MA, EventCatalog.Default, errors)!;
 
-        compiled.EqualityKey.Should().Be(("taskTypeCode", "LAN"));
+        compiled.EqualityKeys.Should().Equal(("taskTypeCode", "LAN"));
+    }
+
+    [Fact]
+    public void EqualityKeys_DoNotDependOnTheJsonKeyOrder()
+    {
+        // PostgreSQL's jsonb returns {"status":..,"taskTypeCode":..} for what was saved as {"taskTypeCode":..,"status":..}.
+        var errors = new List<TriggerValidationError>();
+        var saved = CompiledCondition.TryCompile(Json.Parse("""{"taskTypeCode":"LAN","status":"completed"}"""), SC, EventCatalog.Default, errors)!;
+        var readBack = CompiledCondition.TryCompile(Json.Parse("""{"status":"completed","taskTypeCode":"LAN"}"""), SC, EventCatalog.Default, errors)!;
+
+        readBack.EqualityKeys.Should().Equal(saved.EqualityKeys).And.Equal(("status", "completed"), ("taskTypeCode", "LAN"));
     }
 }

@@ -70,6 +70,25 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Index_SeveralEqualityClauses_IndexesOnTheMostSelectivePathOnEveryStore()
+    {
+        // 20 task types x one "completed" trigger each. Indexed on taskTypeCode (20 values), a dispatch evaluates one
+        // trigger; indexed on status (1 value), it would evaluate all 20. PostgreSQL's jsonb reorders the keys, so the
+        // choice must not depend on the order the condition was written in.
+        for (var i = 0; i < 20; i++)
+        {
+            await Context.CreateAsync($"type {i} done", BomTriggerEvents.StatusChange, $$"""{"taskTypeCode":"T{{i}}","status":"completed"}""",
+                BomTriggerActions.Notify, """{"message":"done","recipients":["manager"]}""");
+        }
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.StatusChange, 5, null, """{"taskTypeCode":"T7","status":"completed"}"""));
+
+        report.Outcomes.Should().ContainSingle().Which.TriggerName.Should().Be("type 7 done");
+        report.Outcomes[0].Kind.Should().Be(TriggerOutcomeKind.Executed);
+        report.NotConsidered.Should().Be(19);
+    }
+
+    [Fact]
     public async Task SeedTriggers_StatusCompleted_Notifies_OtherStatusExplainsWhyNot()
     {
         await Context.InternalStore.SeedExampleTriggersAsync(default);
