@@ -108,6 +108,8 @@ internal static class DispatchScenario
             seconds.Add(LastSecondDispatchMicros);
         }
 
+        BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
+            $"first dispatch after load, all five: {string.Join(", ", firsts.Select(f => f.ToString("N0", CultureInfo.InvariantCulture)))} µs"));
         BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture, $"second dispatch after load (median of 5): {seconds.Order().ElementAt(2):N1} µs"));
         var firstMedian = firsts.Order().ElementAt(firsts.Count / 2);
         var steadyMedian = perSize[1_000].Library.P50Micros;
