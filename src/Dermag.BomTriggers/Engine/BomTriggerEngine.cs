@@ -187,7 +187,7 @@ internal sealed class BomTriggerEngine(
 
         if (!candidate.Condition.Matches(input))
         {
-            return Outcome(TriggerOutcomeKind.ConditionFalse) with { FailedClause = candidate.Condition.Explain(input).Failure };
+            return Outcome(TriggerOutcomeKind.ConditionFalse) with { FailedClause = candidate.Condition.FirstFailure(input) };
         }
 
         if (depth > _options.MaxChainDepth)
@@ -204,7 +204,7 @@ internal sealed class BomTriggerEngine(
 
         var started = timeProvider.GetTimestamp();
         using var timeout = new CancellationTokenSource(_options.ActionTimeout, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
         try
         {
             var handler = actions.Resolve(services, trigger.ActionType)
@@ -212,7 +212,7 @@ internal sealed class BomTriggerEngine(
             var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Transaction, services);
 
             // WaitAsync also bounds actions that ignore their token.
-            var result = await handler.ExecuteAsync(context, linked.Token).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            var result = await handler.ExecuteAsync(context, linked?.Token ?? timeout.Token).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
             var elapsed = timeProvider.GetElapsedTime(started);
             BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
             foreach (var caused in result.CausedEvents)

@@ -118,8 +118,17 @@ internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITr
                 throw new InvalidOperationException($"Trigger {orphan.TriggerId} does not exist.");
             }
 
+            // The rows of one event share its input text: parse it once.
+            string? inputJson = null;
+            JsonElement? input = null;
             foreach (var log in logs)
             {
+                if (!ReferenceEquals(log.InputJson, inputJson))
+                {
+                    inputJson = log.InputJson;
+                    input = Parse(inputJson);
+                }
+
                 _logs.Add(new BomTriggerLog
                 {
                     Id = ++_nextLogId,
@@ -127,7 +136,7 @@ internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITr
                     TaskId = log.TaskId,
                     ExecutedAt = log.ExecutedAt,
                     Success = log.Success,
-                    InputData = Parse(log.InputJson),
+                    InputData = input,
                     ResultData = Parse(log.ResultJson),
                     ErrorMessage = log.Error,
                     Outcome = log.Outcome,
