@@ -38,10 +38,26 @@ internal static class Harness
     }
 
     /// <summary>Measures every contender <paramref name="rounds"/> times, alternating, and keeps each one's median round by throughput.</summary>
+    public static Task<IReadOnlyList<Measurement>> CompareAsync(
+        int clients, TimeSpan roundDuration, int rounds, params (string Name, Func<int, Task> Operation)[] contenders) =>
+        CompareAsync(clients, roundDuration, rounds, betweenRounds: null, contenders);
+
+    /// <summary>As above; <paramref name="betweenRounds"/> runs outside the measured time after every measurement (to trim logs, reset rows).</summary>
     public static async Task<IReadOnlyList<Measurement>> CompareAsync(
-        int clients, TimeSpan roundDuration, int rounds, params (string Name, Func<int, Task> Operation)[] contenders)
+        int clients, TimeSpan roundDuration, int rounds, Func<Task>? betweenRounds, params (string Name, Func<int, Task> Operation)[] contenders)
     {
         var results = contenders.ToDictionary(c => c.Name, _ => new List<Measurement>());
+
+        // One unrecorded warm-up round each, so tiered JIT and pools settle before anything counts.
+        foreach (var (name, operation) in contenders)
+        {
+            await MeasureAsync(name, clients, roundDuration / 2, operation).ConfigureAwait(false);
+            if (betweenRounds is not null)
+            {
+                await betweenRounds().ConfigureAwait(false);
+            }
+        }
+
         for (var round = 0; round < rounds; round++)
         {
             // Alternate the order too, so no contender always runs right after the same neighbour.
@@ -49,6 +65,10 @@ internal static class Harness
             foreach (var (name, operation) in order)
             {
                 results[name].Add(await MeasureAsync(name, clients, roundDuration, operation).ConfigureAwait(false));
+                if (betweenRounds is not null)
+                {
+                    await betweenRounds().ConfigureAwait(false);
+                }
             }
         }
 
