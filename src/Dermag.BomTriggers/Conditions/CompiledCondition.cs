@@ -30,6 +30,13 @@ internal sealed class CompiledCondition
 
     public bool Matches(EvaluationInput input) => _predicate(input);
 
+    /// <summary>The first clause that fails, or null when the condition matches; cheaper than <see cref="Explain"/>.</summary>
+    public ConditionFailure? FirstFailure(EvaluationInput input)
+    {
+        _root.Explain(input, trace: null, out var failure);
+        return failure;
+    }
+
     public ConditionExplanation Explain(EvaluationInput input)
     {
         var trace = new List<ConditionTrace>();

@@ -9,8 +9,12 @@ internal abstract class ConditionNode(string pointer)
 
     public abstract Func<EvaluationInput, bool> Compile();
 
-    /// <summary>Evaluates with a trace; returns whether the clause held and, when not, the failure to report.</summary>
-    public abstract bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure);
+    /// <summary>
+    /// Evaluates and returns whether the clause held and, when not, the failure to report. With a trace every clause is
+    /// recorded; without one (a dispatch reporting ConditionFalse) evaluation stops at the first failure and passing
+    /// clauses are not described, so the report costs little more than the match.
+    /// </summary>
+    public abstract bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure);
 }
 
 internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items, string name) : ConditionNode(pointer)
@@ -39,7 +43,7 @@ internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items
         };
     }
 
-    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
         failure = null;
         var passed = true;
@@ -49,12 +53,16 @@ internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items
             {
                 passed = false;
                 failure = itemFailure;
+                if (trace is null)
+                {
+                    return false;
+                }
             }
         }
 
         if (Items.Count == 0)
         {
-            trace.Add(new ConditionTrace(Pointer, name + " {} (always true)", true, "n/a"));
+            trace?.Add(new ConditionTrace(Pointer, name + " {} (always true)", true, "n/a"));
         }
 
         return passed;
@@ -80,7 +88,7 @@ internal sealed class AnyNode(string pointer, IReadOnlyList<ConditionNode> items
         };
     }
 
-    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
         var passed = false;
         foreach (var item in items)
@@ -88,9 +96,15 @@ internal sealed class AnyNode(string pointer, IReadOnlyList<ConditionNode> items
             passed |= item.Explain(input, trace, out _);
         }
 
+        if (passed && trace is null)
+        {
+            failure = null;
+            return true;
+        }
+
         var clause = $"$any of {items.Count} alternative(s)";
         var actual = passed ? "one matched" : "none matched";
-        trace.Add(new ConditionTrace(Pointer, clause, passed, actual));
+        trace?.Add(new ConditionTrace(Pointer, clause, passed, actual));
         failure = passed ? null : new ConditionFailure(Pointer, clause, actual);
         return passed;
     }
@@ -104,11 +118,17 @@ internal sealed class NotNode(string pointer, ConditionNode inner) : ConditionNo
         return input => !compiled(input);
     }
 
-    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
         var innerPassed = inner.Explain(input, trace, out _);
+        if (!innerPassed && trace is null)
+        {
+            failure = null;
+            return true;
+        }
+
         var actual = innerPassed ? "the negated condition matched" : "the negated condition did not match";
-        trace.Add(new ConditionTrace(Pointer, "$not", !innerPassed, actual));
+        trace?.Add(new ConditionTrace(Pointer, "$not", !innerPassed, actual));
         failure = innerPassed ? new ConditionFailure(Pointer, "$not", actual) : null;
         return !innerPassed;
     }
@@ -135,6 +155,7 @@ internal sealed class FieldNode(string pointer, string path, FieldOperator op, J
 {
     private readonly string[] _segments = path.Split('.');
     private Func<EvaluationInput, bool>? _compiled;
+    private string? _clause;
 
     public string Path { get; } = path;
 
@@ -206,17 +227,23 @@ internal sealed class FieldNode(string pointer, string path, FieldOperator op, J
         }
     }
 
-    public override bool Explain(EvaluationInput input, List<ConditionTrace> trace, out ConditionFailure? failure)
+    public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
         var passed = (_compiled ??= Compile())(input);
-        var clause = Describe();
+        if (passed && trace is null)
+        {
+            failure = null;
+            return true;
+        }
+
+        var clause = _clause ??= Describe();
         var actual = JsonValues.Describe(input.Current(_segments));
         if (Operator == FieldOperator.Changed)
         {
             actual = $"from {JsonValues.Describe(input.Before(_segments))} to {actual}";
         }
 
-        trace.Add(new ConditionTrace(Pointer, clause, passed, actual));
+        trace?.Add(new ConditionTrace(Pointer, clause, passed, actual));
         failure = passed ? null : new ConditionFailure(Pointer, clause, actual);
         return passed;
     }

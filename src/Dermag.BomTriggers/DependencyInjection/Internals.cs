@@ -1,3 +1,4 @@
+using Dermag.BomTriggers.Actions;
 using Dermag.BomTriggers.Conditions;
 using Dermag.BomTriggers.Diagnostics;
 using Dermag.BomTriggers.Engine;
@@ -121,6 +122,8 @@ internal sealed class BomTriggerPostgresOptionsValidator : IValidateOptions<BomT
 internal sealed class BomTriggerStartupService(
     BomTriggerStore store,
     TriggerSnapshotProvider snapshots,
+    ActionRegistry actions,
+    IServiceScopeFactory scopes,
     IOptions<BomTriggerOptions> options,
     TimeProvider timeProvider,
     ILogger<BomTriggerStartupService> logger) : BackgroundService
@@ -133,7 +136,26 @@ internal sealed class BomTriggerStartupService(
         }
 
         await snapshots.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        await WarmActionHandlersAsync().ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Resolving each handler once makes the container build its call sites now rather than in the first dispatch.
+    // A handler whose dependencies are missing is left alone here: the dispatch that needs it reports the failure.
+    private async Task WarmActionHandlersAsync()
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        foreach (var registration in actions.All)
+        {
+            try
+            {
+                actions.Resolve(scope.ServiceProvider, registration.ActionType);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.ActionHandlerNotResolvable(logger, registration.ActionType, ex.Message);
+            }
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -27,4 +27,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "Inserted {Count} of the example triggers")]
     public static partial void ExampleTriggersSeeded(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "The handler of action type {ActionType} cannot be created yet; triggers using it will fail until it can: {Reason}")]
+    public static partial void ActionHandlerNotResolvable(ILogger logger, string actionType, string reason);
 }

@@ -40,19 +40,32 @@ internal sealed class BomTriggerEngine(
         queue.Enqueue((triggerEvent, 0));
         var notConsidered = 0;
 
-        await using (var scope = scopes.CreateAsyncScope())
+        // Actions get one DI scope per dispatch, created when the first action runs.
+        AsyncServiceScope? scope = null;
+        try
         {
             while (queue.TryDequeue(out var item))
             {
                 var (current, depth) = item;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
-                var inputJson = current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data.GetRawText();
+                JsonElement? inputData = current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data;
                 var candidates = snapshot.Candidates(current.EventType, input, dispatchOptions.Explain, out var skipped);
                 foreach (var candidate in candidates)
                 {
-                    var outcome = await RunCandidateAsync(candidate, current, input, depth, correlationId, ranForTask, scope.ServiceProvider, dispatchOptions, queue, cancellationToken).ConfigureAwait(false);
+                    // Skips, false conditions and loops are decided synchronously; only executions pay for async.
+                    var outcome = Precheck(candidate, current, input, depth, correlationId, ranForTask);
+                    if (outcome is null)
+                    {
+                        scope ??= scopes.CreateAsyncScope();
+                        outcome = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, cancellationToken).ConfigureAwait(false);
+                    }
+
                     outcomes.Add(outcome);
-                    BomTriggerDiagnostics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("action", outcome.ActionType));
+                    if (BomTriggerDiagnostics.Outcomes.Enabled)
+                    {
+                        BomTriggerDiagnostics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("action", outcome.ActionType));
+                    }
+
                     if (outcome.Kind is TriggerOutcomeKind.Executed or TriggerOutcomeKind.Failed or TriggerOutcomeKind.SuppressedLoop)
                     {
                         logs.Add(new NewTriggerLog(
@@ -60,8 +73,8 @@ internal sealed class BomTriggerEngine(
                             current.TaskId,
                             timeProvider.GetUtcNow(),
                             outcome.Kind == TriggerOutcomeKind.Executed,
-                            inputJson,
-                            outcome.Result?.GetRawText(),
+                            inputData,
+                            outcome.Result,
                             outcome.Error,
                             outcome.Kind.ToString(),
                             outcome.Duration.TotalMilliseconds,
@@ -71,6 +84,13 @@ internal sealed class BomTriggerEngine(
                 }
 
                 notConsidered += skipped;
+            }
+        }
+        finally
+        {
+            if (scope is { } created)
+            {
+                await created.DisposeAsync().ConfigureAwait(false);
             }
         }
 
@@ -151,60 +171,71 @@ internal sealed class BomTriggerEngine(
         };
     }
 
-    private async Task<TriggerOutcome> RunCandidateAsync(
+    private static TriggerOutcome NewOutcome(BomTrigger trigger, BomTriggerEvent current, int depth, TriggerOutcomeKind kind) => new()
+    {
+        TriggerId = trigger.Id,
+        TriggerName = trigger.Name,
+        ActionType = trigger.ActionType,
+        EventType = current.EventType,
+        TaskId = current.TaskId,
+        Depth = depth,
+        Kind = kind,
+    };
+
+    /// <summary>The outcome of a candidate that will not execute, or null when its action should run.</summary>
+    private TriggerOutcome? Precheck(
         CompiledTrigger candidate,
         BomTriggerEvent current,
         EvaluationInput input,
         int depth,
         Guid correlationId,
-        HashSet<(int, int)> ranForTask,
+        HashSet<(int, int)> ranForTask)
+    {
+        var trigger = candidate.Trigger;
+        if (trigger.SourceTaskTypeId is { } sourceType && sourceType != current.TaskTypeId)
+        {
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SkippedTaskType);
+        }
+
+        if (candidate.Condition is null)
+        {
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
+        }
+
+        if (candidate.Condition.FirstFailure(input) is { } failure)
+        {
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.ConditionFalse) with { FailedClause = failure };
+        }
+
+        if (depth > _options.MaxChainDepth)
+        {
+            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop) with { Error = $"The chain is {depth} events deep, beyond MaxChainDepth ({_options.MaxChainDepth})." };
+        }
+
+        if (!ranForTask.Add((trigger.Id, current.TaskId)))
+        {
+            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop) with { Error = $"Trigger {trigger.Id} already ran for task {current.TaskId} in this chain." };
+        }
+
+        return null;
+    }
+
+    private async Task<TriggerOutcome> ExecuteAsync(
+        CompiledTrigger candidate,
+        BomTriggerEvent current,
+        int depth,
+        Guid correlationId,
         IServiceProvider services,
         DispatchOptions dispatchOptions,
         Queue<(BomTriggerEvent, int)> queue,
         CancellationToken cancellationToken)
     {
         var trigger = candidate.Trigger;
-        TriggerOutcome Outcome(TriggerOutcomeKind kind) => new()
-        {
-            TriggerId = trigger.Id,
-            TriggerName = trigger.Name,
-            ActionType = trigger.ActionType,
-            EventType = current.EventType,
-            TaskId = current.TaskId,
-            Depth = depth,
-            Kind = kind,
-        };
-
-        if (trigger.SourceTaskTypeId is { } sourceType && sourceType != current.TaskTypeId)
-        {
-            return Outcome(TriggerOutcomeKind.SkippedTaskType);
-        }
-
-        if (candidate.Condition is null)
-        {
-            return Outcome(TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
-        }
-
-        if (!candidate.Condition.Matches(input))
-        {
-            return Outcome(TriggerOutcomeKind.ConditionFalse) with { FailedClause = candidate.Condition.Explain(input).Failure };
-        }
-
-        if (depth > _options.MaxChainDepth)
-        {
-            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
-            return Outcome(TriggerOutcomeKind.SuppressedLoop) with { Error = $"The chain is {depth} events deep, beyond MaxChainDepth ({_options.MaxChainDepth})." };
-        }
-
-        if (!ranForTask.Add((trigger.Id, current.TaskId)))
-        {
-            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
-            return Outcome(TriggerOutcomeKind.SuppressedLoop) with { Error = $"Trigger {trigger.Id} already ran for task {current.TaskId} in this chain." };
-        }
-
         var started = timeProvider.GetTimestamp();
         using var timeout = new CancellationTokenSource(_options.ActionTimeout, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
         try
         {
             var handler = actions.Resolve(services, trigger.ActionType)
@@ -212,7 +243,7 @@ internal sealed class BomTriggerEngine(
             var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Transaction, services);
 
             // WaitAsync also bounds actions that ignore their token.
-            var result = await handler.ExecuteAsync(context, linked.Token).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            var result = await handler.ExecuteAsync(context, linked?.Token ?? timeout.Token).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
             var elapsed = timeProvider.GetElapsedTime(started);
             BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
             foreach (var caused in result.CausedEvents)
@@ -221,7 +252,7 @@ internal sealed class BomTriggerEngine(
             }
 
             Log.TriggerExecuted(logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
-            return Outcome(TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed };
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed };
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
@@ -230,7 +261,7 @@ internal sealed class BomTriggerEngine(
                 ? $"The action timed out after {_options.ActionTimeout}."
                 : $"{ex.GetType().Name}: {ex.Message}";
             Log.TriggerFailed(logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
-            return Outcome(TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
         }
     }
 

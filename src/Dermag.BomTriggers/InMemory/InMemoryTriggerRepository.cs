@@ -120,6 +120,7 @@ internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITr
 
             foreach (var log in logs)
             {
+                // Clone detaches the rows from the caller's documents; it costs nothing for elements that are already clones.
                 _logs.Add(new BomTriggerLog
                 {
                     Id = ++_nextLogId,
@@ -127,8 +128,8 @@ internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITr
                     TaskId = log.TaskId,
                     ExecutedAt = log.ExecutedAt,
                     Success = log.Success,
-                    InputData = Parse(log.InputJson),
-                    ResultData = Parse(log.ResultJson),
+                    InputData = log.Input?.Clone(),
+                    ResultData = log.Result?.Clone(),
                     ErrorMessage = log.Error,
                     Outcome = log.Outcome,
                     Duration = TimeSpan.FromMilliseconds(log.DurationMs),
@@ -197,15 +198,4 @@ internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITr
 
     // PostgreSQL keeps microseconds; truncate the same way so both stores return equal values.
     private static DateTimeOffset Truncate(DateTimeOffset value) => new(value.Ticks - (value.Ticks % 10), value.Offset);
-
-    private static JsonElement? Parse(string? json)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
-    }
 }

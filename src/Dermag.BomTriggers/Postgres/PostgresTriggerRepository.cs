@@ -130,8 +130,8 @@ internal sealed class PostgresTriggerRepository : ITriggerRepository
             command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TaskId)] });
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. logs.Select(l => l.ExecutedAt)] });
             command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. logs.Select(l => l.Success)] });
-            command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.InputJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.ResultJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Input?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Result?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Error).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. logs.Select(l => l.Outcome)] });
             command.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. logs.Select(l => l.DurationMs)] });

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Npgsql;
 
 namespace Dermag.BomTriggers.Storage;
@@ -8,8 +9,8 @@ internal sealed record NewTriggerLog(
     int TaskId,
     DateTimeOffset ExecutedAt,
     bool Success,
-    string? InputJson,
-    string? ResultJson,
+    JsonElement? Input,
+    JsonElement? Result,
     string? Error,
     string Outcome,
     double DurationMs,

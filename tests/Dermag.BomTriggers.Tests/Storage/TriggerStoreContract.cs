@@ -273,7 +273,7 @@ public abstract class TriggerStoreContract : IAsyncLifetime
     {
         var now = TimeProvider.System.GetUtcNow() - age;
         var logs = Enumerable.Range(1, count).Select(i => new NewTriggerLog(
-            triggerId, i, now.AddSeconds(i), success, $$"""{"n":{{i}}}""", success ? """{"ok":true}""" : null, success ? null : "boom",
+            triggerId, i, now.AddSeconds(i), success, Json.Parse($$"""{"n":{{i}}}"""), success ? Json.Parse("""{"ok":true}""") : null, success ? null : "boom",
             success ? "Executed" : "Failed", 12.5, Guid.NewGuid(), 1)).ToList();
         await Context.Repository.WriteLogsAsync(logs, null, default);
     }
