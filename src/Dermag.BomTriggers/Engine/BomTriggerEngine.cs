@@ -42,6 +42,7 @@ internal sealed class BomTriggerEngine(
 
         // Actions get one DI scope per dispatch, created when the first action runs.
         AsyncServiceScope? scope = null;
+        ActionTimeoutSource? timeouts = null;
         try
         {
             while (queue.TryDequeue(out var item))
@@ -57,7 +58,8 @@ internal sealed class BomTriggerEngine(
                     if (outcome is null)
                     {
                         scope ??= scopes.CreateAsyncScope();
-                        outcome = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, cancellationToken).ConfigureAwait(false);
+                        timeouts ??= new ActionTimeoutSource(timeProvider);
+                        outcome = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, cancellationToken).ConfigureAwait(false);
                     }
 
                     outcomes.Add(outcome);
@@ -88,6 +90,7 @@ internal sealed class BomTriggerEngine(
         }
         finally
         {
+            timeouts?.Dispose();
             if (scope is { } created)
             {
                 await created.DisposeAsync().ConfigureAwait(false);
@@ -230,12 +233,13 @@ internal sealed class BomTriggerEngine(
         IServiceProvider services,
         DispatchOptions dispatchOptions,
         Queue<(BomTriggerEvent, int)> queue,
+        ActionTimeoutSource timeouts,
         CancellationToken cancellationToken)
     {
         var trigger = candidate.Trigger;
         var started = timeProvider.GetTimestamp();
-        using var timeout = new CancellationTokenSource(_options.ActionTimeout, timeProvider);
-        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token) : null;
+        var timeout = timeouts.Start(_options.ActionTimeout);
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout) : null;
         try
         {
             var handler = actions.Resolve(services, trigger.ActionType)
@@ -243,7 +247,7 @@ internal sealed class BomTriggerEngine(
             var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Transaction, services);
 
             // WaitAsync also bounds actions that ignore their token.
-            var result = await handler.ExecuteAsync(context, linked?.Token ?? timeout.Token).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            var result = await handler.ExecuteAsync(context, linked?.Token ?? timeout).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
             var elapsed = timeProvider.GetElapsedTime(started);
             BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
             foreach (var caused in result.CausedEvents)

@@ -151,6 +151,30 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SlowActionAfterAFastOne_GetsItsOwnFullTimeout_AndLaterActionsRun()
+    {
+        // The dispatch re-arms one timeout source per action; the slow action must still get its whole timeout, and
+        // the actions after it a fresh one.
+        var key = Guid.NewGuid().ToString("N");
+        await Context.CreateAsync("first", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.Notify, """{"message":"first","recipients":["a"]}""", priority: 30);
+        await Context.CreateAsync("slow", BomTriggerEvents.TaskCreate, "{}", "SLOW", $$"""{"key":"{{key}}"}""", priority: 20);
+        await Context.CreateAsync("last", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.Notify, """{"message":"last","recipients":["a"]}""", priority: 10);
+        var started = SlowAction.Started.GetOrAdd(key, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+        var dispatch = Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 6, null, "{}"));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Context.Time.Advance(TimeSpan.FromSeconds(9));
+        dispatch.IsCompleted.Should().BeFalse("9 of the slow action's 10 seconds have passed");
+        Context.Time.Advance(TimeSpan.FromSeconds(1));
+        var report = await dispatch.WaitAsync(TimeSpan.FromSeconds(30));
+
+        report.Outcomes.Select(o => (o.TriggerName, o.Kind)).Should().Equal(
+            ("first", TriggerOutcomeKind.Executed), ("slow", TriggerOutcomeKind.Failed), ("last", TriggerOutcomeKind.Executed));
+        report.Outcomes[1].Error.Should().Be("The action timed out after 00:00:10.");
+        Context.Host.Calls.Should().Equal("notify:6:first:a", "notify:6:last:a");
+    }
+
+    [Fact]
     public async Task SelfFeedingTriggerPair_IsStoppedAsSuppressedLoop_AndLogged()
     {
         var bump = await Context.CreateAsync("bump on add", BomTriggerEvents.MaterialAdd, "{}", BomTriggerActions.UpdateQuantity, """{"materialName":"X","delta":1}""");
