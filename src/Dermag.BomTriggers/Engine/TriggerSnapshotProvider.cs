@@ -29,6 +29,12 @@ internal sealed class TriggerSnapshotProvider(ITriggerRepository repository, Eve
         {
             // Read the revision first: a change racing with the list bumps it again and the next check reloads.
             var revision = await repository.GetRevisionAsync(cancellationToken).ConfigureAwait(false);
+            if (_current is { } unchanged && unchanged.Revision == revision)
+            {
+                // Nothing changed since the current snapshot (another caller refreshed while this one waited).
+                return unchanged;
+            }
+
             var triggers = await repository.ListAsync(new BomTriggerQuery { IsActive = true }, cancellationToken).ConfigureAwait(false);
             var previous = _current ?? TriggerSnapshot.Empty;
             var compiled = new List<CompiledTrigger>(triggers.Count);
