@@ -63,8 +63,8 @@ internal sealed class JwtBearerSetup(IRefreshTokenService tokens, DemoUserStore 
                 context.HandleResponse();
                 var (code, message) = context.AuthenticateFailure switch
                 {
-                    // The library validates lifetimes on its TimeProvider; a delegate that says no surfaces as InvalidLifetime.
-                    SecurityTokenExpiredException or SecurityTokenInvalidLifetimeException => (ErrorCodes.TokenExpired, "The access token expired; refresh it."),
+                    // The library checks lifetimes on its TimeProvider and reports an expired token as the default validator does.
+                    SecurityTokenExpiredException => (ErrorCodes.TokenExpired, "The access token expired; refresh it."),
                     { Message: RevokedFailure } => (ErrorCodes.TokenRevoked, RevokedFailure),
                     not null => (ErrorCodes.InvalidToken, "The access token is invalid."),
                     null when context.Request.Headers.Authorization.Count > 0 => (ErrorCodes.InvalidToken, "The access token is invalid."),
