@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dermag.Migrations;
 using Dermag.Testing;
 using Npgsql;
@@ -240,15 +239,14 @@ public sealed class MigrationRunnerTests(PostgresDatabase database) : IClassFixt
     [Fact]
     public async Task ExportScript_AppliedWithPsql_LeavesNothingPendingAndIsRerunnable()
     {
-        var psql = FindPsql();
         var schema = NewSchema();
         var runner = Runner(schema);
         var file = Path.Combine(Path.GetTempPath(), $"dermag-export-{Guid.NewGuid():N}.sql");
         await File.WriteAllTextAsync(file, runner.ExportScript());
         try
         {
-            var first = await RunPsqlAsync(psql, file);
-            var second = await RunPsqlAsync(psql, file);
+            var first = await PostgresBinaries.RunPsqlFileAsync(database.ConnectionString, file);
+            var second = await PostgresBinaries.RunPsqlFileAsync(database.ConnectionString, file);
 
             first.ExitCode.Should().Be(0, first.Output);
             second.ExitCode.Should().Be(0, second.Output);
@@ -266,7 +264,6 @@ public sealed class MigrationRunnerTests(PostgresDatabase database) : IClassFixt
     [Fact]
     public async Task ExportScript_AfterRunnerApplied_PsqlSkipsEverything()
     {
-        var psql = FindPsql();
         var schema = NewSchema();
         var runner = Runner(schema);
         await runner.MigrateAsync();
@@ -274,7 +271,7 @@ public sealed class MigrationRunnerTests(PostgresDatabase database) : IClassFixt
         await File.WriteAllTextAsync(file, runner.ExportScript());
         try
         {
-            var run = await RunPsqlAsync(psql, file);
+            var run = await PostgresBinaries.RunPsqlFileAsync(database.ConnectionString, file);
 
             run.ExitCode.Should().Be(0, run.Output);
             (await ScalarAsync<long>($"SELECT count(*) FROM \"{schema}\".widgets")).Should().Be(1);
@@ -289,33 +286,5 @@ public sealed class MigrationRunnerTests(PostgresDatabase database) : IClassFixt
     {
         await using var command = database.DataSource.CreateCommand(sql);
         return (T)(await command.ExecuteScalarAsync())!;
-    }
-
-    private static string FindPsql()
-    {
-        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
-            .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")) : []);
-        return dirs.Select(d => Path.Combine(d, "psql")).FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("psql is needed for the export test and was not found on PATH or in /usr/lib/postgresql/*/bin.");
-    }
-
-    private async Task<(int ExitCode, string Output)> RunPsqlAsync(string psql, string file)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        var start = new ProcessStartInfo(psql, ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, "-d", builder.Database!, "-f", file])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        if (!string.IsNullOrEmpty(builder.Password))
-        {
-            start.Environment["PGPASSWORD"] = builder.Password;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

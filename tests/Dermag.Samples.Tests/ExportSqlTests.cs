@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Dermag.Migrations;
 using Dermag.Testing;
-using Npgsql;
 
 namespace Dermag.Samples.Tests;
 
@@ -19,9 +18,7 @@ public sealed class ExportSqlTests(PostgresDatabase database) : IClassFixture<Po
             export.ExitCode.Should().Be(0, export.Output);
             export.Output.Should().Contain("psql -v ON_ERROR_STOP=1 -f");
 
-            var builder = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-            var psql = await RunAsync(FindPsql(), ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, "-d", builder.Database!, "-f", file],
-                ("PGPASSWORD", builder.Password ?? string.Empty));
+            var psql = await PostgresBinaries.RunPsqlFileAsync(database.ConnectionString, file);
             psql.ExitCode.Should().Be(0, psql.Output);
             var appliedByPsql = await HistoryAsync();
             appliedByPsql.Select(h => h.Library).Distinct().Should().BeEquivalentTo(["Dermag.TokenRotation", "Dermag.BomTriggers"]);
@@ -55,14 +52,6 @@ public sealed class ExportSqlTests(PostgresDatabase database) : IClassFixture<Po
         }
 
         return rows;
-    }
-
-    private static string FindPsql()
-    {
-        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
-            .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")) : []);
-        return dirs.Select(d => Path.Combine(d, "psql")).FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("psql is needed for the export test and was not found on PATH or in /usr/lib/postgresql/*/bin.");
     }
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string file, string[] arguments, params (string Name, string Value)[] environment)

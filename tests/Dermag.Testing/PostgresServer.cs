@@ -128,17 +128,8 @@ public sealed class PostgresServer
         return true;
     }
 
-    private static string? FindPostgresBinaries()
-    {
-        var candidates = new List<string>();
-        candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
-        if (Directory.Exists("/usr/lib/postgresql"))
-        {
-            candidates.AddRange(Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin")));
-        }
-
-        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
-    }
+    private static string? FindPostgresBinaries() =>
+        PostgresBinaries.SearchDirectories().FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
 
     private static class LocalCluster
     {
