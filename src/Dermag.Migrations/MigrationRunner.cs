@@ -30,6 +30,8 @@ public sealed partial class MigrationRunner
     private readonly long _schemaLockKey;
     private readonly TimeSpan _lockTimeout;
     private readonly Dictionary<string, string> _resolvedSql;
+    private readonly string _lockSql;
+    private readonly string _bootstrapSql;
 
     /// <summary>Creates a runner. The schema and placeholders are validated here, before any SQL runs.</summary>
     /// <exception cref="ArgumentException">The schema is not a plain identifier, the lock timeout is not positive, or a script uses a placeholder that has no value.</exception>
@@ -59,6 +61,34 @@ public sealed partial class MigrationRunner
             ["schema"] = _quotedSchema,
         };
         _resolvedSql = set.Scripts.ToDictionary(s => s.Name, s => Fill(set.Library, s, placeholders), StringComparer.Ordinal);
+
+        // The runner and the exported psql script take the same locks and create the same history table.
+        // The library lock serializes this library's scripts in this schema; the schema lock serializes creating the
+        // shared schema and history table with the other libraries. Both are released with the transaction.
+        _lockSql = string.Create(CultureInfo.InvariantCulture, $"""
+            SET LOCAL lock_timeout = '{(long)_lockTimeout.TotalMilliseconds}ms';
+            DO $dermag$ BEGIN PERFORM pg_advisory_xact_lock({_libraryLockKey}); PERFORM pg_advisory_xact_lock({_schemaLockKey}); END $dermag$;
+            SET LOCAL lock_timeout TO DEFAULT;
+            """);
+        _bootstrapSql = $"""
+            DO $dermag$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {Literal(Schema)}) THEN
+                    CREATE SCHEMA {_quotedSchema};
+                END IF;
+            END
+            $dermag$;
+            CREATE TABLE IF NOT EXISTS {_history} (
+                library         text        NOT NULL,
+                script          text        NOT NULL,
+                checksum        text        NOT NULL,
+                applied_at      timestamptz NOT NULL DEFAULT now(),
+                applied_by      text        NOT NULL DEFAULT current_user,
+                execution_ms    integer     NOT NULL,
+                library_version text        NOT NULL,
+                PRIMARY KEY (library, script)
+            );
+            """;
     }
 
     /// <summary>The scripts this runner applies.</summary>
@@ -173,10 +203,8 @@ public sealed partial class MigrationRunner
             var library = Literal(Set.Library);
             var name = Literal(script.Name);
             sql.Append(CultureInfo.InvariantCulture, $"-- {script.Name}\nBEGIN;\n");
-            sql.Append(CultureInfo.InvariantCulture, $"SET LOCAL lock_timeout = '{(long)_lockTimeout.TotalMilliseconds}ms';\n");
-            sql.Append(CultureInfo.InvariantCulture, $"DO $dermag$ BEGIN PERFORM pg_advisory_xact_lock({_libraryLockKey}); PERFORM pg_advisory_xact_lock({_schemaLockKey}); END $dermag$;\n");
-            sql.Append("SET LOCAL lock_timeout TO DEFAULT;\n");
-            sql.Append(BootstrapSql()).Append('\n');
+            sql.Append(_lockSql).Append('\n');
+            sql.Append(_bootstrapSql).Append('\n');
             sql.Append(CultureInfo.InvariantCulture, $"""
                 DO $dermag$
                 BEGIN
@@ -210,7 +238,7 @@ public sealed partial class MigrationRunner
 
         await AcquireLockAsync(connection, cancellationToken).ConfigureAwait(false);
 
-        await using (var bootstrap = new NpgsqlCommand(BootstrapSql(), connection))
+        await using (var bootstrap = new NpgsqlCommand(_bootstrapSql, connection))
         {
             await bootstrap.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -269,17 +297,9 @@ public sealed partial class MigrationRunner
 
     private async Task AcquireLockAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        // The library lock serializes this library's scripts in this schema; the schema lock serializes creating the
-        // shared schema and history table with the other libraries. Both are released with the transaction.
-        var sql = $"""
-            SET LOCAL lock_timeout = '{(long)_lockTimeout.TotalMilliseconds}ms';
-            SELECT pg_advisory_xact_lock({_libraryLockKey});
-            SELECT pg_advisory_xact_lock({_schemaLockKey});
-            SET LOCAL lock_timeout TO DEFAULT;
-            """;
         try
         {
-            await using var command = new NpgsqlCommand(sql, connection);
+            await using var command = new NpgsqlCommand(_lockSql, connection);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (ex.SqlState == LockTimeoutSqlState)
@@ -290,26 +310,6 @@ public sealed partial class MigrationRunner
                 ex);
         }
     }
-
-    private string BootstrapSql() => $"""
-        DO $dermag$
-        BEGIN
-            IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = {Literal(Schema)}) THEN
-                CREATE SCHEMA {_quotedSchema};
-            END IF;
-        END
-        $dermag$;
-        CREATE TABLE IF NOT EXISTS {_history} (
-            library         text        NOT NULL,
-            script          text        NOT NULL,
-            checksum        text        NOT NULL,
-            applied_at      timestamptz NOT NULL DEFAULT now(),
-            applied_by      text        NOT NULL DEFAULT current_user,
-            execution_ms    integer     NOT NULL,
-            library_version text        NOT NULL,
-            PRIMARY KEY (library, script)
-        );
-        """;
 
     private void ThrowOnChecksumMismatch(MigrationStatus status)
     {
