@@ -205,9 +205,9 @@ internal sealed class BomTriggerEngine(
             return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
         }
 
-        if (candidate.Condition.FirstFailure(input) is { } failure)
+        if (!candidate.Condition.Matches(input))
         {
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.ConditionFalse) with { FailedClause = failure };
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.ConditionFalse) with { FailedClause = candidate.Condition.FirstFailure(input) };
         }
 
         if (depth > _options.MaxChainDepth)
