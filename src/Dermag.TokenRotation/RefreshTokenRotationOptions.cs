@@ -47,7 +47,8 @@ public sealed class RefreshTokenRotationOptions
     /// How long after a rotation the immediate predecessor may be presented again, while its successor is unused, and get
     /// the same successor back (lost responses, parallel tabs) instead of triggering reuse detection. Zero disables it.
     /// </summary>
-    /// <value>The default is <see cref="TimeSpan.Zero"/>, as in the original system. At most 5 minutes.</value>
+    /// <remarks>Every replay answered within it writes a <c>TOKEN_GRACE_REPLAY</c> audit row, so a chain used from two places is visible.</remarks>
+    /// <value>The default is <see cref="TimeSpan.Zero"/>, as in the original system. At most 60 seconds.</value>
     public TimeSpan ReuseGracePeriod { get; set; } = TimeSpan.Zero;
 
     /// <summary>What happens when a refresh token that was already rotated away is presented.</summary>
@@ -56,7 +57,9 @@ public sealed class RefreshTokenRotationOptions
 
     /// <summary>
     /// How long the answer of <c>IsSessionActiveAsync</c> ("paranoid mode") is cached per session in this process.
-    /// Revocations made through this process clear it at once; zero disables caching.
+    /// Revocations made through this process clear it at once; on PostgreSQL, those of other instances arrive through
+    /// <c>LISTEN/NOTIFY</c> (<see cref="PostgresTokenStoreOptions.RevocationNotifications"/>) and clear it too, so this bounds
+    /// staleness only while that listener is disconnected. Zero disables caching.
     /// </summary>
     /// <value>The default is 5 seconds. At most 5 minutes.</value>
     public TimeSpan SessionCheckCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
@@ -64,6 +67,10 @@ public sealed class RefreshTokenRotationOptions
     /// <summary>How long refresh tokens are kept after they expire before cleanup deletes them.</summary>
     /// <value>The default is 30 days.</value>
     public TimeSpan CleanupRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long audit rows are kept before cleanup deletes them (in batches, like tokens).</summary>
+    /// <value>The default is 365 days. Between 1 day and 10 years.</value>
+    public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(365);
 
     /// <summary>How many rows one cleanup statement deletes; cleanup repeats until less than a batch is left, so locks stay short.</summary>
     /// <value>The default is 1,000. Between 1 and 100,000.</value>

@@ -33,13 +33,15 @@ internal sealed class UntouchableStore : IRefreshTokenStore
 
     public Task<RotationOutcome> RotateAsync(RotationRequest request, CancellationToken cancellationToken) => Fail<RotationOutcome>();
 
+    public Task<LogoutOutcome> LogoutAsync(LogoutRequest request, CancellationToken cancellationToken) => Fail<LogoutOutcome>();
+
     public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken) => Fail<IReadOnlyList<Guid>>();
 
     public Task<IReadOnlyList<SessionInfo>> ListActiveSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) => Fail<IReadOnlyList<SessionInfo>>();
 
     public Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken) => Fail<bool>();
 
-    public Task<int> DeleteExpiredAsync(DateTimeOffset expiredBefore, int batchSize, CancellationToken cancellationToken) => Fail<int>();
+    public Task<int> DeleteExpiredAsync(CleanupTarget target, DateTimeOffset before, int batchSize, CancellationToken cancellationToken) => Fail<int>();
 
     private Task<T> Fail<T>()
     {

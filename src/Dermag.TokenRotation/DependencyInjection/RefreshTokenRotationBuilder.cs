@@ -61,6 +61,11 @@ public sealed class RefreshTokenRotationBuilder
             sp.GetRequiredService<TokenRotationDataSource>().DataSource,
             sp.GetRequiredService<IOptions<PostgresTokenStoreOptions>>().Value,
             sp.GetService<ILogger<MigrationRunner>>()));
+
+        // Runs after the migrations (they run while the host is starting, before any hosted service starts).
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UserIdTypeCheck>());
+        Services.TryAddSingleton<RevocationListener>();
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RevocationListenerHost>());
         return this;
     }
 
@@ -79,6 +84,19 @@ public sealed class RefreshTokenRotationBuilder
     public RefreshTokenRotationBuilder UseInMemoryStore()
     {
         Services.Replace(ServiceDescriptor.Singleton<IRefreshTokenStore, InMemoryRefreshTokenStore>());
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a source of claims for every access token issued, at login and at each refresh (for example the user's current
+    /// roles), resolved from a new DI scope per token. Several providers add up; per-call claims are added to theirs.
+    /// </summary>
+    /// <typeparam name="TProvider">The provider; registered as scoped, so it may use scoped services such as a <c>DbContext</c>.</typeparam>
+    public RefreshTokenRotationBuilder AddClaimsProvider<TProvider>()
+        where TProvider : class, IAccessTokenClaimsProvider
+    {
+        Services.TryAddSingleton<ClaimsProviderRegistration>();
+        Services.TryAddEnumerable(ServiceDescriptor.Scoped<IAccessTokenClaimsProvider, TProvider>());
         return this;
     }
 

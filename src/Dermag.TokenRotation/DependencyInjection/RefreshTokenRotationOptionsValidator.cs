@@ -39,9 +39,13 @@ internal sealed class RefreshTokenRotationOptionsValidator : IValidateOptions<Re
         Positive(errors, Prefix + nameof(options.AbsoluteSessionLifetime), options.AbsoluteSessionLifetime);
         Positive(errors, Prefix + nameof(options.CleanupInterval), options.CleanupInterval);
         Between(errors, Prefix + nameof(options.ClockSkew), options.ClockSkew, FiveMinutes);
-        Between(errors, Prefix + nameof(options.ReuseGracePeriod), options.ReuseGracePeriod, FiveMinutes);
+        Between(errors, Prefix + nameof(options.ReuseGracePeriod), options.ReuseGracePeriod, SessionRules.MaxGracePeriod);
         Between(errors, Prefix + nameof(options.SessionCheckCacheDuration), options.SessionCheckCacheDuration, FiveMinutes);
         Between(errors, Prefix + nameof(options.CleanupRetention), options.CleanupRetention, TimeSpan.FromDays(3650));
+        if (options.AuditRetention < TimeSpan.FromDays(1) || options.AuditRetention > TimeSpan.FromDays(3650))
+        {
+            errors.Add($"{Prefix}{nameof(options.AuditRetention)} must be between 1 day and 3650 days; got {options.AuditRetention}.");
+        }
 
         if (!Enum.IsDefined(options.ReusePolicy))
         {
@@ -140,6 +144,11 @@ internal sealed class PostgresTokenStoreOptionsValidator : IValidateOptions<Post
         if (options.ConnectionString is not null && string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             errors.Add($"{Prefix}{nameof(options.ConnectionString)} is empty; leave it null to use the NpgsqlDataSource from DI.");
+        }
+
+        if (options.NotificationConnectionString is not null && string.IsNullOrWhiteSpace(options.NotificationConnectionString))
+        {
+            errors.Add($"{Prefix}{nameof(options.NotificationConnectionString)} is empty; leave it null to listen on the store's data source.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

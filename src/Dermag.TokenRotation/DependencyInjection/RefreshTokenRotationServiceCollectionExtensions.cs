@@ -29,6 +29,7 @@ public static class RefreshTokenRotationServiceCollectionExtensions
         services.TryAddSingleton(sp => new TokenRotationMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<IRefreshTokenStore>(_ => throw new TokenRotationException(
             "Dermag.TokenRotation has no store: call UsePostgres(...) or UseInMemoryStore() on the builder returned by AddRefreshTokenRotation()."));
+        services.TryAddSingleton<SessionActivityCache>();
         services.TryAddSingleton<IRefreshTokenService, RefreshTokenService>();
         return new RefreshTokenRotationBuilder(services);
     }

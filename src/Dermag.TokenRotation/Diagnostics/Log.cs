@@ -26,9 +26,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Revoked {Count} session(s) of user {UserId} ({Reason})")]
     public static partial void SessionsRevoked(ILogger logger, int count, string userId, string reason);
 
-    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Cleanup deleted {Count} refresh token(s) that expired before {ExpiredBefore:O}")]
-    public static partial void CleanupCompleted(ILogger logger, int count, DateTimeOffset expiredBefore);
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Cleanup deleted {Tokens} refresh token(s) and {Sessions} session(s) that expired before {ExpiredBefore:O}, and {AuditRows} audit row(s) past their retention")]
+    public static partial void CleanupCompleted(ILogger logger, int tokens, int sessions, int auditRows, DateTimeOffset expiredBefore);
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Error, Message = "Periodic refresh token cleanup failed; it will run again after the interval")]
     public static partial void CleanupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "The revocation listener on channel {Channel} lost its connection; cached session checks were dropped and it reconnects in about {RetryDelay}")]
+    public static partial void RevocationListenerLost(ILogger logger, string channel, TimeSpan retryDelay, Exception exception);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Listening for revocations of other instances on channel {Channel}")]
+    public static partial void RevocationListenerListening(ILogger logger, string channel);
 }

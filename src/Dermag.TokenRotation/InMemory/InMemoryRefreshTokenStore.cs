@@ -6,13 +6,14 @@ namespace Dermag.TokenRotation;
 internal sealed record InMemoryAuditEntry(string EventType, string? UserId, string? IpAddress, IReadOnlyDictionary<string, object?> Details, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// The in-memory store for tests and demos: the same semantics as PostgreSQL (held to the same contract tests), one lock
-/// for atomicity. Data lives as long as the process.
+/// The in-memory store for tests and demos: the same semantics as PostgreSQL (held to the same contract tests, judged by
+/// the same <see cref="SessionRules"/>), one lock for atomicity. Data lives as long as the process.
 /// </summary>
 internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<Guid, Row> _tokens = [];
+    private readonly Dictionary<Guid, Session> _sessions = [];
     private readonly List<InMemoryAuditEntry> _audit = [];
 
     public Task CreateSessionAsync(StoredRefreshToken token, SessionContext context, CancellationToken cancellationToken)
@@ -20,11 +21,25 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            if (_tokens.ContainsKey(token.TokenId))
+            if (_tokens.ContainsKey(token.TokenId) || _sessions.ContainsKey(token.SessionId))
             {
-                throw new InvalidOperationException("Duplicate token id.");
+                throw new InvalidOperationException("Duplicate token or session id.");
             }
 
+            _sessions.Add(token.SessionId, new Session
+            {
+                SessionId = token.SessionId,
+                UserId = token.UserId,
+                CurrentTokenId = token.TokenId,
+                CurrentIssuedAt = token.CreatedAt,
+                CurrentExpiresAt = token.ExpiresAt,
+                CreatedAt = token.CreatedAt,
+                ExpiresAt = token.SessionExpiresAt,
+                LastUsedAt = token.CreatedAt,
+                IpAddress = context.IpAddress,
+                UserAgent = context.UserAgent,
+                DeviceFingerprint = context.DeviceFingerprint,
+            });
             _tokens.Add(token.TokenId, new Row
             {
                 TokenId = token.TokenId,
@@ -39,8 +54,7 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
                 UserAgent = context.UserAgent,
                 DeviceFingerprint = context.DeviceFingerprint,
             });
-            _audit.Add(new InMemoryAuditEntry(AuditEventTypes.Login, token.UserId, context.IpAddress, Details(
-                ("session_id", token.SessionId), ("token_id", token.TokenId), ("user_agent", context.UserAgent)), token.CreatedAt));
+            Audit(AuditEventTypes.Login, token.UserId, context.IpAddress, AuditDetails.Login(token, context), token.CreatedAt);
         }
 
         return Task.CompletedTask;
@@ -57,75 +71,86 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
 
     private RotationOutcome Rotate(RotationRequest request)
     {
-        if (!_tokens.TryGetValue(request.TokenId, out var old))
+        var (token, session) = Read(request.TokenId, request.SessionId);
+        var verdict = SessionRules.Judge(request.TokenId, token?.State, session?.State, request.Now, request.GracePeriod);
+        switch (verdict)
         {
-            return new RotationOutcome(RotationStatus.NotFound);
-        }
+            case TokenVerdict.Current:
+                return new RotationOutcome(RotationStatus.Rotated, Swap(token!, session!, request), session!.UserId, session.SessionId);
 
-        if (!old.Revoked)
+            case TokenVerdict.GraceReplay:
+                Audit(AuditEventTypes.TokenGraceReplay, session!.UserId, request.Context.IpAddress, AuditDetails.GraceReplay(request, session.CurrentTokenId), request.Now);
+                return new RotationOutcome(RotationStatus.GraceReplay, session.State.CurrentToken, session.UserId, session.SessionId);
+
+            case TokenVerdict.Reuse:
+                var revoked = ApplyReusePolicy(token!, request.ReusePolicy, request.Now, request.Context, request.TokenId, "refresh");
+                return new RotationOutcome(RotationStatus.ReuseDetected, UserId: token!.UserId, SessionId: token.SessionId, RevokedSessions: revoked);
+
+            case TokenVerdict.Expired:
+                return new RotationOutcome(RotationStatus.Expired, UserId: token!.UserId, SessionId: token.SessionId);
+
+            case TokenVerdict.Revoked:
+                return new RotationOutcome(RotationStatus.Revoked, UserId: token!.UserId, SessionId: token.SessionId);
+
+            default:
+                return new RotationOutcome(RotationStatus.NotFound);
+        }
+    }
+
+    private StoredRefreshToken Swap(Row old, Session session, RotationRequest request)
+    {
+        var context = request.Context;
+        var expiresAt = request.ExpiresAt < session.ExpiresAt ? request.ExpiresAt : session.ExpiresAt;
+        session.CurrentTokenId = request.SuccessorId;
+        session.CurrentIssuedAt = request.IssuedAt;
+        session.CurrentExpiresAt = expiresAt;
+        session.LastUsedAt = request.Now;
+        session.IpAddress = context.IpAddress ?? session.IpAddress;
+        session.UserAgent = context.UserAgent ?? session.UserAgent;
+        session.DeviceFingerprint = context.DeviceFingerprint ?? session.DeviceFingerprint;
+        var successor = new Row
         {
-            if (old.ExpiresAt <= request.Now)
+            TokenId = request.SuccessorId,
+            UserId = session.UserId,
+            SessionId = session.SessionId,
+            ParentTokenId = old.TokenId,
+            CreatedAt = request.IssuedAt,
+            ExpiresAt = expiresAt,
+            SessionCreatedAt = session.CreatedAt,
+            SessionExpiresAt = session.ExpiresAt,
+            LastUsedAt = request.Now,
+            IpAddress = session.IpAddress,
+            UserAgent = session.UserAgent,
+            DeviceFingerprint = session.DeviceFingerprint,
+        };
+        old.Revoke(request.Now, RevokeReasons.Rotated);
+        old.RevokedByTokenId = successor.TokenId;
+        _tokens.Add(successor.TokenId, successor);
+        return successor.ToStored();
+    }
+
+    public Task<LogoutOutcome> LogoutAsync(LogoutRequest request, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            var (token, session) = Read(request.TokenId, request.SessionId);
+            switch (SessionRules.Judge(request.TokenId, token?.State, session?.State, request.Now, request.GracePeriod))
             {
-                return new RotationOutcome(RotationStatus.Expired, UserId: old.UserId, SessionId: old.SessionId);
+                // A revoked token still logs the attempt (revoked_count 0), as an already-ended logout always has.
+                case TokenVerdict.Current or TokenVerdict.GraceReplay or TokenVerdict.Revoked:
+                    var ended = Revoke(session!.UserId, session.SessionId, null, request.Now, RevokeReasons.Logout, onlyActive: true);
+                    Audit(AuditEventTypes.Logout, session.UserId, request.Context.IpAddress, [.. AuditDetails.Logout(request), new(AuditDetails.RevokedCount, ended.Count)], request.Now);
+                    return Task.FromResult(new LogoutOutcome(ended.Count > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded, session.UserId, ended));
+
+                case TokenVerdict.Reuse:
+                    var revoked = ApplyReusePolicy(token!, request.ReusePolicy, request.Now, request.Context, request.TokenId, "logout");
+                    return Task.FromResult(new LogoutOutcome(LogoutResult.ReuseDetected, token!.UserId, revoked));
+
+                default:
+                    return Task.FromResult(new LogoutOutcome(LogoutResult.AlreadyEnded, token?.UserId, []));
             }
-
-            var context = request.Context;
-            var successor = new Row
-            {
-                TokenId = request.SuccessorId,
-                UserId = old.UserId,
-                SessionId = old.SessionId,
-                ParentTokenId = old.TokenId,
-                CreatedAt = request.IssuedAt,
-                ExpiresAt = request.ExpiresAt < old.SessionExpiresAt ? request.ExpiresAt : old.SessionExpiresAt,
-                SessionCreatedAt = old.SessionCreatedAt,
-                SessionExpiresAt = old.SessionExpiresAt,
-                LastUsedAt = request.Now,
-                IpAddress = context.IpAddress ?? old.IpAddress,
-                UserAgent = context.UserAgent ?? old.UserAgent,
-                DeviceFingerprint = context.DeviceFingerprint ?? old.DeviceFingerprint,
-            };
-            old.Revoke(request.Now, RevokeReasons.Rotated);
-            old.RevokedByTokenId = successor.TokenId;
-            _tokens.Add(successor.TokenId, successor);
-            return new RotationOutcome(RotationStatus.Rotated, successor.ToStored(), old.UserId, old.SessionId);
         }
-
-        if (old.RevokeReason != RevokeReasons.Rotated)
-        {
-            return new RotationOutcome(RotationStatus.Revoked, UserId: old.UserId, SessionId: old.SessionId);
-        }
-
-        if (request.GracePeriod > TimeSpan.Zero
-            && old.RevokedAt + request.GracePeriod > request.Now
-            && old.RevokedByTokenId is { } successorId
-            && _tokens.TryGetValue(successorId, out var current)
-            && !current.Revoked
-            && current.ExpiresAt > request.Now)
-        {
-            return new RotationOutcome(RotationStatus.GraceReplay, current.ToStored(), old.UserId, old.SessionId);
-        }
-
-        var revoked = new HashSet<Guid>();
-        foreach (var row in _tokens.Values)
-        {
-            var inScope = request.ReusePolicy == TokenReusePolicy.RevokeAllUserSessions
-                ? string.Equals(row.UserId, old.UserId, StringComparison.Ordinal)
-                : row.SessionId == old.SessionId;
-            if (inScope && !row.Revoked)
-            {
-                row.Revoke(request.Now, RevokeReasons.ReuseDetected);
-                revoked.Add(row.SessionId);
-            }
-        }
-
-        _audit.Add(new InMemoryAuditEntry(AuditEventTypes.TokenReuseAttack, old.UserId, request.Context.IpAddress, Details(
-            ("session_id", old.SessionId),
-            ("token_id", old.TokenId),
-            ("user_agent", request.Context.UserAgent),
-            ("policy", PolicyName(request.ReusePolicy)),
-            ("revoked_sessions", revoked.Count)), request.Now));
-        return new RotationOutcome(RotationStatus.ReuseDetected, UserId: old.UserId, SessionId: old.SessionId, RevokedSessions: [.. revoked]);
     }
 
     public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
@@ -133,25 +158,8 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            var revoked = new List<Guid>();
-            foreach (var row in _tokens.Values)
-            {
-                if (string.Equals(row.UserId, request.UserId, StringComparison.Ordinal)
-                    && !row.Revoked
-                    && row.ExpiresAt > request.Now
-                    && (request.SessionId is null || row.SessionId == request.SessionId)
-                    && (request.ExceptSessionId is null || row.SessionId != request.ExceptSessionId))
-                {
-                    row.Revoke(request.Now, request.Reason);
-                    revoked.Add(row.SessionId);
-                }
-            }
-
-            _audit.Add(new InMemoryAuditEntry(request.AuditEventType, request.UserId, request.Context.IpAddress, Details(
-                ("session_id", request.SessionId),
-                ("except_session_id", request.ExceptSessionId),
-                ("user_agent", request.Context.UserAgent),
-                ("revoked_count", revoked.Count)), request.Now));
+            var revoked = Revoke(request.UserId, request.SessionId, request.ExceptSessionId, request.Now, request.Reason, onlyActive: true);
+            Audit(request.AuditEventType, request.UserId, request.Context.IpAddress, [.. AuditDetails.Revocation(request), new(AuditDetails.RevokedCount, revoked.Count)], request.Now);
             return Task.FromResult<IReadOnlyList<Guid>>(revoked);
         }
     }
@@ -161,10 +169,11 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            IReadOnlyList<SessionInfo> sessions = [.. _tokens.Values
-                .Where(r => string.Equals(r.UserId, userId, StringComparison.Ordinal) && r.IsActive(now))
-                .OrderByDescending(r => r.LastUsedAt)
-                .Select(r => new SessionInfo(r.SessionId, r.IpAddress, r.UserAgent, r.DeviceFingerprint, r.SessionCreatedAt, r.LastUsedAt, r.ExpiresAt, r.SessionExpiresAt))];
+            IReadOnlyList<SessionInfo> sessions = [.. _sessions.Values
+                .Where(s => string.Equals(s.UserId, userId, StringComparison.Ordinal) && s.IsActive(now))
+                .OrderByDescending(s => s.LastUsedAt)
+                .ThenBy(s => s.SessionId)
+                .Select(s => new SessionInfo(s.SessionId, s.IpAddress, s.UserAgent, s.DeviceFingerprint, s.CreatedAt, s.LastUsedAt, s.CurrentExpiresAt, s.ExpiresAt))];
             return Task.FromResult(sessions);
         }
     }
@@ -174,32 +183,43 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            return Task.FromResult(_tokens.Values.Any(r => r.SessionId == sessionId && r.IsActive(now)));
+            return Task.FromResult(_sessions.TryGetValue(sessionId, out var session) && session.IsActive(now));
         }
     }
 
-    public Task<int> DeleteExpiredAsync(DateTimeOffset expiredBefore, int batchSize, CancellationToken cancellationToken)
+    public Task<int> DeleteExpiredAsync(CleanupTarget target, DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            var doomed = _tokens.Values.Where(r => r.ExpiresAt < expiredBefore).OrderBy(r => r.ExpiresAt).Take(batchSize).Select(r => r.TokenId).ToList();
-            foreach (var id in doomed)
+            switch (target)
             {
-                _tokens.Remove(id);
-            }
+                case CleanupTarget.Tokens:
+                    var tokens = _tokens.Values.Where(r => r.ExpiresAt < before).OrderBy(r => r.ExpiresAt).Take(batchSize).Select(r => r.TokenId).ToList();
+                    tokens.ForEach(id => _tokens.Remove(id));
+                    return Task.FromResult(tokens.Count);
 
-            return Task.FromResult(doomed.Count);
+                case CleanupTarget.Sessions:
+                    var sessions = _sessions.Values.Where(s => s.CurrentExpiresAt < before).OrderBy(s => s.CurrentExpiresAt).Take(batchSize).Select(s => s.SessionId).ToList();
+                    sessions.ForEach(id => _sessions.Remove(id));
+                    return Task.FromResult(sessions.Count);
+
+                default:
+                    var audit = _audit.Where(a => a.CreatedAt < before).OrderBy(a => a.CreatedAt).Take(batchSize).ToHashSet();
+                    _audit.RemoveAll(audit.Contains);
+                    return Task.FromResult(audit.Count);
+            }
         }
     }
 
-    /// <summary>Deletes every token of a user, as <c>ON DELETE CASCADE</c> from the users table does.</summary>
+    /// <summary>Deletes every session and token of a user, as <c>ON DELETE CASCADE</c> from the users table does.</summary>
     internal int DeleteUser(string userId)
     {
         lock (_lock)
         {
             var doomed = _tokens.Values.Where(r => r.UserId == userId).Select(r => r.TokenId).ToList();
             doomed.ForEach(id => _tokens.Remove(id));
+            _sessions.Values.Where(s => s.UserId == userId).Select(s => s.SessionId).ToList().ForEach(id => _sessions.Remove(id));
             return doomed.Count;
         }
     }
@@ -220,11 +240,95 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
         }
     }
 
-    internal static string PolicyName(TokenReusePolicy policy) =>
-        policy == TokenReusePolicy.RevokeSession ? "revoke_session" : "revoke_all_user_sessions";
+    private (Row? Token, Session? Session) Read(Guid tokenId, Guid sessionId)
+    {
+        var token = _tokens.GetValueOrDefault(tokenId);
+        var session = token is not null && token.SessionId == sessionId ? _sessions.GetValueOrDefault(sessionId) : null;
+        return (token, session);
+    }
 
-    private static ReadOnlyDictionary<string, object?> Details(params (string Key, object? Value)[] values) =>
-        new(values.ToDictionary(v => v.Key, v => v.Value, StringComparer.Ordinal));
+    private List<Guid> ApplyReusePolicy(Row token, TokenReusePolicy policy, DateTimeOffset now, SessionContext context, Guid tokenId, string via)
+    {
+        var revoked = policy == TokenReusePolicy.RevokeSession
+            ? Revoke(token.UserId, token.SessionId, null, now, RevokeReasons.ReuseDetected, onlyActive: false)
+            : Revoke(token.UserId, null, null, now, RevokeReasons.ReuseDetected, onlyActive: false);
+        Audit(AuditEventTypes.TokenReuseAttack, token.UserId, context.IpAddress,
+            [.. AuditDetails.Reuse(token.SessionId, tokenId, context, policy, via), new(AuditDetails.RevokedSessions, revoked.Count)], now);
+        return revoked;
+    }
+
+    /// <summary>Ends the user's sessions in scope and revokes every token they still have; returns the sessions ended.</summary>
+    private List<Guid> Revoke(string userId, Guid? sessionId, Guid? exceptSessionId, DateTimeOffset now, string reason, bool onlyActive)
+    {
+        var ended = new List<Guid>();
+        foreach (var session in _sessions.Values)
+        {
+            if (string.Equals(session.UserId, userId, StringComparison.Ordinal)
+                && !session.Revoked
+                && (!onlyActive || session.CurrentExpiresAt > now)
+                && (sessionId is null || session.SessionId == sessionId)
+                && (exceptSessionId is null || session.SessionId != exceptSessionId))
+            {
+                session.Revoke(now, reason);
+                ended.Add(session.SessionId);
+            }
+        }
+
+        foreach (var row in _tokens.Values)
+        {
+            if (!row.Revoked && _sessions.TryGetValue(row.SessionId, out var session) && session.Revoked)
+            {
+                row.Revoke(session.RevokedAt!.Value, session.RevokeReason!);
+            }
+        }
+
+        return ended;
+    }
+
+    private void Audit(string eventType, string? userId, string? ipAddress, KeyValuePair<string, object?>[] details, DateTimeOffset at) =>
+        _audit.Add(new InMemoryAuditEntry(eventType, userId, ipAddress, new ReadOnlyDictionary<string, object?>(details.ToDictionary(StringComparer.Ordinal)), at));
+
+    internal sealed class Session
+    {
+        public Guid SessionId { get; init; }
+
+        public required string UserId { get; init; }
+
+        public Guid CurrentTokenId { get; set; }
+
+        public DateTimeOffset CurrentIssuedAt { get; set; }
+
+        public DateTimeOffset CurrentExpiresAt { get; set; }
+
+        public DateTimeOffset CreatedAt { get; init; }
+
+        public DateTimeOffset ExpiresAt { get; init; }
+
+        public DateTimeOffset LastUsedAt { get; set; }
+
+        public bool Revoked { get; private set; }
+
+        public DateTimeOffset? RevokedAt { get; private set; }
+
+        public string? RevokeReason { get; private set; }
+
+        public string? IpAddress { get; set; }
+
+        public string? UserAgent { get; set; }
+
+        public string? DeviceFingerprint { get; set; }
+
+        public SessionState State => new(UserId, SessionId, CurrentTokenId, CurrentIssuedAt, CurrentExpiresAt, ExpiresAt, Revoked);
+
+        public bool IsActive(DateTimeOffset now) => !Revoked && CurrentExpiresAt > now;
+
+        public void Revoke(DateTimeOffset now, string reason)
+        {
+            Revoked = true;
+            RevokedAt = now;
+            RevokeReason = reason;
+        }
+    }
 
     internal sealed class Row
     {
@@ -260,7 +364,7 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
 
         public string? DeviceFingerprint { get; init; }
 
-        public bool IsActive(DateTimeOffset now) => !Revoked && ExpiresAt > now;
+        public TokenState State => new(UserId, SessionId, Revoked, RevokeReason, RevokedAt, ExpiresAt, RevokedByTokenId);
 
         public void Revoke(DateTimeOffset now, string reason)
         {

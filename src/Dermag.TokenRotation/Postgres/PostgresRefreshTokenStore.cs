@@ -14,25 +14,29 @@ internal sealed class TokenRotationDataSource(NpgsqlDataSource dataSource, bool 
 }
 
 /// <summary>
-/// The PostgreSQL store. The success path of a rotation is one statement (a CTE that marks the old token used only while
-/// it is still active and inserts the successor), so N concurrent refreshes of a token serialize on its row and exactly
-/// one wins. Every time value is a parameter taken from the injected <see cref="TimeProvider"/>.
+/// The PostgreSQL store. Each session has one <c>refresh_sessions</c> row that rotation and every revocation lock: the
+/// success path of a rotation is one statement (a compare-and-swap of the session's current token that also marks the
+/// presented token rotated and inserts the successor), so N concurrent refreshes of a token serialize on the session and
+/// exactly one wins, and a revocation either waits for a rotation and then also revokes its successor, or makes it fail.
+/// Every time value is a parameter taken from the injected <see cref="TimeProvider"/>.
 /// </summary>
 internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
 {
-    private const string UniqueViolation = "23505";
     private const string DeadlockDetected = "40P01";
     private const string SerializationFailure = "40001";
+    private const int MaxAttempts = 3;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly UserIdColumnType _userIdType;
     private readonly PostgresSql _sql;
+    private readonly string? _channel;
 
     public PostgresRefreshTokenStore(NpgsqlDataSource dataSource, PostgresTokenStoreOptions options)
     {
         _dataSource = dataSource;
         _userIdType = options.UserIdType;
         _sql = new PostgresSql(SqlIdentifier.Quote(options.Schema, nameof(options.Schema)), options.UserIdSqlType);
+        _channel = options.RevocationNotifications ? RevocationChannel.For(options.Schema) : null;
     }
 
     public async Task CreateSessionAsync(StoredRefreshToken token, SessionContext context, CancellationToken cancellationToken)
@@ -47,15 +51,15 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         AddText(command, context.IpAddress);
         AddText(command, context.UserAgent);
         AddText(command, context.DeviceFingerprint);
+        Add(command, AuditDetails.ToJson(AuditDetails.Login(token, context)));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<RotationOutcome> RotateAsync(RotationRequest request, CancellationToken cancellationToken)
     {
         // The hot path: one round trip, no transaction beyond the statement's own.
-        try
+        await using (var command = _dataSource.CreateCommand(_sql.Rotate))
         {
-            await using var command = _dataSource.CreateCommand(_sql.Rotate);
             Add(command, request.TokenId);
             Add(command, request.SuccessorId);
             Add(command, request.Now);
@@ -64,6 +68,7 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
             AddText(command, request.Context.IpAddress);
             AddText(command, request.Context.UserAgent);
             AddText(command, request.Context.DeviceFingerprint);
+            Add(command, request.SessionId);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -71,122 +76,99 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
                 return new RotationOutcome(RotationStatus.Rotated, successor, successor.UserId, successor.SessionId);
             }
         }
-        catch (PostgresException ex) when (ex.SqlState == UniqueViolation)
-        {
-            // Cannot happen through this store (the row lock serializes rotations); classify whatever state the row is in.
-        }
 
-        // Two reuse responses for one user revoke the same rows and can deadlock; PostgreSQL aborts one, which retries.
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await ClassifyAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (PostgresException ex) when (ex.SqlState is DeadlockDetected or SerializationFailure && attempt < 3)
-            {
-            }
-        }
+        // The token is not the current token of a live session: find out why under the session's lock.
+        return await UnderSessionLockAsync(request.TokenId, request.SessionId, JudgeRotationAsync, request, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The token did not rotate: find out why under a row lock, and apply the reuse policy in the same transaction.</summary>
-    private async Task<RotationOutcome> ClassifyAsync(RotationRequest request, CancellationToken cancellationToken)
+    private async Task<RotationOutcome> JudgeRotationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TokenState? token, SessionState? session, RotationRequest request, CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-
-        string userId;
-        Guid sessionId;
-        bool revoked;
-        string? reason;
-        DateTimeOffset? revokedAt;
-        DateTimeOffset expiresAt;
-        StoredRefreshToken? successor = null;
-        bool successorActive = false;
-        await using (var command = new NpgsqlCommand(_sql.Classify, connection, transaction))
+        switch (SessionRules.Judge(request.TokenId, token, session, request.Now, request.GracePeriod))
         {
-            Add(command, request.TokenId);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
+            case TokenVerdict.GraceReplay:
+                var s = session!.Value;
+                await using (var command = new NpgsqlCommand(_sql.InsertAudit, connection, transaction))
+                {
+                    Add(command, AuditEventTypes.TokenGraceReplay);
+                    Add(command, s.UserId);
+                    AddText(command, request.Context.IpAddress);
+                    Add(command, AuditDetails.ToJson(AuditDetails.GraceReplay(request, s.CurrentTokenId)));
+                    Add(command, request.Now);
+                    await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                return new RotationOutcome(RotationStatus.GraceReplay, s.CurrentToken, s.UserId, s.SessionId);
+
+            case TokenVerdict.Reuse:
+                var t = token!.Value;
+                var revoked = await ApplyReusePolicyAsync(connection, transaction, t, request.TokenId, request.ReusePolicy, request.Now, request.Context, "refresh", cancellationToken).ConfigureAwait(false);
+                return new RotationOutcome(RotationStatus.ReuseDetected, UserId: t.UserId, SessionId: t.SessionId, RevokedSessions: revoked);
+
+            case TokenVerdict.Expired:
+                return new RotationOutcome(RotationStatus.Expired, UserId: token!.Value.UserId, SessionId: token.Value.SessionId);
+
+            case TokenVerdict.Revoked:
+                return new RotationOutcome(RotationStatus.Revoked, UserId: token!.Value.UserId, SessionId: token.Value.SessionId);
+
+            case TokenVerdict.Current:
+                // The compare-and-swap runs under the same lock and conditions, so a current token cannot have failed it.
+                throw new TokenRotationException($"Refresh token {request.TokenId} is current but did not rotate; this is a bug in Dermag.TokenRotation.");
+
+            default:
                 return new RotationOutcome(RotationStatus.NotFound);
-            }
-
-            userId = reader.GetString(0);
-            sessionId = reader.GetGuid(1);
-            revoked = reader.GetBoolean(2);
-            reason = reader.IsDBNull(3) ? null : reader.GetString(3);
-            revokedAt = reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4);
-            expiresAt = reader.GetFieldValue<DateTimeOffset>(5);
-            if (!reader.IsDBNull(6))
-            {
-                successor = ReadToken(reader, 6);
-                successorActive = !reader.GetBoolean(12);
-            }
         }
-
-        if (!revoked)
-        {
-            return expiresAt <= request.Now
-                ? new RotationOutcome(RotationStatus.Expired, UserId: userId, SessionId: sessionId)
-                : throw new TokenRotationException($"Refresh token {request.TokenId} is active but did not rotate; this is a bug in Dermag.TokenRotation.");
-        }
-
-        if (reason != RevokeReasons.Rotated)
-        {
-            return new RotationOutcome(RotationStatus.Revoked, UserId: userId, SessionId: sessionId);
-        }
-
-        if (request.GracePeriod > TimeSpan.Zero
-            && revokedAt + request.GracePeriod > request.Now
-            && successor is not null
-            && successorActive
-            && successor.ExpiresAt > request.Now)
-        {
-            return new RotationOutcome(RotationStatus.GraceReplay, successor, userId, sessionId);
-        }
-
-        var revokedSessions = new List<Guid>();
-        await using (var command = new NpgsqlCommand(
-            request.ReusePolicy == TokenReusePolicy.RevokeSession ? _sql.ReuseRevokeSession : _sql.ReuseRevokeUser, connection, transaction))
-        {
-            Add(command, userId);
-            Add(command, request.Now);
-            Add(command, sessionId);
-            AddText(command, request.Context.IpAddress);
-            Add(command, request.TokenId);
-            AddText(command, request.Context.UserAgent);
-            Add(command, InMemoryRefreshTokenStore.PolicyName(request.ReusePolicy));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                revokedSessions.Add(reader.GetGuid(0));
-            }
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return new RotationOutcome(RotationStatus.ReuseDetected, UserId: userId, SessionId: sessionId, RevokedSessions: revokedSessions);
     }
 
-    public async Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
-    {
-        await using var command = _dataSource.CreateCommand(_sql.Revoke);
-        Add(command, CheckUserId(request.UserId));
-        Add(command, request.Now);
-        Add(command, request.Reason);
-        AddUuid(command, request.SessionId);
-        AddUuid(command, request.ExceptSessionId);
-        Add(command, request.AuditEventType);
-        AddText(command, request.Context.IpAddress);
-        AddText(command, request.Context.UserAgent);
-        var sessions = new List<Guid>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            sessions.Add(reader.GetGuid(0));
-        }
+    public Task<LogoutOutcome> LogoutAsync(LogoutRequest request, CancellationToken cancellationToken) =>
+        UnderSessionLockAsync(request.TokenId, request.SessionId, JudgeLogoutAsync, request, cancellationToken);
 
-        return sessions;
+    private async Task<LogoutOutcome> JudgeLogoutAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TokenState? token, SessionState? session, LogoutRequest request, CancellationToken cancellationToken)
+    {
+        switch (SessionRules.Judge(request.TokenId, token, session, request.Now, request.GracePeriod))
+        {
+            // A revoked token still logs the attempt (revoked_count 0), as an already-ended logout always has.
+                case TokenVerdict.Current or TokenVerdict.GraceReplay or TokenVerdict.Revoked:
+                var s = session!.Value;
+                var ended = await RevokeSessionsAsync(
+                    connection,
+                    transaction,
+                    new Revocation(s.UserId, request.Now, RevokeReasons.Logout, s.SessionId, null, OnlyActive: true, AuditEventTypes.Logout, request.Context.IpAddress, AuditDetails.Logout(request), AuditDetails.RevokedCount),
+                    cancellationToken).ConfigureAwait(false);
+                return new LogoutOutcome(ended.Count > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded, s.UserId, ended);
+
+            case TokenVerdict.Reuse:
+                var t = token!.Value;
+                var revoked = await ApplyReusePolicyAsync(connection, transaction, t, request.TokenId, request.ReusePolicy, request.Now, request.Context, "logout", cancellationToken).ConfigureAwait(false);
+                return new LogoutOutcome(LogoutResult.ReuseDetected, t.UserId, revoked);
+
+            default:
+                return new LogoutOutcome(LogoutResult.AlreadyEnded, token?.UserId, []);
+        }
+    }
+
+    public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
+    {
+        var revocation = new Revocation(
+            CheckUserId(request.UserId),
+            request.Now,
+            request.Reason,
+            request.SessionId,
+            request.ExceptSessionId,
+            OnlyActive: true,
+            request.AuditEventType,
+            request.Context.IpAddress,
+            AuditDetails.Revocation(request),
+            AuditDetails.RevokedCount);
+
+        // Both statements of the batch run in one implicit transaction; the sweep's snapshot is taken after the first
+        // statement has its locks.
+        return WithRetryAsync(
+            async ct =>
+            {
+                await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+                return (IReadOnlyList<Guid>)await RevokeSessionsAsync(connection, null, revocation, ct).ConfigureAwait(false);
+            },
+            cancellationToken);
     }
 
     public async Task<IReadOnlyList<SessionInfo>> ListActiveSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
@@ -220,12 +202,159 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    public async Task<int> DeleteExpiredAsync(DateTimeOffset expiredBefore, int batchSize, CancellationToken cancellationToken)
+    public async Task<int> DeleteExpiredAsync(CleanupTarget target, DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand(_sql.DeleteExpired);
-        Add(command, expiredBefore);
+        var sql = target switch
+        {
+            CleanupTarget.Tokens => _sql.DeleteExpiredTokens,
+            CleanupTarget.Sessions => _sql.DeleteExpiredSessions,
+            _ => _sql.DeleteOldAudit,
+        };
+        await using var command = _dataSource.CreateCommand(sql);
+        Add(command, before);
         Add(command, batchSize);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The SQL type of <c>refresh_tokens.user_id</c> in <paramref name="schema"/>, or null when the table does not exist.</summary>
+    internal async Task<string?> ReadUserIdColumnTypeAsync(string schema, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(_sql.UserIdColumnType);
+        Add(command, schema);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
+    }
+
+    /// <summary>
+    /// Locks the session, then reads the presented token with a newer snapshot, and hands both to <paramref name="judge"/>
+    /// inside the transaction. Two reuse responses for one user lock the same sessions in different orders and can
+    /// deadlock; PostgreSQL aborts one, which runs again.
+    /// </summary>
+    private Task<TResult> UnderSessionLockAsync<TRequest, TResult>(
+        Guid tokenId,
+        Guid sessionId,
+        Func<NpgsqlConnection, NpgsqlTransaction, TokenState?, SessionState?, TRequest, CancellationToken, Task<TResult>> judge,
+        TRequest request,
+        CancellationToken cancellationToken) => WithRetryAsync(
+        async ct =>
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            SessionState? session = null;
+            TokenState? token = null;
+            await using (var batch = new NpgsqlBatch(connection, transaction))
+            {
+                var lockSession = new NpgsqlBatchCommand(_sql.LockSession);
+                lockSession.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = sessionId });
+                var readToken = new NpgsqlBatchCommand(_sql.ReadToken);
+                readToken.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tokenId });
+                batch.BatchCommands.Add(lockSession);
+                batch.BatchCommands.Add(readToken);
+                await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    session = new SessionState(
+                        reader.GetString(0),
+                        sessionId,
+                        reader.GetGuid(1),
+                        reader.GetFieldValue<DateTimeOffset>(2),
+                        reader.GetFieldValue<DateTimeOffset>(3),
+                        reader.GetFieldValue<DateTimeOffset>(4),
+                        reader.GetBoolean(5));
+                }
+
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
+                if (await reader.ReadAsync(ct).ConfigureAwait(false) && reader.GetGuid(1) == sessionId)
+                {
+                    token = new TokenState(
+                        reader.GetString(0),
+                        reader.GetGuid(1),
+                        reader.GetBoolean(2),
+                        reader.IsDBNull(3) ? null : reader.GetString(3),
+                        reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+                        reader.GetFieldValue<DateTimeOffset>(5),
+                        reader.IsDBNull(6) ? null : reader.GetGuid(6));
+                }
+            }
+
+            var result = await judge(connection, transaction, token, session, request, ct).ConfigureAwait(false);
+            await transaction.CommitAsync(ct).ConfigureAwait(false);
+            return result;
+        },
+        cancellationToken);
+
+    private Task<List<Guid>> ApplyReusePolicyAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        TokenState token,
+        Guid tokenId,
+        TokenReusePolicy policy,
+        DateTimeOffset now,
+        SessionContext context,
+        string via,
+        CancellationToken cancellationToken) => RevokeSessionsAsync(
+        connection,
+        transaction,
+        new Revocation(
+            token.UserId,
+            now,
+            RevokeReasons.ReuseDetected,
+            policy == TokenReusePolicy.RevokeSession ? token.SessionId : null,
+            null,
+            OnlyActive: false,
+            AuditEventTypes.TokenReuseAttack,
+            context.IpAddress,
+            AuditDetails.Reuse(token.SessionId, tokenId, context, policy, via),
+            AuditDetails.RevokedSessions),
+        cancellationToken);
+
+    /// <summary>Ends the sessions in scope (locking them), audits and publishes, then revokes their tokens with a newer snapshot.</summary>
+    private async Task<List<Guid>> RevokeSessionsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Revocation revocation, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var revoke = new NpgsqlBatchCommand(_sql.RevokeSessions);
+        var p = revoke.Parameters;
+        p.Add(new NpgsqlParameter<string> { TypedValue = revocation.UserId });
+        p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = revocation.Now });
+        p.Add(new NpgsqlParameter<string> { TypedValue = revocation.Reason });
+        p.Add(Uuid(revocation.SessionId));
+        p.Add(Uuid(revocation.ExceptSessionId));
+        p.Add(new NpgsqlParameter<bool> { TypedValue = revocation.OnlyActive });
+        p.Add(new NpgsqlParameter<string> { TypedValue = revocation.EventType });
+        p.Add(Text(revocation.IpAddress));
+        p.Add(new NpgsqlParameter<string> { TypedValue = AuditDetails.ToJson(revocation.Details) });
+        p.Add(new NpgsqlParameter<string> { TypedValue = revocation.CountKey });
+        p.Add(Text(_channel));
+        var sweep = new NpgsqlBatchCommand(_sql.SweepRevokedSessions);
+        sweep.Parameters.Add(new NpgsqlParameter<string> { TypedValue = revocation.UserId });
+        batch.BatchCommands.Add(revoke);
+        batch.BatchCommands.Add(sweep);
+
+        var sessions = new List<Guid>();
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            sessions.Add(reader.GetGuid(0));
+        }
+
+        while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+        {
+        }
+
+        return sessions;
+    }
+
+    private static async Task<T> WithRetryAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await operation(cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException ex) when (ex.SqlState is DeadlockDetected or SerializationFailure && attempt < MaxAttempts)
+            {
+            }
+        }
     }
 
     /// <summary>Rejects ids the column type cannot hold with an argument error instead of a database error.</summary>
@@ -236,7 +365,7 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
             UserIdColumnType.Integer => int.TryParse(userId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
             UserIdColumnType.BigInt => long.TryParse(userId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
             UserIdColumnType.Uuid => Guid.TryParse(userId, out _),
-            _ => !userId.Contains('\0', StringComparison.Ordinal),
+            _ => SessionContext.IsStorableText(userId),
         };
         return valid
             ? userId
@@ -253,9 +382,22 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
 
     private static void Add<T>(NpgsqlCommand command, T value) => command.Parameters.Add(new NpgsqlParameter<T> { TypedValue = value });
 
-    private static void AddText(NpgsqlCommand command, string? value) =>
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value });
+    private static void AddText(NpgsqlCommand command, string? value) => command.Parameters.Add(Text(value));
 
-    private static void AddUuid(NpgsqlCommand command, Guid? value) =>
-        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Uuid, Value = value is { } v ? v : DBNull.Value });
+    private static NpgsqlParameter Text(string? value) => new() { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)value ?? DBNull.Value };
+
+    private static NpgsqlParameter Uuid(Guid? value) => new() { NpgsqlDbType = NpgsqlDbType.Uuid, Value = value is { } v ? v : DBNull.Value };
+
+    /// <summary>What <see cref="RevokeSessionsAsync"/> ends and how it is audited.</summary>
+    private sealed record Revocation(
+        string UserId,
+        DateTimeOffset Now,
+        string Reason,
+        Guid? SessionId,
+        Guid? ExceptSessionId,
+        bool OnlyActive,
+        string EventType,
+        string? IpAddress,
+        KeyValuePair<string, object?>[] Details,
+        string CountKey);
 }

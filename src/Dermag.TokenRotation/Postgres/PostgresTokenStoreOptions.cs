@@ -57,6 +57,22 @@ public sealed class PostgresTokenStoreOptions
     /// <value>The default is <see langword="null"/> (the unkeyed data source).</value>
     public object? DataSourceKey { get; set; }
 
+    /// <summary>
+    /// Whether revocations are published with <c>NOTIFY</c> on the schema's channel and heard with <c>LISTEN</c> by a hosted
+    /// service in every instance, which drops the cached paranoid-mode answers of revoked sessions at once. Turn it off
+    /// only when no instance caches session checks or staleness up to <c>SessionCheckCacheDuration</c> is acceptable.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool RevocationNotifications { get; set; } = true;
+
+    /// <summary>
+    /// A connection string for the one long-lived <c>LISTEN</c> connection, when the store's own connections go through a
+    /// pooler that cannot carry <c>LISTEN</c> (PgBouncer in transaction mode): point it at PostgreSQL directly or at a
+    /// session-mode pool. <c>NOTIFY</c> itself is sent by the store's statements and works through any pooler.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (the store's data source).</value>
+    public string? NotificationConnectionString { get; set; }
+
     internal string UserIdSqlType => UserIdType switch
     {
         UserIdColumnType.Integer => "integer",

@@ -23,11 +23,16 @@ public interface IRefreshTokenService
     /// </summary>
     /// <param name="refreshToken">The refresh token as the client sent it; any string is accepted and judged.</param>
     /// <param name="context">Where the request comes from; recorded on the successor and in audit rows.</param>
-    /// <param name="extraClaims">Claims for the new access token (refresh tokens do not carry them, so pass current roles again).</param>
+    /// <param name="extraClaims">Claims for the new access token, added to those of the registered <see cref="IAccessTokenClaimsProvider"/>s (refresh tokens do not carry claims: register a provider, or pass current roles again).</param>
     /// <param name="cancellationToken">Cancels the store call.</param>
     Task<RefreshResult> RefreshAsync(string? refreshToken, SessionContext? context = null, IEnumerable<Claim>? extraClaims = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Ends the session a refresh token belongs to (logout) and writes a <c>LOGOUT</c> audit row. Garbage is <see cref="LogoutResult.Invalid"/> without a store call.</summary>
+    /// <summary>
+    /// Ends the session a refresh token belongs to (logout) and writes a <c>LOGOUT</c> audit row. The session's current token
+    /// (or, within the grace period, its immediate predecessor) logs out; a token rotated away before that is reuse and
+    /// gets the reuse policy (<see cref="LogoutResult.ReuseDetected"/>); an expired token changes nothing. Garbage is
+    /// <see cref="LogoutResult.Invalid"/> without a store call.
+    /// </summary>
     Task<LogoutResult> LogoutAsync(string? refreshToken, SessionContext? context = null, CancellationToken cancellationToken = default);
 
     /// <summary>Revokes one session of a user (for example from a "signed-in devices" page) and writes a <c>SESSION_REVOKED</c> audit row.</summary>
@@ -44,16 +49,20 @@ public interface IRefreshTokenService
     /// <summary>
     /// True when the session still has an active refresh token ("paranoid mode": call it per request with the access token's
     /// <c>sid</c>). Answers are cached for <see cref="RefreshTokenRotationOptions.SessionCheckCacheDuration"/>; revocations
-    /// made through this instance take effect at once.
+    /// made through this instance take effect at once, those of other instances as soon as their notification arrives
+    /// (PostgreSQL <c>LISTEN/NOTIFY</c>).
     /// </summary>
     ValueTask<bool> IsSessionActiveAsync(Guid sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Like <see cref="IsSessionActiveAsync(Guid, CancellationToken)"/> for an authenticated principal; false when it has no session claim.</summary>
     ValueTask<bool> IsSessionActiveAsync(ClaimsPrincipal principal, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes refresh tokens that expired more than <see cref="RefreshTokenRotationOptions.CleanupRetention"/> ago, in bounded batches.</summary>
-    /// <returns>How many tokens were deleted.</returns>
-    Task<int> CleanupAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes refresh tokens and sessions that expired more than <see cref="RefreshTokenRotationOptions.CleanupRetention"/>
+    /// ago and audit rows older than <see cref="RefreshTokenRotationOptions.AuditRetention"/>, in bounded batches.
+    /// </summary>
+    /// <returns>How many rows of each kind were deleted.</returns>
+    Task<TokenCleanupResult> CleanupAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Parameters for JwtBearer that accept exactly the access tokens this service issues: HS256 only, <c>typ</c>

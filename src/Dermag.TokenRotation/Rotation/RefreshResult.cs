@@ -89,9 +89,15 @@ public enum LogoutResult
     /// <summary>The session of the token was active and is now revoked.</summary>
     SessionRevoked = 0,
 
-    /// <summary>The token was genuine but its session had already ended (expired, revoked, logged out).</summary>
+    /// <summary>The token was genuine but had expired, or its session had already ended (revoked, logged out); nothing changed.</summary>
     AlreadyEnded = 1,
 
     /// <summary>Not a refresh token of this service; nothing was touched.</summary>
     Invalid = 2,
+
+    /// <summary>
+    /// The token had already been rotated away (outside the grace period): likely stolen. The reuse policy was applied and a
+    /// <c>TOKEN_REUSE_ATTACK</c> audit row written, exactly as a refresh with that token would have done.
+    /// </summary>
+    ReuseDetected = 3,
 }

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -19,12 +20,17 @@ internal sealed class RefreshTokenService : IRefreshTokenService
     private readonly JwtCodec _codec;
     private readonly SessionActivityCache _sessionCache;
 
+    private readonly IServiceScopeFactory? _claimsScopes;
+
     public RefreshTokenService(
         IRefreshTokenStore store,
         IOptions<RefreshTokenRotationOptions> options,
         TimeProvider timeProvider,
         TokenRotationMetrics metrics,
-        ILogger<RefreshTokenService>? logger = null)
+        ILogger<RefreshTokenService>? logger = null,
+        SessionActivityCache? sessionCache = null,
+        ClaimsProviderRegistration? claimsProviders = null,
+        IServiceScopeFactory? scopeFactory = null)
     {
         _store = store;
         _options = options.Value;
@@ -32,7 +38,8 @@ internal sealed class RefreshTokenService : IRefreshTokenService
         _metrics = metrics;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _codec = new JwtCodec(_options);
-        _sessionCache = new SessionActivityCache(timeProvider, _options.SessionCheckCacheDuration);
+        _sessionCache = sessionCache ?? new SessionActivityCache(timeProvider, _options.SessionCheckCacheDuration);
+        _claimsScopes = claimsProviders is null ? null : scopeFactory;
     }
 
     internal JwtCodec Codec => _codec;
@@ -54,6 +61,7 @@ internal sealed class RefreshTokenService : IRefreshTokenService
         var refreshExpiresAt = Min(issuedAt + _options.RefreshTokenLifetime, sessionExpiresAt);
         var token = new StoredRefreshToken(Guid.NewGuid(), userId, Guid.NewGuid(), issuedAt, refreshExpiresAt, sessionExpiresAt);
         activity?.SetTag("dermag.session_id", token.SessionId);
+        claims = await WithProvidedClaimsAsync(claims, new AccessTokenClaimsContext(userId, token.SessionId, AccessTokenIssueReason.Login), cancellationToken).ConfigureAwait(false);
 
         await _store.CreateSessionAsync(token, (context ?? SessionContext.Empty).Normalize(), cancellationToken).ConfigureAwait(false);
         _metrics.SessionIssued();
@@ -82,8 +90,12 @@ internal sealed class RefreshTokenService : IRefreshTokenService
 
         using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Refresh");
         activity?.SetTag("dermag.session_id", presented.SessionId);
+
+        // Before the rotation, so a provider that fails leaves the session as it was.
+        claims = await WithProvidedClaimsAsync(claims, new AccessTokenClaimsContext(presented.UserId, presented.SessionId, AccessTokenIssueReason.Refresh), cancellationToken).ConfigureAwait(false);
         var request = new RotationRequest(
             presented.TokenId,
+            presented.SessionId,
             Guid.NewGuid(),
             now,
             _options.RefreshTokenLifetime,
@@ -135,11 +147,33 @@ internal sealed class RefreshTokenService : IRefreshTokenService
             return LogoutResult.Invalid;
         }
 
-        // An expired but genuine token may still name a live session (its successor), so logout proceeds.
-        var revoked = await RevokeAsync(
-            new RevocationRequest(RevocationScope.Logout, read.Content.UserId, read.Content.SessionId, null, now, (context ?? SessionContext.Empty).Normalize()),
+        if (read.Status == TokenReadStatus.Expired)
+        {
+            // An expired token proves nothing about the session any more: it neither ends it nor signals reuse.
+            return LogoutResult.AlreadyEnded;
+        }
+
+        var presented = read.Content;
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Logout");
+        activity?.SetTag("dermag.session_id", presented.SessionId);
+        var outcome = await _store.LogoutAsync(
+            new LogoutRequest(presented.TokenId, presented.SessionId, now, _options.ReuseGracePeriod, _options.ReusePolicy, (context ?? SessionContext.Empty).Normalize()),
             cancellationToken).ConfigureAwait(false);
-        return revoked > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded;
+        activity?.SetTag("dermag.result", outcome.Result.ToString());
+        _sessionCache.Invalidate(outcome.RevokedSessions);
+        if (outcome.Result == LogoutResult.ReuseDetected)
+        {
+            _metrics.ReuseDetected();
+            _metrics.SessionsRevoked(outcome.RevokedSessions.Count, RevokeReasons.ReuseDetected);
+            Log.ReuseDetected(_logger, presented.TokenId, presented.SessionId, outcome.UserId ?? presented.UserId, _options.ReusePolicy, outcome.RevokedSessions.Count);
+        }
+        else
+        {
+            _metrics.SessionsRevoked(outcome.RevokedSessions.Count, RevokeReasons.Logout);
+            Log.SessionsRevoked(_logger, outcome.RevokedSessions.Count, outcome.UserId ?? presented.UserId, RevokeReasons.Logout);
+        }
+
+        return outcome.Result;
     }
 
     public async Task<bool> RevokeSessionAsync(string userId, Guid sessionId, SessionContext? context = null, CancellationToken cancellationToken = default)
@@ -172,8 +206,9 @@ internal sealed class RefreshTokenService : IRefreshTokenService
             return cached;
         }
 
+        var epoch = _sessionCache.Epoch;
         var active = await _store.IsSessionActiveAsync(sessionId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        _sessionCache.Set(sessionId, active);
+        _sessionCache.Set(sessionId, active, epoch);
         return active;
     }
 
@@ -186,21 +221,30 @@ internal sealed class RefreshTokenService : IRefreshTokenService
             : ValueTask.FromResult(false);
     }
 
-    public async Task<int> CleanupAsync(CancellationToken cancellationToken = default)
+    public async Task<TokenCleanupResult> CleanupAsync(CancellationToken cancellationToken = default)
     {
         using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Cleanup");
-        var expiredBefore = _time.GetUtcNow() - _options.CleanupRetention;
+        var now = _time.GetUtcNow();
+        var expiredBefore = now - _options.CleanupRetention;
+        var result = new TokenCleanupResult(
+            await DeleteAllAsync(CleanupTarget.Tokens, expiredBefore, cancellationToken).ConfigureAwait(false),
+            await DeleteAllAsync(CleanupTarget.Sessions, expiredBefore, cancellationToken).ConfigureAwait(false),
+            await DeleteAllAsync(CleanupTarget.AuditRows, now - _options.AuditRetention, cancellationToken).ConfigureAwait(false));
+        _metrics.TokensDeleted(result.Tokens);
+        Log.CleanupCompleted(_logger, result.Tokens, result.Sessions, result.AuditRows, expiredBefore);
+        return result;
+    }
+
+    private async Task<int> DeleteAllAsync(CleanupTarget target, DateTimeOffset before, CancellationToken cancellationToken)
+    {
         var total = 0;
         int deleted;
         do
         {
-            deleted = await _store.DeleteExpiredAsync(expiredBefore, _options.CleanupBatchSize, cancellationToken).ConfigureAwait(false);
+            deleted = await _store.DeleteExpiredAsync(target, before, _options.CleanupBatchSize, cancellationToken).ConfigureAwait(false);
             total += deleted;
         }
         while (deleted >= _options.CleanupBatchSize);
-
-        _metrics.TokensDeleted(total);
-        Log.CleanupCompleted(_logger, total, expiredBefore);
         return total;
     }
 
@@ -250,6 +294,29 @@ internal sealed class RefreshTokenService : IRefreshTokenService
         _metrics.SessionsRevoked(sessions.Count, request.Reason);
         Log.SessionsRevoked(_logger, sessions.Count, request.UserId, request.Reason);
         return sessions.Count;
+    }
+
+    /// <summary>The per-call claims plus those of every registered <see cref="IAccessTokenClaimsProvider"/>.</summary>
+    private async ValueTask<List<Claim>?> WithProvidedClaimsAsync(List<Claim>? claims, AccessTokenClaimsContext context, CancellationToken cancellationToken)
+    {
+        if (_claimsScopes is null)
+        {
+            return claims;
+        }
+
+        var all = claims is null ? [] : new List<Claim>(claims);
+        var scope = _claimsScopes.CreateAsyncScope();
+        await using (scope.ConfigureAwait(false))
+        {
+            foreach (var provider in scope.ServiceProvider.GetServices<IAccessTokenClaimsProvider>())
+            {
+                var provided = (await provider.GetClaimsAsync(context, cancellationToken).ConfigureAwait(false))?.ToList() ?? [];
+                JwtCodec.EnsureNoReservedClaims(provided, provider.GetType().Name);
+                all.AddRange(provided);
+            }
+        }
+
+        return all;
     }
 
     private RefreshResult Refused(RefreshTokenContent presented, RefreshStatus status, string metric)

@@ -1,14 +1,41 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 
 namespace Dermag.TokenRotation;
 
-/// <summary>A short per-process cache of session-active answers for paranoid mode; bounded, clock from <see cref="TimeProvider"/>.</summary>
-internal sealed class SessionActivityCache(TimeProvider timeProvider, TimeSpan duration)
+/// <summary>
+/// A short per-process cache of session-active answers for paranoid mode; bounded, clock from <see cref="TimeProvider"/>.
+/// Revocations made here, and (on PostgreSQL) those published by other instances, drop entries at once.
+/// </summary>
+/// <remarks>
+/// A check reads the store and then stores its answer; a revocation may commit and invalidate in between, and the answer it
+/// read is then stale. Every invalidation bumps <see cref="_epoch"/> before it removes entries, and a check removes the
+/// answer it has just stored when the epoch moved since it started: whichever order the two interleave in, the stale
+/// answer is gone once both have finished.
+/// </remarks>
+internal sealed class SessionActivityCache
 {
     private const int MaxEntries = 100_000;
-    private readonly ConcurrentDictionary<Guid, (bool Active, DateTimeOffset Until)> _entries = new();
+    private readonly ConcurrentDictionary<Guid, Entry> _entries = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _duration;
+    private long _epoch;
 
-    public bool Enabled => duration > TimeSpan.Zero;
+    public SessionActivityCache(TimeProvider timeProvider, IOptions<RefreshTokenRotationOptions> options)
+        : this(timeProvider, options.Value.SessionCheckCacheDuration)
+    {
+    }
+
+    internal SessionActivityCache(TimeProvider timeProvider, TimeSpan duration)
+    {
+        _time = timeProvider;
+        _duration = duration;
+    }
+
+    public bool Enabled => _duration > TimeSpan.Zero;
+
+    /// <summary>Taken before the store is read; hand it to <see cref="Set"/>.</summary>
+    public long Epoch => Volatile.Read(ref _epoch);
 
     public bool TryGet(Guid sessionId, out bool active)
     {
@@ -18,9 +45,9 @@ internal sealed class SessionActivityCache(TimeProvider timeProvider, TimeSpan d
             return false;
         }
 
-        if (entry.Until <= timeProvider.GetUtcNow())
+        if (entry.Until <= _time.GetUtcNow())
         {
-            _entries.TryRemove(new KeyValuePair<Guid, (bool, DateTimeOffset)>(sessionId, entry));
+            _entries.TryRemove(new KeyValuePair<Guid, Entry>(sessionId, entry));
             return false;
         }
 
@@ -28,7 +55,8 @@ internal sealed class SessionActivityCache(TimeProvider timeProvider, TimeSpan d
         return true;
     }
 
-    public void Set(Guid sessionId, bool active)
+    /// <summary>Stores an answer read from the store after <paramref name="epochBeforeRead"/> was taken, unless it may be stale.</summary>
+    public void Set(Guid sessionId, bool active, long epochBeforeRead)
     {
         if (!Enabled)
         {
@@ -40,14 +68,35 @@ internal sealed class SessionActivityCache(TimeProvider timeProvider, TimeSpan d
             _entries.Clear();
         }
 
-        _entries[sessionId] = (active, timeProvider.GetUtcNow() + duration);
+        var entry = new Entry(active, _time.GetUtcNow() + _duration);
+        _entries[sessionId] = entry;
+        if (Volatile.Read(ref _epoch) != epochBeforeRead)
+        {
+            _entries.TryRemove(new KeyValuePair<Guid, Entry>(sessionId, entry));
+        }
     }
 
     public void Invalidate(IEnumerable<Guid> sessionIds)
     {
+        Interlocked.Increment(ref _epoch);
         foreach (var id in sessionIds)
         {
             _entries.TryRemove(id, out _);
         }
+    }
+
+    /// <summary>Drops every answer: a revocation may have been missed (lost notification connection, too many ids to publish).</summary>
+    public void Clear()
+    {
+        Interlocked.Increment(ref _epoch);
+        _entries.Clear();
+    }
+
+    /// <summary>A class with reference equality, so a removal matches exactly the entry a check stored and never a newer one.</summary>
+    private sealed class Entry(bool active, DateTimeOffset until)
+    {
+        public bool Active { get; } = active;
+
+        public DateTimeOffset Until { get; } = until;
     }
 }

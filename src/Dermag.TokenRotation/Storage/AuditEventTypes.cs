@@ -17,6 +17,12 @@ public static class AuditEventTypes
 
     /// <summary>A rotated-away refresh token was presented; the reuse policy was applied (the original system's event).</summary>
     public const string TokenReuseAttack = "TOKEN_REUSE_ATTACK";
+
+    /// <summary>
+    /// A rotated-away refresh token was presented again within the grace period and got its existing successor back. Not an
+    /// attack by itself, but a chain replayed from two places shows up here.
+    /// </summary>
+    public const string TokenGraceReplay = "TOKEN_GRACE_REPLAY";
 }
 
 /// <summary>The <c>revoke_reason</c> values written to <c>refresh_tokens</c>.</summary>

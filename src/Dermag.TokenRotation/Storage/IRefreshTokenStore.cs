@@ -9,8 +9,10 @@ internal sealed record StoredRefreshToken(
     DateTimeOffset ExpiresAt,
     DateTimeOffset SessionExpiresAt);
 
+/// <summary>A refresh: the presented token (its id and the session id from its signed claims) and the successor to store.</summary>
 internal sealed record RotationRequest(
     Guid TokenId,
+    Guid SessionId,
     Guid SuccessorId,
     DateTimeOffset Now,
     TimeSpan RefreshTokenLifetime,
@@ -37,11 +39,14 @@ internal enum RotationStatus
 /// <summary>What the store did with a rotation request. <see cref="Token"/> is the successor for Rotated and GraceReplay.</summary>
 internal sealed record RotationOutcome(RotationStatus Status, StoredRefreshToken? Token = null, string? UserId = null, Guid? SessionId = null, IReadOnlyList<Guid>? RevokedSessions = null);
 
+/// <summary>A logout with a genuine, unexpired refresh token.</summary>
+internal sealed record LogoutRequest(Guid TokenId, Guid SessionId, DateTimeOffset Now, TimeSpan GracePeriod, TokenReusePolicy ReusePolicy, SessionContext Context);
+
+/// <summary>What the store did with a logout; <see cref="RevokedSessions"/> lists every session it ended.</summary>
+internal sealed record LogoutOutcome(LogoutResult Result, string? UserId, IReadOnlyList<Guid> RevokedSessions);
+
 internal enum RevocationScope
 {
-    /// <summary>The session of a refresh token (logout).</summary>
-    Logout,
-
     /// <summary>One session by id.</summary>
     Session,
 
@@ -51,45 +56,56 @@ internal enum RevocationScope
 
 internal sealed record RevocationRequest(RevocationScope Scope, string UserId, Guid? SessionId, Guid? ExceptSessionId, DateTimeOffset Now, SessionContext Context)
 {
-    public string Reason => Scope switch
-    {
-        RevocationScope.Logout => RevokeReasons.Logout,
-        RevocationScope.Session => RevokeReasons.SessionRevoked,
-        _ => RevokeReasons.LogoutAll,
-    };
+    public string Reason => Scope == RevocationScope.Session ? RevokeReasons.SessionRevoked : RevokeReasons.LogoutAll;
 
-    public string AuditEventType => Scope switch
-    {
-        RevocationScope.Logout => AuditEventTypes.Logout,
-        RevocationScope.Session => AuditEventTypes.SessionRevoked,
-        _ => AuditEventTypes.LogoutAll,
-    };
+    public string AuditEventType => Scope == RevocationScope.Session ? AuditEventTypes.SessionRevoked : AuditEventTypes.LogoutAll;
+}
+
+/// <summary>What cleanup deletes, each by its own age column.</summary>
+internal enum CleanupTarget
+{
+    /// <summary>Refresh tokens by <c>expires_at</c>.</summary>
+    Tokens,
+
+    /// <summary>Sessions by the expiry of their last token.</summary>
+    Sessions,
+
+    /// <summary>Audit rows by <c>created_at</c>.</summary>
+    AuditRows,
 }
 
 /// <summary>
-/// Persistence of refresh tokens and audit rows. Each method is atomic, and every change writes its audit row in the same
-/// transaction. Implementations: PostgreSQL and in-memory, held to the same contract tests.
+/// Persistence of sessions, refresh tokens and audit rows. Each method is atomic, and every change writes its audit row in
+/// the same transaction. Rotation and every revocation of a session serialize on that session (see
+/// <see cref="SessionRules"/>). Implementations: PostgreSQL and in-memory, held to the same contract tests.
 /// </summary>
 internal interface IRefreshTokenStore
 {
-    /// <summary>Stores the first token of a new session and a LOGIN audit row.</summary>
+    /// <summary>Stores a new session with its first token and a LOGIN audit row.</summary>
     Task CreateSessionAsync(StoredRefreshToken token, SessionContext context, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Marks the token used only if it is still active and stores its successor (one round trip when it wins). Otherwise
-    /// classifies it: grace replay of the existing successor, expired, revoked, or reuse (policy applied, audit written).
+    /// Swaps the session's current token for the successor only if the presented token is still current (one round trip
+    /// when it wins). Otherwise judges it (<see cref="SessionRules.Judge"/>): grace replay of the current successor (audited),
+    /// expired, revoked, or reuse (policy applied, audited, in the same transaction).
     /// </summary>
     Task<RotationOutcome> RotateAsync(RotationRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Revokes active tokens in the given scope, writes the audit row, and returns the ids of the sessions revoked.</summary>
+    /// <summary>
+    /// Ends the session of the presented token under the session's lock: the current token (or a grace replay) logs the
+    /// session out; a rotated-away token outside the grace period is reuse and gets the reuse policy.
+    /// </summary>
+    Task<LogoutOutcome> LogoutAsync(LogoutRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Revokes active sessions in the given scope and all their tokens, writes the audit row, and returns the ids of the sessions revoked.</summary>
     Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken);
 
     /// <summary>One entry per active session of the user, most recently used first.</summary>
     Task<IReadOnlyList<SessionInfo>> ListActiveSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>True when the session has an active (unrevoked, unexpired) refresh token.</summary>
+    /// <summary>True when the session is not revoked and its current refresh token has not expired.</summary>
     Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Deletes at most <paramref name="batchSize"/> tokens that expired before <paramref name="expiredBefore"/>; returns how many.</summary>
-    Task<int> DeleteExpiredAsync(DateTimeOffset expiredBefore, int batchSize, CancellationToken cancellationToken);
+    /// <summary>Deletes at most <paramref name="batchSize"/> rows of <paramref name="target"/> older than <paramref name="before"/>; returns how many.</summary>
+    Task<int> DeleteExpiredAsync(CleanupTarget target, DateTimeOffset before, int batchSize, CancellationToken cancellationToken);
 }

@@ -34,7 +34,7 @@ internal static class CleanupScenario
         {
             ActivitySource.AddActivityListener(listener);
             var started = Stopwatch.StartNew();
-            var deleted = await service.CleanupAsync();
+            var deleted = (await service.CleanupAsync()).Tokens;
             var elapsed = started.Elapsed;
             listener.ActivityStopped = null;
             var longest = statements.Max();

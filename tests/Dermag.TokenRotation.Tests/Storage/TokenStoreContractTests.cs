@@ -67,6 +67,27 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task IssueAsync_ContextThatIsNotValidText_IsStoredSanitizedNotRejected()
+    {
+        var service = Service();
+        var user = NewUser();
+        var emojiAtTheCut = new string('u', 511) + "\U0001F600"; // the surrogate pair straddles the 512-character cut
+        var loneSurrogate = "fp-\uD800-\uDFFF-end";
+        var withNul = "10.0.0.1\0";
+
+        var pair = await service.IssueAsync(user, new SessionContext(withNul, emojiAtTheCut, loneSurrogate));
+        var rotated = await service.RefreshAsync(pair.RefreshToken, new SessionContext(UserAgent: "\uDBFF"));
+
+        rotated.Succeeded.Should().BeTrue();
+        var session = (await service.ListSessionsAsync(user)).Should().ContainSingle().Subject;
+        session.IpAddress.Should().Be("10.0.0.1\uFFFD");
+        session.DeviceFingerprint.Should().Be("fp-\uFFFD-\uFFFD-end");
+        session.UserAgent.Should().Be("\uFFFD");
+        (await ReadAuditAsync(user)).Should().Contain(a => a.EventType == AuditEventTypes.Login)
+            .Which.Details["user_agent"].Should().Be(new string('u', 511), "the pair is dropped whole, never split");
+    }
+
+    [Fact]
     public async Task IsSessionActiveAsync_PrincipalWithSessionClaim_ChecksThatSession()
     {
         var service = Service();
@@ -282,17 +303,78 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
         (await service.IsSessionActiveAsync(pair.SessionId)).Should().BeFalse();
     }
 
+    [Theory]
+    [InlineData(TokenReusePolicy.RevokeAllUserSessions, 2)]
+    [InlineData(TokenReusePolicy.RevokeSession, 1)]
+    public async Task LogoutAsync_WithRotatedAwayToken_IsReuseAndAppliesThePolicy(TokenReusePolicy policy, int revokedSessions)
+    {
+        var service = Service(o => o.ReusePolicy = policy);
+        var user = NewUser();
+        var pair = await service.IssueAsync(user);
+        var other = await service.IssueAsync(user);
+        var rotated = await service.RefreshAsync(pair.RefreshToken);
+
+        (await service.LogoutAsync(pair.RefreshToken, new SessionContext("192.0.2.66", "curl/8"))).Should().Be(LogoutResult.ReuseDetected);
+
+        (await service.RefreshAsync(rotated.Tokens!.RefreshToken)).Status.Should().Be(RefreshStatus.Revoked, "the live chain ends with the reuse");
+        (await service.IsSessionActiveAsync(other.SessionId)).Should().Be(policy == TokenReusePolicy.RevokeSession);
+        var attack = (await ReadAuditAsync(user)).Should().ContainSingle(a => a.EventType == AuditEventTypes.TokenReuseAttack).Subject;
+        attack.IpAddress.Should().Be("192.0.2.66");
+        attack.Details["via"].Should().Be("logout");
+        attack.Details["revoked_sessions"].Should().Be(revokedSessions.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        (await ReadAuditAsync(user)).Should().NotContain(a => a.EventType == AuditEventTypes.Logout, "the reuse signal is not hidden behind a logout");
+    }
+
     [Fact]
-    public async Task LogoutAsync_WithRotatedAwayToken_EndsTheSession()
+    public async Task LogoutAsync_WithPredecessorInsideGraceWindow_LogsTheSessionOut()
+    {
+        var service = Service(o => o.ReuseGracePeriod = TimeSpan.FromSeconds(30));
+        var user = NewUser();
+        var pair = await service.IssueAsync(user);
+        var other = await service.IssueAsync(user);
+        await service.RefreshAsync(pair.RefreshToken);
+        Time.Advance(TimeSpan.FromSeconds(10));
+
+        (await service.LogoutAsync(pair.RefreshToken)).Should().Be(LogoutResult.SessionRevoked);
+
+        (await service.ListSessionsAsync(user)).Select(s => s.SessionId).Should().Equal(other.SessionId);
+        (await ReadAuditAsync(user)).Should().NotContain(a => a.EventType == AuditEventTypes.TokenReuseAttack);
+    }
+
+    [Fact]
+    public async Task LogoutAsync_WithExpiredToken_ChangesNothing()
     {
         var service = Service();
         var user = NewUser();
         var pair = await service.IssueAsync(user);
-        await service.RefreshAsync(pair.RefreshToken);
+        Time.Advance(TimeSpan.FromDays(6));
+        var rotated = await service.RefreshAsync(pair.RefreshToken);
+        Time.Advance(TimeSpan.FromDays(2));
 
-        (await service.LogoutAsync(pair.RefreshToken)).Should().Be(LogoutResult.SessionRevoked);
+        (await service.LogoutAsync(pair.RefreshToken)).Should().Be(LogoutResult.AlreadyEnded);
 
-        (await service.ListSessionsAsync(user)).Should().BeEmpty();
+        (await service.IsSessionActiveAsync(pair.SessionId)).Should().BeTrue("an expired token proves nothing about the live session");
+        (await service.RefreshAsync(rotated.Tokens!.RefreshToken)).Status.Should().Be(RefreshStatus.Rotated);
+        (await ReadAuditAsync(user)).Select(a => a.EventType).Should().Equal(AuditEventTypes.Login);
+    }
+
+    [Fact]
+    public async Task RefreshAsync_ReplayInsideGraceWindow_WritesGraceReplayAudit()
+    {
+        var service = Service(o => o.ReuseGracePeriod = TimeSpan.FromSeconds(30));
+        var user = NewUser();
+        var pair = await service.IssueAsync(user);
+        var rotated = await service.RefreshAsync(pair.RefreshToken);
+
+        var replay = await service.RefreshAsync(pair.RefreshToken, new SessionContext("198.51.100.9", "tab-2"));
+
+        replay.Tokens!.RefreshToken.Should().Be(rotated.Tokens!.RefreshToken);
+        var grace = (await ReadAuditAsync(user)).Should().ContainSingle(a => a.EventType == AuditEventTypes.TokenGraceReplay).Subject;
+        grace.IpAddress.Should().Be("198.51.100.9");
+        grace.Details["session_id"].Should().Be(pair.SessionId.ToString());
+        grace.Details["token_id"].Should().Be(JwtTokenId(service, pair.RefreshToken));
+        grace.Details["successor_token_id"].Should().Be(JwtTokenId(service, rotated.Tokens.RefreshToken));
+        grace.Details["user_agent"].Should().Be("tab-2");
     }
 
     [Fact]
@@ -397,13 +479,37 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
 
         Time.Advance(TimeSpan.FromDays(7 + 29));
         var fresh = await service.IssueAsync(user);
-        (await service.CleanupAsync()).Should().Be(0, "nothing expired more than 30 days ago yet");
+        (await service.CleanupAsync()).Should().Be(new TokenCleanupResult(0, 0, 0), "nothing expired more than 30 days ago yet");
         Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
 
         var deleted = await service.CleanupAsync();
 
-        deleted.Should().Be(5);
+        deleted.Should().Be(new TokenCleanupResult(Tokens: 5, Sessions: 4, AuditRows: 0));
         (await ReadTokensAsync()).Should().ContainSingle().Which.SessionId.Should().Be(fresh.SessionId);
+        (await service.ListSessionsAsync(user)).Should().ContainSingle().Which.SessionId.Should().Be(fresh.SessionId);
+    }
+
+    [Fact]
+    public async Task CleanupAsync_AuditRowsBeyondRetention_AreDeletedInBatches()
+    {
+        var service = Service(o =>
+        {
+            o.CleanupBatchSize = 2;
+            o.AuditRetention = TimeSpan.FromDays(2);
+        });
+        var user = NewUser();
+        for (var i = 0; i < 3; i++)
+        {
+            await service.IssueAsync(user);
+        }
+
+        Time.Advance(TimeSpan.FromDays(1));
+        await service.RevokeAllSessionsAsync(user);
+        Time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1));
+
+        (await service.CleanupAsync()).AuditRows.Should().Be(3, "the three logins are older than two days");
+
+        (await ReadAuditAsync(user)).Select(a => a.EventType).Should().Equal(AuditEventTypes.LogoutAll);
     }
 
     [Fact]

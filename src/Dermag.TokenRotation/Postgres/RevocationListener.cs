@@ -1,0 +1,146 @@
+using Dermag.Migrations;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Dermag.TokenRotation;
+
+/// <summary>
+/// Keeps one connection in <c>LISTEN</c> on the schema's revocation channel and drops the cached paranoid-mode answer of
+/// every session another instance revokes. The connection is opened on
+/// <see cref="PostgresTokenStoreOptions.NotificationConnectionString"/> when set (LISTEN needs a session-pooled or direct
+/// connection, which PgBouncer in transaction mode is not), else on the store's data source. While it is not listening,
+/// cached answers live at most <see cref="RefreshTokenRotationOptions.SessionCheckCacheDuration"/>; every loss and every
+/// (re)connect clears the whole cache, because notifications sent meanwhile are lost.
+/// </summary>
+internal sealed class RevocationListener : BackgroundService
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+
+    private readonly TokenRotationDataSource _storeDataSource;
+    private readonly PostgresTokenStoreOptions _options;
+    private readonly SessionActivityCache _cache;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _channel;
+    private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RevocationListener(
+        TokenRotationDataSource storeDataSource,
+        IOptions<PostgresTokenStoreOptions> options,
+        SessionActivityCache cache,
+        TimeProvider timeProvider,
+        ILogger<RevocationListener>? logger = null)
+    {
+        _storeDataSource = storeDataSource;
+        _options = options.Value;
+        _cache = cache;
+        _time = timeProvider;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _channel = RevocationChannel.For(_options.Schema);
+    }
+
+    /// <summary>True while the LISTEN connection is established.</summary>
+    public bool IsListening { get; private set; }
+
+    /// <summary>Completes when the listener is (again) listening; for tests and health checks.</summary>
+    public Task Listening => Volatile.Read(ref _listening).Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        NpgsqlDataSource? owned = _options.NotificationConnectionString is { } cs ? NpgsqlDataSource.Create(cs) : null;
+        var source = owned ?? _storeDataSource.DataSource;
+        var delay = FirstRetryDelay;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await ListenAsync(source, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    if (IsListening)
+                    {
+                        delay = FirstRetryDelay;
+                    }
+
+                    Lost();
+                    Log.RevocationListenerLost(_logger, _channel, delay, ex);
+                    await Task.Delay(Jitter(delay), _time, stoppingToken).ConfigureAwait(false);
+                    delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            Lost();
+            if (owned is not null)
+            {
+                await owned.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
+        connection.Notification += OnNotification;
+        await using (var listen = new NpgsqlCommand($"LISTEN {SqlIdentifier.Quote(_channel, nameof(PostgresTokenStoreOptions.Schema))}", connection))
+        {
+            await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+        }
+
+        // Revocations published before LISTEN took effect were not seen: forget everything cached until now.
+        _cache.Clear();
+        IsListening = true;
+        Volatile.Read(ref _listening).TrySetResult();
+        Log.RevocationListenerListening(_logger, _channel);
+        while (true)
+        {
+            if (!await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+            {
+                // Nothing arrived for a while: prove the connection is alive (a silently dropped one would miss everything).
+                await using var ping = new NpgsqlCommand("SELECT 1", connection);
+                await ping.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        if (!string.Equals(e.Channel, _channel, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (RevocationChannel.TryParse(e.Payload, out var sessionIds))
+        {
+            _cache.Invalidate(sessionIds);
+        }
+        else
+        {
+            _cache.Clear();
+        }
+    }
+
+    private void Lost()
+    {
+        _cache.Clear();
+        if (IsListening)
+        {
+            IsListening = false;
+            Interlocked.Exchange(ref _listening, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+    }
+
+    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
+}

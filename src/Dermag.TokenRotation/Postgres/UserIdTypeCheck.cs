@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Dermag.TokenRotation;
+
+/// <summary>
+/// Fails the host's start when <see cref="PostgresTokenStoreOptions.UserIdType"/> does not match the type the tables were
+/// created with (a raw 42804 at the first login otherwise). Skipped when the tables do not exist yet (migrations off).
+/// </summary>
+internal sealed class UserIdTypeCheck(IRefreshTokenStore store, IOptions<PostgresTokenStoreOptions> options) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (store is not PostgresRefreshTokenStore postgres)
+        {
+            return;
+        }
+
+        var o = options.Value;
+        var actual = await postgres.ReadUserIdColumnTypeAsync(o.Schema, cancellationToken).ConfigureAwait(false);
+        if (actual is not null && !string.Equals(actual, o.UserIdSqlType, StringComparison.Ordinal))
+        {
+            throw new TokenRotationException(
+                $"{nameof(PostgresTokenStoreOptions)}.{nameof(PostgresTokenStoreOptions.UserIdType)} is {o.UserIdType} ({o.UserIdSqlType}), but "
+                + $"{o.Schema}.refresh_tokens.user_id is {actual}. The type is fixed when the tables are created: set UserIdType to match the table.");
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
