@@ -36,7 +36,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
             .And.Contain("RefreshTokenRotationOptions.RefreshSigningKeys[0].Key must be at least 256 bits")
             .And.Contain("RefreshTokenRotationOptions.RefreshSigningKeys[1].KeyId 'r1' is used by another key")
             .And.Contain("RefreshTokenRotationOptions.AccessTokenLifetime must be positive")
-            .And.Contain("RefreshTokenRotationOptions.ReuseGracePeriod must be between")
+            .And.Contain("RefreshTokenRotationOptions.ReuseGracePeriod must be between 0 and 00:01:00")
             .And.Contain("RefreshTokenRotationOptions.CleanupBatchSize must be between");
     }
 
@@ -183,6 +183,88 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
 
         store.TokenSnapshot().Should().BeEmpty();
         await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task StartAsync_GracePeriodOverSixtySeconds_FailsNamingTheOption()
+    {
+        using var host = Host(services => services
+            .AddRefreshTokenRotation(o =>
+            {
+                Valid(o);
+                o.ReuseGracePeriod = TimeSpan.FromSeconds(61);
+            })
+            .UseInMemoryStore());
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should()
+            .Contain("RefreshTokenRotationOptions.ReuseGracePeriod must be between 0 and 00:01:00; got 00:01:01");
+    }
+
+    [Fact]
+    public async Task AddClaimsProvider_RoleChanged_TakesEffectAtTheNextRefresh()
+    {
+        var roles = new RoleDirectory();
+        using var provider = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(roles)
+            .AddRefreshTokenRotation(Valid)
+            .UseInMemoryStore()
+            .AddClaimsProvider<RoleClaimsProvider>()
+            .Services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
+        var service = provider.GetRequiredService<IRefreshTokenService>();
+        roles.Roles["42"] = "editor";
+
+        var pair = await service.IssueAsync("42", extraClaims: [new System.Security.Claims.Claim("tenant", "north")]);
+        roles.Roles["42"] = "viewer";
+        var refreshed = await service.RefreshAsync(pair.RefreshToken);
+
+        Payload(pair.AccessToken).Should().Contain("\"role\":\"editor\"").And.Contain("\"tenant\":\"north\"");
+        Payload(refreshed.Tokens!.AccessToken).Should().Contain("\"role\":\"viewer\"").And.NotContain("editor");
+        roles.Calls.Should().Equal((AccessTokenIssueReason.Login, pair.SessionId), (AccessTokenIssueReason.Refresh, pair.SessionId));
+    }
+
+    [Fact]
+    public async Task AddClaimsProvider_ProviderThrowsOnRefresh_LeavesTheSessionUnrotated()
+    {
+        var roles = new RoleDirectory();
+        using var provider = new ServiceCollection()
+            .AddLogging()
+            .AddSingleton(roles)
+            .AddRefreshTokenRotation(Valid)
+            .UseInMemoryStore()
+            .AddClaimsProvider<RoleClaimsProvider>()
+            .Services.BuildServiceProvider();
+        var service = provider.GetRequiredService<IRefreshTokenService>();
+        roles.Roles["7"] = "editor";
+        var pair = await service.IssueAsync("7");
+        roles.Roles.Remove("7");
+
+        var act = () => service.RefreshAsync(pair.RefreshToken);
+
+        await act.Should().ThrowAsync<KeyNotFoundException>();
+        roles.Roles["7"] = "editor";
+        (await service.RefreshAsync(pair.RefreshToken)).Status.Should().Be(RefreshStatus.Rotated, "the failed refresh did not use the token up");
+    }
+
+    private static string Payload(string jwt) =>
+        System.Text.Encoding.UTF8.GetString(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.DecodeBytes(jwt.Split('.')[1]));
+
+    public sealed class RoleDirectory
+    {
+        public Dictionary<string, string> Roles { get; } = [];
+
+        public List<(AccessTokenIssueReason, Guid)> Calls { get; } = [];
+    }
+
+    private sealed class RoleClaimsProvider(RoleDirectory directory) : IAccessTokenClaimsProvider
+    {
+        public ValueTask<IEnumerable<System.Security.Claims.Claim>> GetClaimsAsync(AccessTokenClaimsContext context, CancellationToken cancellationToken)
+        {
+            directory.Calls.Add((context.Reason, context.SessionId));
+            return ValueTask.FromResult<IEnumerable<System.Security.Claims.Claim>>([new("role", directory.Roles[context.UserId])]);
+        }
     }
 
     [Fact]

@@ -1,0 +1,167 @@
+using Dermag.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Dermag.TokenRotation.Tests.Postgres;
+
+/// <summary>
+/// Two app instances (two hosts, each with its own cache and listener) on one database. A revocation on one reaches the
+/// other's paranoid-mode cache through LISTEN/NOTIFY; fake time never advances the cache, so only the notification can
+/// turn a cached "active" into "revoked".
+/// </summary>
+public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task RevokeAllSessions_OnOneInstance_DropsTheCachedAnswerOnTheOther()
+    {
+        var connectionString = await database.CreateDatabaseAsync("crossinstance");
+        using var a = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
+        using var b = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
+        var serviceA = a.Services.GetRequiredService<IRefreshTokenService>();
+        var serviceB = b.Services.GetRequiredService<IRefreshTokenService>();
+        var pair = await serviceA.IssueAsync("everywhere");
+        var kept = await serviceA.IssueAsync("everywhere");
+        (await serviceB.IsSessionActiveAsync(pair.SessionId)).Should().BeTrue();
+        (await serviceB.IsSessionActiveAsync(kept.SessionId)).Should().BeTrue();
+
+        (await serviceA.RevokeAllSessionsAsync("everywhere", exceptSessionId: kept.SessionId)).Should().Be(1);
+
+        (await EventuallyAsync(async () => !await serviceB.IsSessionActiveAsync(pair.SessionId))).Should().BeTrue("instance A's revocation must reach instance B's cache");
+        (await serviceB.IsSessionActiveAsync(kept.SessionId)).Should().BeTrue("only the revoked session is dropped");
+    }
+
+    [Fact]
+    public async Task ReuseResponse_OnOneInstance_DropsTheCachedAnswersOnTheOther()
+    {
+        var connectionString = await database.CreateDatabaseAsync("crossinstancereuse");
+        using var a = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
+        using var b = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
+        var serviceA = a.Services.GetRequiredService<IRefreshTokenService>();
+        var serviceB = b.Services.GetRequiredService<IRefreshTokenService>();
+        var pair = await serviceA.IssueAsync("victim");
+        await serviceA.RefreshAsync(pair.RefreshToken);
+        (await serviceB.IsSessionActiveAsync(pair.SessionId)).Should().BeTrue();
+
+        (await serviceA.RefreshAsync(pair.RefreshToken)).Status.Should().Be(RefreshStatus.ReuseDetected);
+
+        (await EventuallyAsync(async () => !await serviceB.IsSessionActiveAsync(pair.SessionId))).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task ListenerConnectionLost_ClearsTheCacheAndListensAgain()
+    {
+        var connectionString = await database.CreateDatabaseAsync("crossinstancelost");
+        var timeB = new FakeTimeProvider(TestSetup.Start);
+        using var silent = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start), notifications: false);
+        using var b = await StartAsync(connectionString, timeB, applicationName: "instance-b");
+        var revoker = silent.Services.GetRequiredService<IRefreshTokenService>();
+        var serviceB = b.Services.GetRequiredService<IRefreshTokenService>();
+        var listener = b.Services.GetRequiredService<RevocationListener>();
+        var first = await revoker.IssueAsync("lost");
+        var second = await revoker.IssueAsync("lost");
+        (await serviceB.IsSessionActiveAsync(first.SessionId)).Should().BeTrue();
+
+        // A revocation that publishes nothing stays invisible to B's cache: the cache is real.
+        await revoker.RevokeSessionAsync("lost", first.SessionId);
+        (await serviceB.IsSessionActiveAsync(first.SessionId)).Should().BeTrue("B cached the answer and heard nothing");
+
+        // B's listener loses its connection: B must forget everything it cached, then listen again.
+        await using (var kill = database.DataSource.CreateCommand(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'instance-b' AND query LIKE 'LISTEN%'"))
+        {
+            (await kill.ExecuteScalarAsync()).Should().Be(1L);
+        }
+
+        (await EventuallyAsync(() => Task.FromResult(!listener.IsListening))).Should().BeTrue();
+        (await serviceB.IsSessionActiveAsync(first.SessionId)).Should().BeFalse("the cache was cleared when the listener was lost");
+        (await EventuallyAsync(() =>
+        {
+            timeB.Advance(TimeSpan.FromSeconds(1)); // the reconnect backoff waits on B's clock
+            return Task.FromResult(listener.IsListening);
+        })).Should().BeTrue("the listener reconnects");
+
+        (await serviceB.IsSessionActiveAsync(second.SessionId)).Should().BeTrue();
+        var a = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
+        using (a)
+        {
+            await a.Services.GetRequiredService<IRefreshTokenService>().RevokeSessionAsync("lost", second.SessionId);
+        }
+
+        (await EventuallyAsync(async () => !await serviceB.IsSessionActiveAsync(second.SessionId))).Should().BeTrue("revocations are heard again after the reconnect");
+    }
+
+    [Fact]
+    public async Task StartAsync_UserIdTypeDiffersFromTheTables_FailsNamingBothTypes()
+    {
+        var connectionString = await database.CreateDatabaseAsync("useridtypechange");
+        using (var integers = await StartAsync(connectionString, TimeProvider.System, configure: pg => pg.UserIdType = UserIdColumnType.Integer))
+        {
+            await integers.StopAsync();
+        }
+
+        using var texts = Build(connectionString, TimeProvider.System, notifications: true, "dermag-tests", pg => pg.UserIdType = UserIdColumnType.Text);
+        var act = () => texts.StartAsync();
+
+        (await act.Should().ThrowAsync<TokenRotationException>()).Which.Message.Should()
+            .Contain("PostgresTokenStoreOptions.UserIdType is Text (text)")
+            .And.Contain("public.refresh_tokens.user_id is integer");
+    }
+
+    private static async Task<IHost> StartAsync(
+        string connectionString,
+        TimeProvider time,
+        bool notifications = true,
+        string applicationName = "dermag-tests",
+        Action<PostgresTokenStoreOptions>? configure = null)
+    {
+        var host = Build(connectionString, time, notifications, applicationName, configure);
+        await host.StartAsync();
+        if (notifications)
+        {
+            await host.Services.GetRequiredService<RevocationListener>().Listening.WaitAsync(Patience);
+        }
+
+        return host;
+    }
+
+    private static IHost Build(string connectionString, TimeProvider time, bool notifications, string applicationName, Action<PostgresTokenStoreOptions>? configure)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton(time);
+        builder.Services.AddRefreshTokenRotation(o =>
+        {
+            var valid = TestSetup.Options(x => x.SessionCheckCacheDuration = TimeSpan.FromMinutes(5));
+            o.Issuer = valid.Issuer;
+            o.Audience = valid.Audience;
+            o.AccessSigningKeys.Add(valid.AccessSigningKeys[0]);
+            o.RefreshSigningKeys.Add(valid.RefreshSigningKeys[0]);
+            o.SessionCheckCacheDuration = valid.SessionCheckCacheDuration;
+        }).UsePostgres(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName, MaxPoolSize = 10 }.ConnectionString, pg =>
+        {
+            pg.RevocationNotifications = notifications;
+            configure?.Invoke(pg);
+        });
+        return builder.Build();
+    }
+
+    /// <summary>Polls a condition (each poll is a real query or cache read), up to a generous bound; true when it held.</summary>
+    private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Yield();
+        }
+
+        return false;
+    }
+}
