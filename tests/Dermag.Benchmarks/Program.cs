@@ -9,6 +9,7 @@ var scenarios = new Dictionary<string, Func<BenchmarkRun, Task>>(StringComparer.
     ["dispatch-pg"] = DispatchPgScenario.RunAsync,
     ["rotation"] = RotationScenario.RunAsync,
     ["cleanup"] = CleanupScenario.RunAsync,
+    ["revocation"] = RevocationScenario.RunAsync,
 };
 
 var quick = args.Contains("--quick", StringComparer.OrdinalIgnoreCase);

@@ -22,20 +22,20 @@ internal static class RotationScenario
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         Console.WriteLine($"postgres: {await MachineInfo.PostgresVersionAsync(dataSource)}");
         var service = provider.GetRequiredService<IRefreshTokenService>();
-        var rotateSql = new PostgresSql(Quoted, "text").Rotate;
+        var sql = new PostgresSql(Quoted, "text");
 
         var rows = new List<Measurement>();
         var at8 = Array.Empty<Measurement>();
         foreach (var clients in new[] { 1, 8, 32 })
         {
             var libraryTokens = new string[clients];
-            var floorTokens = new Guid[clients];
+            var floorTokens = new (Guid Token, Guid Session)[clients];
             var naiveTokens = new Guid[clients];
             for (var c = 0; c < clients; c++)
             {
                 libraryTokens[c] = (await service.IssueAsync($"lib-{clients}-{c}")).RefreshToken;
-                floorTokens[c] = await CreateSessionAsync(dataSource, $"floor-{clients}-{c}");
-                naiveTokens[c] = await CreateSessionAsync(dataSource, $"naive-{clients}-{c}");
+                floorTokens[c] = await CreateSessionAsync(dataSource, sql.CreateSession, $"floor-{clients}-{c}");
+                naiveTokens[c] = (await CreateSessionAsync(dataSource, sql.CreateSession, $"naive-{clients}-{c}")).Token;
             }
 
             var measured = await Harness.CompareAsync(clients, run.RoundDuration, run.Rounds,
@@ -44,7 +44,7 @@ internal static class RotationScenario
                     var result = await service.RefreshAsync(libraryTokens[c]);
                     libraryTokens[c] = result.Succeeded ? result.Tokens.RefreshToken : throw new InvalidOperationException("refresh failed: " + result.Status);
                 }),
-                ("floor: raw Npgsql, the library's one statement", async c => floorTokens[c] = await FloorRotateAsync(dataSource, rotateSql, floorTokens[c])),
+                ("floor: raw Npgsql, the library's one statement", async c => floorTokens[c] = (await FloorRotateAsync(dataSource, sql.Rotate, floorTokens[c].Token, floorTokens[c].Session), floorTokens[c].Session)),
                 ("naive: SELECT, UPDATE, INSERT in a transaction", async c => naiveTokens[c] = await NaiveRotateAsync(dataSource, naiveTokens[c])));
             rows.AddRange(measured);
             if (clients == 8)
@@ -58,26 +58,29 @@ internal static class RotationScenario
         run.Goals.AtLeast("rotation.library_over_naive_at_8", at8[0].Throughput / at8[2].Throughput, 2.0);
     }
 
-    private static async Task<Guid> CreateSessionAsync(NpgsqlDataSource dataSource, string userId)
+    /// <summary>A session as the library creates it (session row, first token, audit row), through its own statement.</summary>
+    private static async Task<(Guid Token, Guid Session)> CreateSessionAsync(NpgsqlDataSource dataSource, string sql, string userId)
     {
         var tokenId = Guid.NewGuid();
+        var sessionId = Guid.NewGuid();
         var now = Seconds(TimeProvider.System.GetUtcNow());
-        await using var command = dataSource.CreateCommand("""
-            INSERT INTO refresh_tokens (token_id, user_id, session_id, created_at, expires_at, session_created_at, session_expires_at, last_used_at)
-            VALUES ($1, $2, $3, $4, $5, $4, $6, $4)
-            """);
+        await using var command = dataSource.CreateCommand(sql);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tokenId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.NewGuid() });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = sessionId });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now.AddDays(7) });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now.AddDays(30) });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = "{}" });
         await command.ExecuteNonQueryAsync();
-        return tokenId;
+        return (tokenId, sessionId);
     }
 
     /// <summary>The library's rotation statement with the same parameters it sends.</summary>
-    private static async Task<Guid> FloorRotateAsync(NpgsqlDataSource dataSource, string sql, Guid tokenId)
+    private static async Task<Guid> FloorRotateAsync(NpgsqlDataSource dataSource, string sql, Guid tokenId, Guid sessionId)
     {
         var successor = Guid.NewGuid();
         var now = TimeProvider.System.GetUtcNow();
@@ -90,6 +93,7 @@ internal static class RotationScenario
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text, Value = DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = sessionId });
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? successor : throw new InvalidOperationException("floor rotation found no active token");
     }
