@@ -17,7 +17,7 @@ public sealed class PostgresServer
     /// <summary>The environment variable holding an admin connection string to an existing server.</summary>
     public const string EnvironmentVariable = "DERMAG_TEST_POSTGRES";
 
-    private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<Task<PostgresServer>> Shared = new(async () => await (await StartAsync()).WithPoolBudgetAsync(), LazyThreadSafetyMode.ExecutionAndPublication);
     private static int s_databaseCounter;
 
     private PostgresServer(string connectionString, string source)
@@ -25,6 +25,14 @@ public sealed class PostgresServer
         AdminConnectionString = connectionString;
         Source = source;
     }
+
+    /// <summary>
+    /// The most connections one data source of a test may open on this server. Test processes run in parallel (one per
+    /// test project) and every test class has its own pools, so on a stock server (<c>max_connections</c> 100) a pool of
+    /// 100 per class would exhaust it; the budget scales with the server's limit, and idle connections are closed
+    /// within seconds so finished classes give theirs back.
+    /// </summary>
+    public int PoolBudget { get; private set; } = 100;
 
     /// <summary>A connection string with rights to create databases.</summary>
     public string AdminConnectionString { get; }
@@ -48,7 +56,34 @@ public sealed class PostgresServer
             await command.ExecuteNonQueryAsync();
         }
 
-        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+        return Limit(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString);
+    }
+
+    /// <summary>
+    /// <paramref name="connectionString"/> with at most <paramref name="maxPoolSize"/> (and never more than
+    /// <see cref="PoolBudget"/>) pooled connections, idle ones closed after a second or two.
+    /// </summary>
+    public string Limit(string connectionString, int maxPoolSize = int.MaxValue)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        builder.MaxPoolSize = Math.Min(Math.Min(builder.MaxPoolSize, maxPoolSize), PoolBudget);
+        builder.MinPoolSize = 0;
+        builder.ConnectionIdleLifetime = 2;
+        builder.ConnectionPruningInterval = 1;
+        return builder.ConnectionString;
+    }
+
+    /// <summary>Reads <c>max_connections</c> and sets <see cref="PoolBudget"/> from it.</summary>
+    private async Task<PostgresServer> WithPoolBudgetAsync()
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT current_setting('max_connections')::int", connection);
+        var maxConnections = (int)(await command.ExecuteScalarAsync())!;
+
+        // Up to six test processes with a few live pools each share the server; keep a margin for admin connections.
+        PoolBudget = Math.Clamp((maxConnections - 20) / 16, 4, 100);
+        return this;
     }
 
     private static async Task<PostgresServer> StartAsync()

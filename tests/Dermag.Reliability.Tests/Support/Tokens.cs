@@ -45,7 +45,7 @@ public sealed class TokenHost : IAsyncDisposable
             o.AccessSigningKeys.Add(new TokenSigningKey("access-1", AccessKey));
             o.RefreshSigningKeys.Add(new TokenSigningKey("refresh-1", RefreshKey));
             configure?.Invoke(o);
-        }).UsePostgres(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName, MaxPoolSize = 100 }.ConnectionString);
+        }).UsePostgres((await Dermag.Testing.PostgresServer.GetAsync()).Limit(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString));
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         await provider.GetRequiredService<DermagMigrations>().MigrateAsync();
         return new TokenHost(provider, time, NpgsqlDataSource.Create(connectionString));

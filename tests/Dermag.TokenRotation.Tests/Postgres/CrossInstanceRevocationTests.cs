@@ -103,7 +103,7 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
             await integers.StopAsync();
         }
 
-        using var texts = Build(connectionString, TimeProvider.System, notifications: true, "dermag-tests", pg => pg.UserIdType = UserIdColumnType.Text);
+        using var texts = Build((await PostgresServer.GetAsync()).Limit(connectionString, 10), TimeProvider.System, notifications: true, "dermag-tests", pg => pg.UserIdType = UserIdColumnType.Text);
         var act = () => texts.StartAsync();
 
         (await act.Should().ThrowAsync<TokenRotationException>()).Which.Message.Should()
@@ -118,7 +118,7 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
         string applicationName = "dermag-tests",
         Action<PostgresTokenStoreOptions>? configure = null)
     {
-        var host = Build(connectionString, time, notifications, applicationName, configure);
+        var host = Build((await PostgresServer.GetAsync()).Limit(connectionString, 10), time, notifications, applicationName, configure);
         await host.StartAsync();
         if (notifications)
         {
@@ -140,7 +140,7 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
             o.AccessSigningKeys.Add(valid.AccessSigningKeys[0]);
             o.RefreshSigningKeys.Add(valid.RefreshSigningKeys[0]);
             o.SessionCheckCacheDuration = valid.SessionCheckCacheDuration;
-        }).UsePostgres(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName, MaxPoolSize = 10 }.ConnectionString, pg =>
+        }).UsePostgres(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString, pg =>
         {
             pg.RevocationNotifications = notifications;
             configure?.Invoke(pg);
