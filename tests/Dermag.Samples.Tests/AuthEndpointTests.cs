@@ -192,6 +192,21 @@ public sealed class AuthEndpointTests(SampleHostFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task Logout_WithRotatedAwayToken_Is401TokenReuseAttackAndEndsTheLiveChain()
+    {
+        using var api = factory.Api();
+        var (_, stolen) = await api.LoginAsync("technician", Demo.TechnicianPassword);
+        var rotated = await api.PostAsync("/api/auth/refresh", new { refreshToken = stolen });
+        var live = rotated.Data.GetProperty("refreshToken").GetString();
+
+        var logout = await api.PostAsync("/api/auth/logout", new { refreshToken = stolen });
+
+        logout.Status.Should().Be(HttpStatusCode.Unauthorized);
+        logout.Code.Should().Be("TOKEN_REUSE_ATTACK");
+        (await api.PostAsync("/api/auth/refresh", new { refreshToken = live })).Code.Should().Be("TOKEN_REVOKED");
+    }
+
+    [Fact]
     public async Task Logout_WithInvalidToken_Is401InvalidToken()
     {
         using var api = factory.Api();

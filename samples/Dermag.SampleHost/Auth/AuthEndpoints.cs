@@ -74,6 +74,10 @@ public static class AuthEndpoints
             {
                 LogoutResult.SessionRevoked => Envelope.Ok(null, "Logged out."),
                 LogoutResult.AlreadyEnded => Envelope.Ok(null, "The session had already ended."),
+                LogoutResult.ReuseDetected => Envelope.Fail(
+                    StatusCodes.Status401Unauthorized,
+                    ErrorCodes.TokenReuseAttack,
+                    "This refresh token was already used. For your safety the account's sessions were revoked; please log in again."),
                 _ => Envelope.Fail(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidToken, "The refresh token is invalid."),
             };
         }).AllowAnonymous().WithSummary("Log out: revoke the session of a refresh token");
