@@ -35,11 +35,11 @@ internal sealed class UntouchableStore : IRefreshTokenStore
 
     public Task<LogoutOutcome> LogoutAsync(LogoutRequest request, CancellationToken cancellationToken) => Fail<LogoutOutcome>();
 
-    public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken) => Fail<IReadOnlyList<Guid>>();
+    public Task<RevocationOutcome> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken) => Fail<RevocationOutcome>();
 
     public Task<IReadOnlyList<SessionInfo>> ListActiveSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) => Fail<IReadOnlyList<SessionInfo>>();
 
-    public Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken) => Fail<bool>();
+    public Task<DateTimeOffset?> GetSessionActiveUntilAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken) => Fail<DateTimeOffset?>();
 
     public Task<int> DeleteExpiredAsync(CleanupTarget target, DateTimeOffset before, int batchSize, CancellationToken cancellationToken) => Fail<int>();
 

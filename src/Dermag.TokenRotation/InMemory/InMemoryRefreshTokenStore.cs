@@ -84,7 +84,7 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
 
             case TokenVerdict.Reuse:
                 var revoked = ApplyReusePolicy(token!, request.ReusePolicy, request.Now, request.Context, request.TokenId, "refresh");
-                return new RotationOutcome(RotationStatus.ReuseDetected, UserId: token!.UserId, SessionId: token.SessionId, RevokedSessions: revoked);
+                return new RotationOutcome(RotationStatus.ReuseDetected, UserId: token!.UserId, SessionId: token.SessionId, Revoked: revoked);
 
             case TokenVerdict.Expired:
                 return new RotationOutcome(RotationStatus.Expired, UserId: token!.UserId, SessionId: token.SessionId);
@@ -139,28 +139,28 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
             {
                 // A revoked token still logs the attempt (revoked_count 0), as an already-ended logout always has.
                 case TokenVerdict.Current or TokenVerdict.GraceReplay or TokenVerdict.Revoked:
-                    var ended = Revoke(session!.UserId, session.SessionId, null, request.Now, RevokeReasons.Logout, onlyActive: true);
-                    Audit(AuditEventTypes.Logout, session.UserId, request.Context.IpAddress, [.. AuditDetails.Logout(request), new(AuditDetails.RevokedCount, ended.Count)], request.Now);
-                    return Task.FromResult(new LogoutOutcome(ended.Count > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded, session.UserId, ended));
+                    var ended = Revoke(session!.UserId, session.SessionId, null, request.Now, RevokeReasons.Logout, countOnlyActive: true);
+                    Audit(AuditEventTypes.Logout, session.UserId, request.Context.IpAddress, [.. AuditDetails.Logout(request), new(AuditDetails.RevokedCount, ended.Counted)], request.Now);
+                    return Task.FromResult(new LogoutOutcome(ended.Counted > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded, session.UserId, ended));
 
                 case TokenVerdict.Reuse:
                     var revoked = ApplyReusePolicy(token!, request.ReusePolicy, request.Now, request.Context, request.TokenId, "logout");
                     return Task.FromResult(new LogoutOutcome(LogoutResult.ReuseDetected, token!.UserId, revoked));
 
                 default:
-                    return Task.FromResult(new LogoutOutcome(LogoutResult.AlreadyEnded, token?.UserId, []));
+                    return Task.FromResult(new LogoutOutcome(LogoutResult.AlreadyEnded, token?.UserId, RevocationOutcome.None));
             }
         }
     }
 
-    public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
+    public Task<RevocationOutcome> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            var revoked = Revoke(request.UserId, request.SessionId, request.ExceptSessionId, request.Now, request.Reason, onlyActive: true);
-            Audit(request.AuditEventType, request.UserId, request.Context.IpAddress, [.. AuditDetails.Revocation(request), new(AuditDetails.RevokedCount, revoked.Count)], request.Now);
-            return Task.FromResult<IReadOnlyList<Guid>>(revoked);
+            var revoked = Revoke(request.UserId, request.SessionId, request.ExceptSessionId, request.Now, request.Reason, countOnlyActive: true);
+            Audit(request.AuditEventType, request.UserId, request.Context.IpAddress, [.. AuditDetails.Revocation(request), new(AuditDetails.RevokedCount, revoked.Counted)], request.Now);
+            return Task.FromResult(revoked);
         }
     }
 
@@ -178,12 +178,12 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
         }
     }
 
-    public Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<DateTimeOffset?> GetSessionActiveUntilAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            return Task.FromResult(_sessions.TryGetValue(sessionId, out var session) && session.IsActive(now));
+            return Task.FromResult(_sessions.TryGetValue(sessionId, out var session) && session.IsActive(now) ? session.CurrentExpiresAt : (DateTimeOffset?)null);
         }
     }
 
@@ -247,28 +247,30 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
         return (token, session);
     }
 
-    private List<Guid> ApplyReusePolicy(Row token, TokenReusePolicy policy, DateTimeOffset now, SessionContext context, Guid tokenId, string via)
+    private RevocationOutcome ApplyReusePolicy(Row token, TokenReusePolicy policy, DateTimeOffset now, SessionContext context, Guid tokenId, string via)
     {
-        var revoked = policy == TokenReusePolicy.RevokeSession
-            ? Revoke(token.UserId, token.SessionId, null, now, RevokeReasons.ReuseDetected, onlyActive: false)
-            : Revoke(token.UserId, null, null, now, RevokeReasons.ReuseDetected, onlyActive: false);
+        var revoked = Revoke(token.UserId, policy == TokenReusePolicy.RevokeSession ? token.SessionId : null, null, now, RevokeReasons.ReuseDetected, countOnlyActive: false);
         Audit(AuditEventTypes.TokenReuseAttack, token.UserId, context.IpAddress,
-            [.. AuditDetails.Reuse(token.SessionId, tokenId, context, policy, via), new(AuditDetails.RevokedSessions, revoked.Count)], now);
+            [.. AuditDetails.Reuse(token.SessionId, tokenId, context, policy, via), new(AuditDetails.RevokedSessions, revoked.Counted)], now);
         return revoked;
     }
 
-    /// <summary>Ends the user's sessions in scope and revokes every token they still have; returns the sessions ended.</summary>
-    private List<Guid> Revoke(string userId, Guid? sessionId, Guid? exceptSessionId, DateTimeOffset now, string reason, bool onlyActive)
+    /// <summary>
+    /// Ends every live session of the user in scope, whatever its expiry, and revokes every token they still have; counts
+    /// only sessions whose current token had not expired when <paramref name="countOnlyActive"/> is set.
+    /// </summary>
+    private RevocationOutcome Revoke(string userId, Guid? sessionId, Guid? exceptSessionId, DateTimeOffset now, string reason, bool countOnlyActive)
     {
         var ended = new List<Guid>();
+        var counted = 0;
         foreach (var session in _sessions.Values)
         {
             if (string.Equals(session.UserId, userId, StringComparison.Ordinal)
                 && !session.Revoked
-                && (!onlyActive || session.CurrentExpiresAt > now)
                 && (sessionId is null || session.SessionId == sessionId)
                 && (exceptSessionId is null || session.SessionId != exceptSessionId))
             {
+                counted += !countOnlyActive || session.CurrentExpiresAt > now ? 1 : 0;
                 session.Revoke(now, reason);
                 ended.Add(session.SessionId);
             }
@@ -282,7 +284,7 @@ internal sealed class InMemoryRefreshTokenStore : IRefreshTokenStore
             }
         }
 
-        return ended;
+        return new RevocationOutcome(ended, counted);
     }
 
     private void Audit(string eventType, string? userId, string? ipAddress, KeyValuePair<string, object?>[] details, DateTimeOffset at) =>

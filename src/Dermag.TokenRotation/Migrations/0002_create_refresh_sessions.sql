@@ -2,7 +2,8 @@
 -- Placeholders: {{schema}}, {{user_id_type}}, {{users_foreign_key}} (as in 0001).
 -- Rotation is a compare-and-swap on current_token_id; every revocation locks the session row first and then revokes
 -- the session's tokens in a later statement, so it also sees a successor inserted by a rotation it waited for.
--- Run it with every instance on this version: an older version rotates without updating refresh_sessions.
+-- Instances of the previous version still running fail closed: their token-level revocations are honoured, their new
+-- sessions are adopted at the first refresh, and sessions they rotate after this script ran end (README, "Upgrading").
 -- Rollback (see README.md): DROP TABLE refresh_sessions; then re-create cleanup_expired_refresh_tokens from 0001.
 
 DO $guard$

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Globalization;
 using Dermag.Migrations;
 using Npgsql;
@@ -57,31 +58,51 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
 
     public async Task<RotationOutcome> RotateAsync(RotationRequest request, CancellationToken cancellationToken)
     {
-        // The hot path: one round trip, no transaction beyond the statement's own.
-        await using (var command = _dataSource.CreateCommand(_sql.Rotate))
+        for (var pass = 1; ; pass++)
         {
-            Add(command, request.TokenId);
-            Add(command, request.SuccessorId);
-            Add(command, request.Now);
-            Add(command, request.IssuedAt);
-            Add(command, request.ExpiresAt);
-            AddText(command, request.Context.IpAddress);
-            AddText(command, request.Context.UserAgent);
-            AddText(command, request.Context.DeviceFingerprint);
-            Add(command, request.SessionId);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            if (await WithRetryAsync(ct => TryRotateAsync(request, ct), cancellationToken).ConfigureAwait(false) is { } rotated)
             {
-                var successor = ReadToken(reader, 0);
-                return new RotationOutcome(RotationStatus.Rotated, successor, successor.UserId, successor.SessionId);
+                return rotated;
+            }
+
+            // The token is not the current token of a live session: find out why under the session's lock. A session
+            // adopted there (started by a previous version of the library) rotates on the next pass.
+            if (await UnderSessionLockAsync(request.TokenId, request.SessionId, JudgeRotationAsync, request, cancellationToken).ConfigureAwait(false) is { } judged)
+            {
+                return judged;
+            }
+
+            if (pass == 2)
+            {
+                throw new TokenRotationException($"Refresh token {request.TokenId} is current but did not rotate; this is a bug in Dermag.TokenRotation.");
             }
         }
-
-        // The token is not the current token of a live session: find out why under the session's lock.
-        return await UnderSessionLockAsync(request.TokenId, request.SessionId, JudgeRotationAsync, request, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<RotationOutcome> JudgeRotationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TokenState? token, SessionState? session, RotationRequest request, CancellationToken cancellationToken)
+    /// <summary>The hot path: one round trip, no transaction beyond the statement's own.</summary>
+    private async Task<RotationOutcome?> TryRotateAsync(RotationRequest request, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(_sql.Rotate);
+        Add(command, request.TokenId);
+        Add(command, request.SuccessorId);
+        Add(command, request.Now);
+        Add(command, request.IssuedAt);
+        Add(command, request.ExpiresAt);
+        AddText(command, request.Context.IpAddress);
+        AddText(command, request.Context.UserAgent);
+        AddText(command, request.Context.DeviceFingerprint);
+        Add(command, request.SessionId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var successor = ReadToken(reader, 0);
+        return new RotationOutcome(RotationStatus.Rotated, successor, successor.UserId, successor.SessionId);
+    }
+
+    private async Task<RotationOutcome?> JudgeRotationAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TokenState? token, SessionState? session, RotationRequest request, CancellationToken cancellationToken)
     {
         switch (SessionRules.Judge(request.TokenId, token, session, request.Now, request.GracePeriod))
         {
@@ -102,7 +123,7 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
             case TokenVerdict.Reuse:
                 var t = token!.Value;
                 var revoked = await ApplyReusePolicyAsync(connection, transaction, t, request.TokenId, request.ReusePolicy, request.Now, request.Context, "refresh", cancellationToken).ConfigureAwait(false);
-                return new RotationOutcome(RotationStatus.ReuseDetected, UserId: t.UserId, SessionId: t.SessionId, RevokedSessions: revoked);
+                return new RotationOutcome(RotationStatus.ReuseDetected, UserId: t.UserId, SessionId: t.SessionId, Revoked: revoked);
 
             case TokenVerdict.Expired:
                 return new RotationOutcome(RotationStatus.Expired, UserId: token!.Value.UserId, SessionId: token.Value.SessionId);
@@ -111,8 +132,8 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
                 return new RotationOutcome(RotationStatus.Revoked, UserId: token!.Value.UserId, SessionId: token.Value.SessionId);
 
             case TokenVerdict.Current:
-                // The compare-and-swap runs under the same lock and conditions, so a current token cannot have failed it.
-                throw new TokenRotationException($"Refresh token {request.TokenId} is current but did not rotate; this is a bug in Dermag.TokenRotation.");
+                // The compare-and-swap checks the same conditions, so only a session adopted just now gets here: rotate it.
+                return null;
 
             default:
                 return new RotationOutcome(RotationStatus.NotFound);
@@ -134,7 +155,7 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
                     transaction,
                     new Revocation(s.UserId, request.Now, RevokeReasons.Logout, s.SessionId, null, OnlyActive: true, AuditEventTypes.Logout, request.Context.IpAddress, AuditDetails.Logout(request), AuditDetails.RevokedCount),
                     cancellationToken).ConfigureAwait(false);
-                return new LogoutOutcome(ended.Count > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded, s.UserId, ended);
+                return new LogoutOutcome(ended.Counted > 0 ? LogoutResult.SessionRevoked : LogoutResult.AlreadyEnded, s.UserId, ended);
 
             case TokenVerdict.Reuse:
                 var t = token!.Value;
@@ -142,11 +163,11 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
                 return new LogoutOutcome(LogoutResult.ReuseDetected, t.UserId, revoked);
 
             default:
-                return new LogoutOutcome(LogoutResult.AlreadyEnded, token?.UserId, []);
+                return new LogoutOutcome(LogoutResult.AlreadyEnded, token?.UserId, RevocationOutcome.None);
         }
     }
 
-    public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
+    public Task<RevocationOutcome> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
     {
         var revocation = new Revocation(
             CheckUserId(request.UserId),
@@ -159,14 +180,14 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
             request.Context.IpAddress,
             AuditDetails.Revocation(request),
             AuditDetails.RevokedCount);
-
-        // Both statements of the batch run in one implicit transaction; the sweep's snapshot is taken after the first
-        // statement has its locks.
         return WithRetryAsync(
             async ct =>
             {
                 await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-                return (IReadOnlyList<Guid>)await RevokeSessionsAsync(connection, null, revocation, ct).ConfigureAwait(false);
+                await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+                var outcome = await RevokeSessionsAsync(connection, transaction, revocation, ct).ConfigureAwait(false);
+                await transaction.CommitAsync(ct).ConfigureAwait(false);
+                return outcome;
             },
             cancellationToken);
     }
@@ -194,12 +215,14 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         return sessions;
     }
 
-    public async Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<DateTimeOffset?> GetSessionActiveUntilAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(_sql.IsSessionActive);
         Add(command, sessionId);
         Add(command, now);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is DateTime until
+            ? new DateTimeOffset(until, TimeSpan.Zero)
+            : null;
     }
 
     public async Task<int> DeleteExpiredAsync(CleanupTarget target, DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
@@ -226,8 +249,9 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
 
     /// <summary>
     /// Locks the session, then reads the presented token with a newer snapshot, and hands both to <paramref name="judge"/>
-    /// inside the transaction. Two reuse responses for one user lock the same sessions in different orders and can
-    /// deadlock; PostgreSQL aborts one, which runs again.
+    /// inside a READ COMMITTED transaction (each statement must see what committed before it). Two reuse responses for one
+    /// user lock the same sessions in different orders and can deadlock; PostgreSQL aborts one, which runs again. A token
+    /// without a session row (a session started by a previous version of the library) has its session adopted first.
     /// </summary>
     private Task<TResult> UnderSessionLockAsync<TRequest, TResult>(
         Guid tokenId,
@@ -238,42 +262,17 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         async ct =>
         {
             await using var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            SessionState? session = null;
-            TokenState? token = null;
-            await using (var batch = new NpgsqlBatch(connection, transaction))
+            await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+            var (token, session) = await LockAndReadAsync(connection, transaction, tokenId, sessionId, ct).ConfigureAwait(false);
+            if (token is not null && session is null)
             {
-                var lockSession = new NpgsqlBatchCommand(_sql.LockSession);
-                lockSession.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = sessionId });
-                var readToken = new NpgsqlBatchCommand(_sql.ReadToken);
-                readToken.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tokenId });
-                batch.BatchCommands.Add(lockSession);
-                batch.BatchCommands.Add(readToken);
-                await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                await using (var adopt = new NpgsqlCommand(_sql.AdoptSession, connection, transaction))
                 {
-                    session = new SessionState(
-                        reader.GetString(0),
-                        sessionId,
-                        reader.GetGuid(1),
-                        reader.GetFieldValue<DateTimeOffset>(2),
-                        reader.GetFieldValue<DateTimeOffset>(3),
-                        reader.GetFieldValue<DateTimeOffset>(4),
-                        reader.GetBoolean(5));
+                    Add(adopt, sessionId);
+                    await adopt.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
-                await reader.NextResultAsync(ct).ConfigureAwait(false);
-                if (await reader.ReadAsync(ct).ConfigureAwait(false) && reader.GetGuid(1) == sessionId)
-                {
-                    token = new TokenState(
-                        reader.GetString(0),
-                        reader.GetGuid(1),
-                        reader.GetBoolean(2),
-                        reader.IsDBNull(3) ? null : reader.GetString(3),
-                        reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
-                        reader.GetFieldValue<DateTimeOffset>(5),
-                        reader.IsDBNull(6) ? null : reader.GetGuid(6));
-                }
+                (token, session) = await LockAndReadAsync(connection, transaction, tokenId, sessionId, ct).ConfigureAwait(false);
             }
 
             var result = await judge(connection, transaction, token, session, request, ct).ConfigureAwait(false);
@@ -282,7 +281,50 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         },
         cancellationToken);
 
-    private Task<List<Guid>> ApplyReusePolicyAsync(
+    /// <summary>One round trip: lock the session row, then (a later statement, so a newer snapshot) read the token.</summary>
+    private async Task<(TokenState? Token, SessionState? Session)> LockAndReadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tokenId, Guid sessionId, CancellationToken ct)
+    {
+        SessionState? session = null;
+        TokenState? token = null;
+        await using (var batch = new NpgsqlBatch(connection, transaction))
+        {
+            var lockSession = new NpgsqlBatchCommand(_sql.LockSession);
+            lockSession.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = sessionId });
+            var readToken = new NpgsqlBatchCommand(_sql.ReadToken);
+            readToken.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tokenId });
+            batch.BatchCommands.Add(lockSession);
+            batch.BatchCommands.Add(readToken);
+            await using var reader = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            if (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                session = new SessionState(
+                    reader.GetString(0),
+                    sessionId,
+                    reader.GetGuid(1),
+                    reader.GetFieldValue<DateTimeOffset>(2),
+                    reader.GetFieldValue<DateTimeOffset>(3),
+                    reader.GetFieldValue<DateTimeOffset>(4),
+                    reader.GetBoolean(5));
+            }
+
+            await reader.NextResultAsync(ct).ConfigureAwait(false);
+            if (await reader.ReadAsync(ct).ConfigureAwait(false) && reader.GetGuid(1) == sessionId)
+            {
+                token = new TokenState(
+                    reader.GetString(0),
+                    reader.GetGuid(1),
+                    reader.GetBoolean(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+                    reader.GetFieldValue<DateTimeOffset>(5),
+                    reader.IsDBNull(6) ? null : reader.GetGuid(6));
+            }
+        }
+
+        return (token, session);
+    }
+
+    private Task<RevocationOutcome> ApplyReusePolicyAsync(
         NpgsqlConnection connection,
         NpgsqlTransaction transaction,
         TokenState token,
@@ -308,7 +350,7 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         cancellationToken);
 
     /// <summary>Ends the sessions in scope (locking them), audits and publishes, then revokes their tokens with a newer snapshot.</summary>
-    private async Task<List<Guid>> RevokeSessionsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Revocation revocation, CancellationToken cancellationToken)
+    private async Task<RevocationOutcome> RevokeSessionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Revocation revocation, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction);
         var revoke = new NpgsqlBatchCommand(_sql.RevokeSessions);
@@ -329,18 +371,20 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         batch.BatchCommands.Add(revoke);
         batch.BatchCommands.Add(sweep);
 
-        var sessions = new List<Guid>();
+        var ended = new List<Guid>();
+        var counted = 0;
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            sessions.Add(reader.GetGuid(0));
+            ended.Add(reader.GetGuid(0));
+            counted += !revocation.OnlyActive || reader.GetBoolean(1) ? 1 : 0;
         }
 
         while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
         {
         }
 
-        return sessions;
+        return new RevocationOutcome(ended, counted);
     }
 
     private static async Task<T> WithRetryAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
@@ -357,19 +401,25 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         }
     }
 
-    /// <summary>Rejects ids the column type cannot hold with an argument error instead of a database error.</summary>
+    /// <summary>
+    /// Rejects ids the column type cannot hold with an argument error instead of a database error, and ids PostgreSQL would
+    /// hand back in another form (<c>+5</c>, <c>05</c>, an upper-case or braced uuid), which would change the <c>sub</c>
+    /// claim at the first refresh.
+    /// </summary>
     private string CheckUserId(string userId)
     {
-        var valid = _userIdType switch
+        var canonical = _userIdType switch
         {
-            UserIdColumnType.Integer => int.TryParse(userId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
-            UserIdColumnType.BigInt => long.TryParse(userId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
-            UserIdColumnType.Uuid => Guid.TryParse(userId, out _),
-            _ => SessionContext.IsStorableText(userId),
+            UserIdColumnType.Integer => int.TryParse(userId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i) ? i.ToString(CultureInfo.InvariantCulture) : null,
+            UserIdColumnType.BigInt => long.TryParse(userId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l) ? l.ToString(CultureInfo.InvariantCulture) : null,
+            UserIdColumnType.Uuid => Guid.TryParseExact(userId, "D", out var g) ? g.ToString("D") : null,
+            _ => SessionContext.IsStorableText(userId) ? userId : null,
         };
-        return valid
+        return string.Equals(canonical, userId, StringComparison.Ordinal)
             ? userId
-            : throw new ArgumentException($"The user id is not a valid {_userIdType} value, which the user_id column type requires.", nameof(userId));
+            : throw new ArgumentException(
+                $"The user id is not a valid {_userIdType} value in its canonical form (as PostgreSQL returns it), which the user_id column type requires.",
+                nameof(userId));
     }
 
     private static StoredRefreshToken ReadToken(NpgsqlDataReader reader, int start) => new(
@@ -388,7 +438,7 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
 
     private static NpgsqlParameter Uuid(Guid? value) => new() { NpgsqlDbType = NpgsqlDbType.Uuid, Value = value is { } v ? v : DBNull.Value };
 
-    /// <summary>What <see cref="RevokeSessionsAsync"/> ends and how it is audited.</summary>
+    /// <summary>What <see cref="RevokeSessionsAsync"/> ends and how it is audited; <see cref="OnlyActive"/> counts only sessions whose current token had not expired.</summary>
     private sealed record Revocation(
         string UserId,
         DateTimeOffset Now,

@@ -36,7 +36,9 @@ internal sealed class PostgresSql
 
         // The hot path, one statement: swap the session's current token (the compare-and-swap that serializes against every
         // revocation), mark the presented token rotated, insert the successor. The insert reads `used`, which reads
-        // `session`, so the row locks are taken in that order: session, then token.
+        // `session`, so the row locks are taken in that order: session, then token. The token row must itself be unrevoked
+        // and unexpired, so a revocation written at token level only (by SQL of your own, or a previous version of the
+        // library during an upgrade) is honoured too.
         // $1 token_id, $2 successor id, $3 now, $4 now (whole seconds), $5 successor expiry before the session cap, $6 ip, $7 user agent, $8 fingerprint, $9 session_id
         Rotate = $"""
             WITH session AS (
@@ -44,13 +46,14 @@ internal sealed class PostgresSql
                 SET current_token_id = $2, current_issued_at = $4, current_expires_at = LEAST($5, expires_at), last_used_at = $3,
                     ip_address = COALESCE($6, ip_address), user_agent = COALESCE($7, user_agent), device_fingerprint = COALESCE($8, device_fingerprint)
                 WHERE session_id = $9 AND current_token_id = $1 AND NOT revoked AND current_expires_at > $3
+                  AND EXISTS (SELECT 1 FROM {tokens} WHERE token_id = $1 AND NOT revoked AND expires_at > $3)
                 RETURNING user_id, session_id, created_at, expires_at, current_expires_at, ip_address, user_agent, device_fingerprint
             ),
             used AS (
                 UPDATE {tokens} t
                 SET revoked = true, revoked_at = $3, revoked_by_token_id = $2, revoke_reason = 'rotated'
                 FROM session s
-                WHERE t.token_id = $1
+                WHERE t.token_id = $1 AND NOT t.revoked
                 RETURNING s.user_id, s.session_id, s.created_at, s.expires_at, s.current_expires_at, s.ip_address, s.user_agent, s.device_fingerprint
             )
             INSERT INTO {tokens} (token_id, user_id, session_id, parent_token_id, created_at, expires_at, session_created_at, session_expires_at, last_used_at, ip_address, user_agent, device_fingerprint)
@@ -76,28 +79,28 @@ internal sealed class PostgresSql
             WHERE token_id = $1
             """;
 
-        // Ends sessions (locking each row, so it waits for a rotation in flight), writes the audit row and publishes the
-        // ids (delivered at commit). Must be followed by SweepRevokedSessions in the same transaction.
-        // $1 user_id, $2 now, $3 reason, $4 session_id or null, $5 except session_id or null, $6 only sessions whose current token is unexpired,
+        // Ends every live session in scope (locking each row, so it waits for a rotation in flight), writes the audit row
+        // and publishes the ids (delivered at commit). Sessions whose current token has expired are ended too: a rotation
+        // that read its clock a moment earlier may still be on its way. Must be followed by SweepRevokedSessions.
+        // $1 user_id, $2 now, $3 reason, $4 session_id or null, $5 except session_id or null, $6 count only sessions whose current token is unexpired,
         // $7 audit event type, $8 ip, $9 audit details without the count, $10 name of the count key, $11 notification channel or null
         RevokeSessions = $"""
             WITH revoked AS (
                 UPDATE {sessions} SET revoked = true, revoked_at = $2, revoke_reason = $3
                 WHERE user_id = $1::{userIdType} AND NOT revoked
                   AND ($4::uuid IS NULL OR session_id = $4) AND ($5::uuid IS NULL OR session_id <> $5)
-                  AND (NOT $6 OR current_expires_at > $2)
-                RETURNING session_id
+                RETURNING session_id, current_expires_at > $2 AS active
             ),
             audit AS (
                 INSERT INTO {audit} (event_type, user_id, ip_address, details, created_at)
-                SELECT $7, $1::{userIdType}, $8, $9::jsonb || jsonb_build_object($10::text, (SELECT count(*) FROM revoked)), $2
+                SELECT $7, $1::{userIdType}, $8, $9::jsonb || jsonb_build_object($10::text, (SELECT count(*) FROM revoked WHERE active OR NOT $6)), $2
             ),
             notified AS (
                 SELECT pg_notify($11, CASE WHEN count(*) > {MaxNotifiedSessions} THEN '*' ELSE string_agg(session_id::text, ',') END)
                 FROM revoked
                 HAVING count(*) > 0 AND $11::text IS NOT NULL
             )
-            SELECT r.session_id FROM revoked r CROSS JOIN (SELECT count(*) FROM notified) n
+            SELECT r.session_id, r.active FROM revoked r CROSS JOIN (SELECT count(*) FROM notified) n
             """;
 
         // Revokes every token still active in an ended session of the user: the successor of a rotation that committed
@@ -124,8 +127,22 @@ internal sealed class PostgresSql
             ORDER BY last_used_at DESC, session_id
             """;
 
-        // $1 session_id, $2 now
-        IsSessionActive = $"SELECT EXISTS (SELECT 1 FROM {sessions} WHERE session_id = $1 AND NOT revoked AND current_expires_at > $2)";
+        // $1 session_id, $2 now; no row when the session is not active
+        IsSessionActive = $"SELECT current_expires_at FROM {sessions} WHERE session_id = $1 AND NOT revoked AND current_expires_at > $2";
+
+        // Adopts a session started by a previous version of the library (a token without a session row), as 0002 did for
+        // the sessions that existed when it ran. $1 session_id
+        AdoptSession = $"""
+            INSERT INTO {sessions} (session_id, user_id, current_token_id, current_issued_at, current_expires_at, created_at, expires_at,
+                                    last_used_at, revoked, revoked_at, revoke_reason, ip_address, user_agent, device_fingerprint)
+            SELECT session_id, user_id, token_id, created_at, expires_at, session_created_at, session_expires_at,
+                   last_used_at, revoked, revoked_at, revoke_reason, ip_address, user_agent, device_fingerprint
+            FROM {tokens}
+            WHERE session_id = $1
+            ORDER BY revoked, created_at DESC, id DESC
+            LIMIT 1
+            ON CONFLICT (session_id) DO NOTHING
+            """;
 
         // $1 older than, $2 batch size. SKIP LOCKED lets several instances clean up at once without waiting on each other.
         DeleteExpiredTokens = BatchDelete(tokens, "id", "expires_at");
@@ -162,6 +179,8 @@ internal sealed class PostgresSql
     public string ListSessions { get; }
 
     public string IsSessionActive { get; }
+
+    public string AdoptSession { get; }
 
     public string DeleteExpiredTokens { get; }
 

@@ -20,6 +20,10 @@ internal sealed class RevocationListener : BackgroundService
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The payload of the keep-alive notification every listener ignores.</summary>
+    internal const string Ping = "ping";
 
     private readonly TokenRotationDataSource _storeDataSource;
     private readonly PostgresTokenStoreOptions _options;
@@ -108,16 +112,29 @@ internal sealed class RevocationListener : BackgroundService
         {
             if (!await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
             {
-                // Nothing arrived for a while: prove the connection is alive (a silently dropped one would miss everything).
-                await using var ping = new NpgsqlCommand("SELECT 1", connection);
-                await ping.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                // Nothing arrived for a while: prove that notifications still reach this connection by sending one to the
+                // channel. A dropped connection fails here; a LISTEN that went through a transaction-mode pooler succeeds
+                // but never hears anything, and is treated as lost too.
+                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
+                {
+                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _channel });
+                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Ping });
+                    await ping.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                }
+
+                if (!await connection.WaitAsync((int)PingTimeout.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+                {
+                    throw new TokenRotationException(
+                        $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString.");
+                }
             }
         }
     }
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
     {
-        if (!string.Equals(e.Channel, _channel, StringComparison.Ordinal))
+        if (!string.Equals(e.Channel, _channel, StringComparison.Ordinal) || e.Payload == Ping)
         {
             return;
         }

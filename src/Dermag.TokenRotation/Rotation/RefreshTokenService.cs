@@ -118,12 +118,12 @@ internal sealed class RefreshTokenService : IRefreshTokenService
                 return RefreshResult.Rotated(CreatePair(outcome.Token, JwtCodec.TruncateToSeconds(now), claims));
 
             case RotationStatus.ReuseDetected:
-                var revoked = outcome.RevokedSessions ?? [];
-                _sessionCache.Invalidate(revoked);
+                var revoked = outcome.Revoked ?? RevocationOutcome.None;
+                _sessionCache.Invalidate(revoked.Ended);
                 _metrics.Refresh("reuse_detected");
                 _metrics.ReuseDetected();
-                _metrics.SessionsRevoked(revoked.Count, RevokeReasons.ReuseDetected);
-                Log.ReuseDetected(_logger, presented.TokenId, presented.SessionId, outcome.UserId ?? presented.UserId, _options.ReusePolicy, revoked.Count);
+                _metrics.SessionsRevoked(revoked.Counted, RevokeReasons.ReuseDetected);
+                Log.ReuseDetected(_logger, presented.TokenId, presented.SessionId, outcome.UserId ?? presented.UserId, _options.ReusePolicy, revoked.Counted);
                 return RefreshResult.Failed(RefreshStatus.ReuseDetected);
 
             case RotationStatus.Expired:
@@ -160,17 +160,17 @@ internal sealed class RefreshTokenService : IRefreshTokenService
             new LogoutRequest(presented.TokenId, presented.SessionId, now, _options.ReuseGracePeriod, _options.ReusePolicy, (context ?? SessionContext.Empty).Normalize()),
             cancellationToken).ConfigureAwait(false);
         activity?.SetTag("dermag.result", outcome.Result.ToString());
-        _sessionCache.Invalidate(outcome.RevokedSessions);
+        _sessionCache.Invalidate(outcome.Revoked.Ended);
         if (outcome.Result == LogoutResult.ReuseDetected)
         {
             _metrics.ReuseDetected();
-            _metrics.SessionsRevoked(outcome.RevokedSessions.Count, RevokeReasons.ReuseDetected);
-            Log.ReuseDetected(_logger, presented.TokenId, presented.SessionId, outcome.UserId ?? presented.UserId, _options.ReusePolicy, outcome.RevokedSessions.Count);
+            _metrics.SessionsRevoked(outcome.Revoked.Counted, RevokeReasons.ReuseDetected);
+            Log.ReuseDetected(_logger, presented.TokenId, presented.SessionId, outcome.UserId ?? presented.UserId, _options.ReusePolicy, outcome.Revoked.Counted);
         }
         else
         {
-            _metrics.SessionsRevoked(outcome.RevokedSessions.Count, RevokeReasons.Logout);
-            Log.SessionsRevoked(_logger, outcome.RevokedSessions.Count, outcome.UserId ?? presented.UserId, RevokeReasons.Logout);
+            _metrics.SessionsRevoked(outcome.Revoked.Counted, RevokeReasons.Logout);
+            Log.SessionsRevoked(_logger, outcome.Revoked.Counted, outcome.UserId ?? presented.UserId, RevokeReasons.Logout);
         }
 
         return outcome.Result;
@@ -207,9 +207,9 @@ internal sealed class RefreshTokenService : IRefreshTokenService
         }
 
         var epoch = _sessionCache.Epoch;
-        var active = await _store.IsSessionActiveAsync(sessionId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        _sessionCache.Set(sessionId, active, epoch);
-        return active;
+        var activeUntil = await _store.GetSessionActiveUntilAsync(sessionId, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        _sessionCache.Set(sessionId, activeUntil, epoch);
+        return activeUntil is not null;
     }
 
     public ValueTask<bool> IsSessionActiveAsync(ClaimsPrincipal principal, CancellationToken cancellationToken = default)
@@ -289,11 +289,11 @@ internal sealed class RefreshTokenService : IRefreshTokenService
 
     private async Task<int> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
     {
-        var sessions = await _store.RevokeAsync(request, cancellationToken).ConfigureAwait(false);
-        _sessionCache.Invalidate(sessions);
-        _metrics.SessionsRevoked(sessions.Count, request.Reason);
-        Log.SessionsRevoked(_logger, sessions.Count, request.UserId, request.Reason);
-        return sessions.Count;
+        var revoked = await _store.RevokeAsync(request, cancellationToken).ConfigureAwait(false);
+        _sessionCache.Invalidate(revoked.Ended);
+        _metrics.SessionsRevoked(revoked.Counted, request.Reason);
+        Log.SessionsRevoked(_logger, revoked.Counted, request.UserId, request.Reason);
+        return revoked.Counted;
     }
 
     /// <summary>The per-call claims plus those of every registered <see cref="IAccessTokenClaimsProvider"/>.</summary>

@@ -20,6 +20,7 @@ internal sealed class SessionActivityCache
     private readonly TimeProvider _time;
     private readonly TimeSpan _duration;
     private long _epoch;
+    private long _sets;
 
     public SessionActivityCache(TimeProvider timeProvider, IOptions<RefreshTokenRotationOptions> options)
         : this(timeProvider, options.Value.SessionCheckCacheDuration)
@@ -55,20 +56,26 @@ internal sealed class SessionActivityCache
         return true;
     }
 
-    /// <summary>Stores an answer read from the store after <paramref name="epochBeforeRead"/> was taken, unless it may be stale.</summary>
-    public void Set(Guid sessionId, bool active, long epochBeforeRead)
+    /// <summary>
+    /// Stores an answer read from the store after <paramref name="epochBeforeRead"/> was taken, unless it may be stale.
+    /// <paramref name="activeUntil"/> is when the session's current token expires (null: not active); an active answer is
+    /// never kept past it.
+    /// </summary>
+    public void Set(Guid sessionId, DateTimeOffset? activeUntil, long epochBeforeRead)
     {
         if (!Enabled)
         {
             return;
         }
 
-        if (_entries.Count >= MaxEntries)
+        // Counting a ConcurrentDictionary takes all its locks: check the bound only now and then.
+        if ((Interlocked.Increment(ref _sets) & 1023) == 0 && _entries.Count >= MaxEntries)
         {
             _entries.Clear();
         }
 
-        var entry = new Entry(active, _time.GetUtcNow() + _duration);
+        var until = _time.GetUtcNow() + _duration;
+        var entry = new Entry(activeUntil is not null, activeUntil is { } expiry && expiry < until ? expiry : until);
         _entries[sessionId] = entry;
         if (Volatile.Read(ref _epoch) != epochBeforeRead)
         {

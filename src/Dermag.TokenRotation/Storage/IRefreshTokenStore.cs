@@ -37,13 +37,19 @@ internal enum RotationStatus
 }
 
 /// <summary>What the store did with a rotation request. <see cref="Token"/> is the successor for Rotated and GraceReplay.</summary>
-internal sealed record RotationOutcome(RotationStatus Status, StoredRefreshToken? Token = null, string? UserId = null, Guid? SessionId = null, IReadOnlyList<Guid>? RevokedSessions = null);
+internal sealed record RotationOutcome(RotationStatus Status, StoredRefreshToken? Token = null, string? UserId = null, Guid? SessionId = null, RevocationOutcome? Revoked = null);
 
 /// <summary>A logout with a genuine, unexpired refresh token.</summary>
 internal sealed record LogoutRequest(Guid TokenId, Guid SessionId, DateTimeOffset Now, TimeSpan GracePeriod, TokenReusePolicy ReusePolicy, SessionContext Context);
 
-/// <summary>What the store did with a logout; <see cref="RevokedSessions"/> lists every session it ended.</summary>
-internal sealed record LogoutOutcome(LogoutResult Result, string? UserId, IReadOnlyList<Guid> RevokedSessions);
+/// <summary>What the store did with a logout; <see cref="Revoked"/> lists every session it ended.</summary>
+internal sealed record LogoutOutcome(LogoutResult Result, string? UserId, RevocationOutcome Revoked);
+
+/// <summary>The sessions a revocation ended (all of them, for caches and notifications) and how many of them counted as active.</summary>
+internal sealed record RevocationOutcome(IReadOnlyList<Guid> Ended, int Counted)
+{
+    public static RevocationOutcome None { get; } = new([], 0);
+}
 
 internal enum RevocationScope
 {
@@ -97,14 +103,17 @@ internal interface IRefreshTokenStore
     /// </summary>
     Task<LogoutOutcome> LogoutAsync(LogoutRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Revokes active sessions in the given scope and all their tokens, writes the audit row, and returns the ids of the sessions revoked.</summary>
-    Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken);
+    /// <summary>
+    /// Ends every live session in the given scope and revokes all their tokens, writes the audit row, and returns the
+    /// sessions ended; only those whose current token had not expired count (the original API's <c>revokedCount</c>).
+    /// </summary>
+    Task<RevocationOutcome> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken);
 
     /// <summary>One entry per active session of the user, most recently used first.</summary>
     Task<IReadOnlyList<SessionInfo>> ListActiveSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>True when the session is not revoked and its current refresh token has not expired.</summary>
-    Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>When the session's current refresh token expires, if the session is active (not revoked, not expired); otherwise null.</summary>
+    Task<DateTimeOffset?> GetSessionActiveUntilAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Deletes at most <paramref name="batchSize"/> rows of <paramref name="target"/> older than <paramref name="before"/>; returns how many.</summary>
     Task<int> DeleteExpiredAsync(CleanupTarget target, DateTimeOffset before, int batchSize, CancellationToken cancellationToken);

@@ -35,9 +35,29 @@ public sealed class PostgresUserIdTypeTests(PostgresDatabase database) : IClassF
         await TokenRotationMigrations.CreateRunner(database.DataSource, options).MigrateAsync();
         var service = TestSetup.Service(new PostgresRefreshTokenStore(database.DataSource, options), TestSetup.Clock());
 
-        var act = () => service.IssueAsync("not-a-number");
+        foreach (var id in new[] { "not-a-number", "+5", "05", " 5" })
+        {
+            var act = () => service.IssueAsync(id);
+            await act.Should().ThrowAsync<ArgumentException>().WithMessage("*Integer*canonical form*", $"'{id}' would come back from PostgreSQL as another string");
+        }
 
-        await act.Should().ThrowAsync<ArgumentException>().WithMessage("*Integer*");
+        (await service.IssueAsync("-5")).UserId.Should().Be("-5");
+    }
+
+    [Fact]
+    public async Task UuidUserId_NonCanonicalForm_IsRejectedAsArgument()
+    {
+        await Execute("CREATE SCHEMA uuidforms");
+        var options = new PostgresTokenStoreOptions { Schema = "uuidforms", UserIdType = UserIdColumnType.Uuid };
+        await TokenRotationMigrations.CreateRunner(database.DataSource, options).MigrateAsync();
+        var service = TestSetup.Service(new PostgresRefreshTokenStore(database.DataSource, options), TestSetup.Clock());
+        var id = Guid.NewGuid();
+
+        foreach (var form in new[] { id.ToString("D").ToUpperInvariant(), id.ToString("B"), id.ToString("N"), "{0x00000000,0x0000,0x0000,{0x00,0x00,0x00,0x00,0x00,0x00,0x00,0x00}}" })
+        {
+            var act = () => service.IssueAsync(form);
+            await act.Should().ThrowAsync<ArgumentException>().WithMessage("*Uuid*canonical form*");
+        }
     }
 
     [Fact]

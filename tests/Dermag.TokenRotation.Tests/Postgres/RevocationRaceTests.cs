@@ -98,6 +98,43 @@ public sealed class RevocationRaceTests(PostgresDatabase database) : IClassFixtu
         (await service.IsSessionActiveAsync(first.SessionId)).Should().BeFalse();
     }
 
+    [Fact]
+    public async Task TokenRevokedOnlyInRefreshTokens_DoesNotRotate()
+    {
+        // A revocation written at token level only (your own SQL, or the previous version of the library during an
+        // upgrade) must be honoured by the compare-and-swap as well.
+        var service = TestSetup.Service(_store, _time);
+        var pair = await service.IssueAsync("token-level");
+        await using (var command = database.DataSource.CreateCommand(
+            $"UPDATE \"{_schema}\".refresh_tokens SET revoked = true, revoked_at = now(), revoke_reason = 'logout' WHERE session_id = $1"))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = pair.SessionId });
+            (await command.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        (await service.RefreshAsync(pair.RefreshToken)).Status.Should().Be(RefreshStatus.Revoked);
+        (await CountActiveAsync(pair.SessionId)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task SessionWithoutSessionRow_IsAdoptedAndRotates()
+    {
+        // A login made by the previous version of the library has a token but no refresh_sessions row.
+        var service = TestSetup.Service(_store, _time);
+        var pair = await service.IssueAsync("adopted");
+        await using (var command = database.DataSource.CreateCommand($"DELETE FROM \"{_schema}\".refresh_sessions WHERE session_id = $1"))
+        {
+            command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = pair.SessionId });
+            (await command.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        var rotated = await service.RefreshAsync(pair.RefreshToken);
+
+        rotated.Status.Should().Be(RefreshStatus.Rotated);
+        (await service.RevokeAllSessionsAsync("adopted")).Should().Be(1, "the adopted session is revocable like any other");
+        (await service.RefreshAsync(rotated.Tokens!.RefreshToken)).Status.Should().Be(RefreshStatus.Revoked);
+    }
+
     private async Task<long> CountActiveAsync(Guid sessionId)
     {
         await using var command = database.DataSource.CreateCommand($"SELECT count(*) FROM \"{_schema}\".refresh_tokens WHERE session_id = $1 AND NOT revoked");

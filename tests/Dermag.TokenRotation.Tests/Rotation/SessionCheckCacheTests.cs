@@ -24,6 +24,25 @@ public sealed class SessionCheckCacheTests
     }
 
     [Fact]
+    public async Task IsSessionActiveAsync_Cached_NeverOutlivesTheSessionsCurrentToken()
+    {
+        var time = TestSetup.Clock();
+        var store = new GatedStore(new InMemoryRefreshTokenStore());
+        var service = TestSetup.Service(store, time, o =>
+        {
+            o.SessionCheckCacheDuration = TimeSpan.FromMinutes(5);
+            o.RefreshTokenLifetime = TimeSpan.FromMinutes(2);
+        });
+        var pair = await service.IssueAsync("cache-user");
+        (await service.IsSessionActiveAsync(pair.SessionId)).Should().BeTrue();
+
+        time.Advance(TimeSpan.FromMinutes(2));
+
+        (await service.IsSessionActiveAsync(pair.SessionId)).Should().BeFalse("the refresh token expired before the cache entry would have");
+        store.Checks.Should().Be(2);
+    }
+
+    [Fact]
     public async Task IsSessionActiveAsync_Cached_ServesTheCacheUntilItExpires()
     {
         var time = TestSetup.Clock();
@@ -60,10 +79,10 @@ public sealed class SessionCheckCacheTests
 
         public void ReleaseCheck() => _held!.TrySetResult();
 
-        public async Task<bool> IsSessionActiveAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken)
+        public async Task<DateTimeOffset?> GetSessionActiveUntilAsync(Guid sessionId, DateTimeOffset now, CancellationToken cancellationToken)
         {
             Checks++;
-            var active = await inner.IsSessionActiveAsync(sessionId, now, cancellationToken);
+            var active = await inner.GetSessionActiveUntilAsync(sessionId, now, cancellationToken);
             if (_release is { } release)
             {
                 _release = null;
@@ -80,7 +99,7 @@ public sealed class SessionCheckCacheTests
 
         public Task<LogoutOutcome> LogoutAsync(LogoutRequest request, CancellationToken cancellationToken) => inner.LogoutAsync(request, cancellationToken);
 
-        public Task<IReadOnlyList<Guid>> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken) => inner.RevokeAsync(request, cancellationToken);
+        public Task<RevocationOutcome> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken) => inner.RevokeAsync(request, cancellationToken);
 
         public Task<IReadOnlyList<SessionInfo>> ListActiveSessionsAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) => inner.ListActiveSessionsAsync(userId, now, cancellationToken);
 

@@ -415,6 +415,24 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RevokeAllSessionsAsync_SessionExpiringMeanwhile_IsEndedSoALateRotationFails()
+    {
+        // Two instances whose clocks are two seconds apart: the later one sees the token as expired, the earlier one
+        // still rotates it. The revocation must end the session anyway (it counts only the sessions that were active).
+        var early = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestSetup.Start);
+        var late = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TestSetup.Start.AddSeconds(2));
+        var onEarly = TestSetup.Service(Store, early, o => o.RefreshTokenLifetime = TimeSpan.FromSeconds(1));
+        var onLate = TestSetup.Service(Store, late, o => o.RefreshTokenLifetime = TimeSpan.FromSeconds(1));
+        var user = NewUser();
+        var pair = await onEarly.IssueAsync(user);
+
+        (await onLate.RevokeAllSessionsAsync(user)).Should().Be(0, "on the later clock the session had already expired");
+
+        (await onEarly.RefreshAsync(pair.RefreshToken)).Status.Should().Be(RefreshStatus.Revoked);
+        (await onEarly.IsSessionActiveAsync(pair.SessionId)).Should().BeFalse();
+    }
+
+    [Fact]
     public async Task ListSessionsAsync_RotatedSessions_ListsOneEntryPerSessionNewestFirst()
     {
         var service = Service();
