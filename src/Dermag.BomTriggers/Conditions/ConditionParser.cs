@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Dermag.BomTriggers.Storage;
 
@@ -280,9 +281,9 @@ internal sealed class ConditionParser
         switch (type)
         {
             case BomFieldType.Number when literal.ValueKind == JsonValueKind.Number:
-                if (!literal.TryGetDecimal(out _))
+                if (!JsonNumber.FitsPostgresNumeric(JsonMarshal.GetRawUtf8Value(literal)))
                 {
-                    Error(pointer, "number out of range");
+                    Error(pointer, JsonNumber.OutOfRangeMessage);
                     return false;
                 }
 

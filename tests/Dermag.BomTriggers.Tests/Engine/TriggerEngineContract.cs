@@ -313,6 +313,28 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NumberLiterals_SurviveTheStoreAndCompareExactly()
+    {
+        // PostgreSQL's jsonb rewrites 1e29 as 100000000000000000000000000000 and 1e-30 as 0.000...1; both stores must
+        // still compare every number exactly, without rounding to decimal's 28 places or rejecting what decimal cannot hold.
+        var huge = await Context.CreateAsync("huge", BomTriggerEvents.MaterialAdd, """{"quantity":{"$gt":1e29}}""", BomTriggerActions.CalculateCost, "{}");
+        var zero = await Context.CreateAsync("zero", BomTriggerEvents.MaterialAdd, """{"quantity":0}""", BomTriggerActions.CalculateCost, "{}");
+        var fine = await Context.CreateAsync("fine", BomTriggerEvents.MaterialAdd, """{"quantity":{"$lt":0.30000000000000000000000000001}}""", BomTriggerActions.CalculateCost, "{}");
+        var tiny = await Context.CreateAsync("tiny", BomTriggerEvents.MaterialAdd, """{"quantity":{"$in":[1e-30,2]}}""", BomTriggerActions.CalculateCost, "{}");
+
+        var small = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 1, null, """{"quantity":1e-30}"""));
+        var big = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 2, null, """{"quantity":100000000000000000000000000001}"""));
+        var third = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 3, null, """{"quantity":0.3}"""));
+
+        Executed(small).Should().BeEquivalentTo([fine.Id, tiny.Id]);
+        Executed(big).Should().BeEquivalentTo([huge.Id]);
+        Executed(third).Should().BeEquivalentTo([fine.Id]);
+        small.Outcomes.Single(o => o.TriggerId == zero.Id).Kind.Should().Be(TriggerOutcomeKind.ConditionFalse);
+
+        static IEnumerable<int> Executed(DispatchReport report) => report.OfKind(TriggerOutcomeKind.Executed).Select(o => o.TriggerId);
+    }
+
+    [Fact]
     public async Task CopyBom_UsesTargetTaskType_AndChainsBomUpdate()
     {
         var copy = await Context.Store.CreateAsync(new BomTriggerDefinition { Name = "copy", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.CopyBom, TargetTaskTypeId = 12 });
