@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using Dermag.BomTriggers.Storage;
 
@@ -36,6 +35,12 @@ internal sealed class ConditionParser
         if (condition is not { } element || element.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
             return new AllNode(basePointer, [], "condition");
+        }
+
+        // Text the stores cannot hold alike (or System.Text.Json cannot read) is reported first and alone: parsing it could throw.
+        if (!StorableJson.Check(element, basePointer, errors))
+        {
+            return null;
         }
 
         var node = parser.ParseObject(element, basePointer, 0, "condition");
@@ -281,13 +286,6 @@ internal sealed class ConditionParser
         switch (type)
         {
             case BomFieldType.Number when literal.ValueKind == JsonValueKind.Number:
-                if (!JsonNumber.FitsPostgresNumeric(JsonMarshal.GetRawUtf8Value(literal)))
-                {
-                    Error(pointer, JsonNumber.OutOfRangeMessage);
-                    return false;
-                }
-
-                return true;
             case BomFieldType.String when literal.ValueKind == JsonValueKind.String:
             case BomFieldType.Boolean when literal.ValueKind is JsonValueKind.True or JsonValueKind.False:
                 return true;
