@@ -47,9 +47,11 @@ internal sealed class BomTriggerEngine(
         {
             while (queue.TryDequeue(out var item))
             {
-                var (current, depth) = item;
+                var current = Readable(item.Event);
+                var depth = item.Depth;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
-                JsonElement? inputData = current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data;
+                JsonElement? loggedInput = null;
+                var loggedInputReady = false;
                 var candidates = snapshot.Candidates(current.EventType, input, dispatchOptions.Explain, out var skipped);
                 foreach (var candidate in candidates)
                 {
@@ -70,14 +72,21 @@ internal sealed class BomTriggerEngine(
 
                     if (outcome.Kind is TriggerOutcomeKind.Executed or TriggerOutcomeKind.Failed or TriggerOutcomeKind.SuppressedLoop)
                     {
+                        // What the stores log is sanitized here, once per event, so every store logs the same and none refuses a row.
+                        if (!loggedInputReady)
+                        {
+                            loggedInput = JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data);
+                            loggedInputReady = true;
+                        }
+
                         logs.Add(new NewTriggerLog(
                             outcome.TriggerId,
                             current.TaskId,
                             timeProvider.GetUtcNow(),
                             outcome.Kind == TriggerOutcomeKind.Executed,
-                            inputData,
-                            outcome.Result,
-                            outcome.Error,
+                            loggedInput,
+                            JsonSanitizer.ForLog(outcome.Result),
+                            JsonSanitizer.ForLog(outcome.Error),
                             outcome.Kind.ToString(),
                             outcome.Duration.TotalMilliseconds,
                             correlationId,
@@ -97,8 +106,8 @@ internal sealed class BomTriggerEngine(
             }
         }
 
-        await WriteLogsAsync(logs, dispatchOptions, cancellationToken).ConfigureAwait(false);
-        var report = new DispatchReport(correlationId, outcomes) { NotConsidered = notConsidered };
+        var logWriteError = await WriteLogsAsync(logs, correlationId, dispatchOptions, cancellationToken).ConfigureAwait(false);
+        var report = new DispatchReport(correlationId, outcomes) { NotConsidered = notConsidered, LogWriteError = logWriteError };
         BomTriggerDiagnostics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
         if (report.HasFailures && (dispatchOptions.Strict ?? _options.StrictMode))
         {
@@ -150,7 +159,8 @@ internal sealed class BomTriggerEngine(
         }
 
         var typeMatches = sourceTaskTypeId is null || sourceTaskTypeId == request.TaskTypeId;
-        var explanation = condition.Explain(new EvaluationInput(request.TestData, request.PreviousValues, request.TaskId, request.TaskTypeId));
+        var previous = request.PreviousValues is { } values ? JsonSanitizer.ForReading(values, out _) : (JsonElement?)null;
+        var explanation = condition.Explain(new EvaluationInput(JsonSanitizer.ForReading(request.TestData, out _), previous, request.TaskId, request.TaskTypeId));
         lines.Add(isActive ? "The trigger is active." : "The trigger is inactive, so a real dispatch would not consider it.");
         lines.Add(typeMatches
             ? sourceTaskTypeId is null ? "It applies to every task type." : $"It applies to task type {sourceTaskTypeId}, which matches."
@@ -172,6 +182,20 @@ internal sealed class BomTriggerEngine(
             ActionConfig = actionConfig,
             Explanation = lines,
         };
+    }
+
+    /// <summary>The event with data every string of which can be read (unpaired surrogates read as U+FFFD), so conditions never throw.</summary>
+    private static BomTriggerEvent Readable(BomTriggerEvent triggerEvent)
+    {
+        var data = JsonSanitizer.ForReading(triggerEvent.Data, out var dataRewritten);
+        var previous = triggerEvent.PreviousValues;
+        var previousRewritten = false;
+        if (previous is { } values)
+        {
+            previous = JsonSanitizer.ForReading(values, out previousRewritten);
+        }
+
+        return dataRewritten || previousRewritten ? triggerEvent with { Data = data, PreviousValues = previous } : triggerEvent;
     }
 
     private static TriggerOutcome NewOutcome(BomTrigger trigger, BomTriggerEvent current, int depth, TriggerOutcomeKind kind) => new()
@@ -269,25 +293,32 @@ internal sealed class BomTriggerEngine(
         }
     }
 
-    private async Task WriteLogsAsync(List<NewTriggerLog> logs, DispatchOptions dispatchOptions, CancellationToken cancellationToken)
+    /// <summary>Writes the dispatch's log rows; returns why they could not be written, or null.</summary>
+    private async Task<string?> WriteLogsAsync(List<NewTriggerLog> logs, Guid correlationId, DispatchOptions dispatchOptions, CancellationToken cancellationToken)
     {
         if (logs.Count == 0)
         {
-            return;
+            return null;
         }
 
         try
         {
             await repository.WriteLogsAsync(logs, dispatchOptions.Transaction, cancellationToken).ConfigureAwait(false);
+            return null;
         }
-        catch (Exception ex) when (dispatchOptions.Transaction is null && !cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
-            // Logging must never break the caller's task operation; in the caller's transaction the failure aborted it, so it propagates.
-            Log.LogWriteFailed(logger, ex, logs.Count);
-            if (dispatchOptions.Strict ?? _options.StrictMode)
+            Log.LogWriteFailed(logger, ex, logs.Count, correlationId);
+            BomTriggerDiagnostics.LogWriteFailures.Add(logs.Count);
+
+            // In the caller's transaction the failure aborted it, so it propagates; otherwise logging must never break the
+            // caller's task operation, and the report says what was lost.
+            if (dispatchOptions.Transaction is not null || (dispatchOptions.Strict ?? _options.StrictMode))
             {
                 throw;
             }
+
+            return $"{logs.Count} log row(s) could not be written: {ex.GetType().Name}: {ex.Message}";
         }
     }
 }
