@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "The handler of action type {ActionType} cannot be created yet; triggers using it will fail until it can: {Reason}")]
     public static partial void ActionHandlerNotResolvable(ILogger logger, string actionType, string reason);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Trigger {TriggerId} ({ActionType}) for task {TaskId} failed after its timeout had been reported")]
+    public static partial void AbandonedActionFailed(ILogger logger, Exception exception, int triggerId, string actionType, int taskId);
 }

@@ -264,14 +264,19 @@ internal sealed class BomTriggerEngine(
         var started = timeProvider.GetTimestamp();
         var timeout = timeouts.Start(_options.ActionTimeout);
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout) : null;
+        var token = linked?.Token ?? timeout;
+        Task<ActionResult>? running = null;
         try
         {
             var handler = actions.Resolve(services, trigger.ActionType)
                 ?? throw new BomTriggerException($"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\").");
             var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Transaction, services);
 
-            // WaitAsync also bounds actions that ignore their token.
-            var result = await handler.ExecuteAsync(context, linked?.Token ?? timeout).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            // The action starts on the thread pool, so one that blocks before returning its task cannot hold the dispatch
+            // past its timeout, and waiting on the token bounds one that ignores it. Either is then left to finish alone
+            // (the only way not to wait for it); the timeout source it saw has fired and is never reused.
+            running = RunOnThreadPoolAsync(handler, context, token);
+            var result = await running.WaitAsync(token).ConfigureAwait(false);
             var elapsed = timeProvider.GetElapsedTime(started);
             BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
             foreach (var caused in result.CausedEvents)
@@ -285,13 +290,40 @@ internal sealed class BomTriggerEngine(
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
             var elapsed = timeProvider.GetElapsedTime(started);
-            var error = ex is TimeoutException || timeout.IsCancellationRequested
+            var error = timeout.IsCancellationRequested
                 ? $"The action timed out after {_options.ActionTimeout}."
                 : $"{ex.GetType().Name}: {ex.Message}";
             Log.TriggerFailed(logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
             return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
         }
+        finally
+        {
+            if (running is { IsCompleted: false })
+            {
+                ObserveAbandoned(running, trigger, current.TaskId);
+            }
+        }
     }
+
+    private static async Task<ActionResult> RunOnThreadPoolAsync(IBomTriggerAction handler, ActionContext context, CancellationToken cancellationToken)
+    {
+        // Queues the rest of this method to the thread pool (ignoring any synchronization context) without allocating.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+        return await handler.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Logs the failure of an action the dispatch stopped waiting for, so it is neither lost nor unobserved.</summary>
+    private void ObserveAbandoned(Task<ActionResult> running, BomTrigger trigger, int taskId) =>
+        _ = running.ContinueWith(
+            static (task, state) =>
+            {
+                var (logger, trigger, taskId) = ((ILogger, BomTrigger, int))state!;
+                Log.AbandonedActionFailed(logger, task.Exception!.GetBaseException(), trigger.Id, trigger.ActionType, taskId);
+            },
+            (logger, trigger, taskId),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 
     /// <summary>Writes the dispatch's log rows; returns why they could not be written, or null.</summary>
     private async Task<string?> WriteLogsAsync(List<NewTriggerLog> logs, Guid correlationId, DispatchOptions dispatchOptions, CancellationToken cancellationToken)

@@ -153,6 +153,33 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ActionThatBlocksBeforeReturningItsTask_TimesOutOnFakeTime_AndTheNextTriggerRuns()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var blocking = await Context.CreateAsync("blocks", BomTriggerEvents.TaskCreate, "{}", "BLOCK", $$"""{"key":"{{key}}"}""", priority: 20);
+        await Context.CreateAsync("notify", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.Notify, """{"message":"after","recipients":["a"]}""");
+        var (started, release) = BlockingAction.For(key);
+        try
+        {
+            // Started from another thread: before the fix the dispatch blocked its caller inside the action.
+            var dispatch = Task.Run(() => Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 12, null, "{}")));
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Context.Time.Advance(TimeSpan.FromSeconds(10));
+            var report = await dispatch.WaitAsync(TimeSpan.FromSeconds(10));
+
+            report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal((blocking.Id, TriggerOutcomeKind.Failed), (report.Outcomes[1].TriggerId, TriggerOutcomeKind.Executed));
+            report.Outcomes[0].Error.Should().Be("The action timed out after 00:00:10.");
+            report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(10));
+            Context.Host.Calls.Should().Equal("notify:12:after:a");
+            (await Context.Store.GetLogsAsync(blocking.Id)).Items.Single().ErrorMessage.Should().Contain("timed out");
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
     public async Task SlowActionAfterAFastOne_GetsItsOwnFullTimeout_AndLaterActionsRun()
     {
         // The dispatch re-arms one timeout source per action; the slow action must still get its whole timeout, and
