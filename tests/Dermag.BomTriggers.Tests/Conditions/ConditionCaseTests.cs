@@ -128,6 +128,14 @@ public class ConditionCaseTests
         { TC, """{"taskId":7}""", "{}", null, "true" },
         { TC, """{"taskTypeId":{"$in":[3,4]}}""", "{}", null, "true" },
 
+        // ... and into the previous values alike, so an id absent from both is not a change.
+        { SC, """{"taskId":{"$changed":true}}""", """{"status":"completed"}""", """{"status":"new"}""", "false" },
+        { SC, """{"taskTypeId":{"$changed":true}}""", """{"status":"completed"}""", """{"status":"new"}""", "false" },
+        { SC, """{"taskId":{"$changed":true}}""", """{"status":"completed"}""", null, "false" },
+        { SC, """{"taskId":{"$changed":true}}""", """{"taskId":7}""", """{"status":"new"}""", "false" },
+        { SC, """{"taskId":{"$changed":{"from":6,"to":7}}}""", """{"status":"completed"}""", """{"taskId":6}""", "true" },
+        { SC, """{"taskId":{"$changed":true}}""", """{"taskId":8}""", """{"status":"new"}""", "true" },
+
         // Type errors and unknown names are save-time errors with a JSON Pointer.
         { MA, """{"quantity":{"$gt":"5"}}""", Cable, null, "error /triggerCondition/quantity/$gt: expected a number" },
         { MA, """{"quantity":"100"}""", Cable, null, "error /triggerCondition/quantity: expected a number" },
