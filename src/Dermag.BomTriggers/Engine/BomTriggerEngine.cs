@@ -37,7 +37,7 @@ internal sealed class BomTriggerEngine(
         var logs = new List<NewTriggerLog>();
         var ranForTask = new HashSet<(int TriggerId, int TaskId)>();
         var queue = new Queue<(BomTriggerEvent Event, int Depth)>();
-        queue.Enqueue((triggerEvent, 0));
+        queue.Enqueue((Readable(triggerEvent), 0));
         var notConsidered = 0;
 
         // Actions get one DI scope per dispatch, created when the first action runs.
@@ -47,8 +47,7 @@ internal sealed class BomTriggerEngine(
         {
             while (queue.TryDequeue(out var item))
             {
-                var current = Readable(item.Event);
-                var depth = item.Depth;
+                var (current, depth) = item;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
                 JsonElement? loggedInput = null;
                 var loggedInputReady = false;
@@ -57,11 +56,12 @@ internal sealed class BomTriggerEngine(
                 {
                     // Skips, false conditions and loops are decided synchronously; only executions pay for async.
                     var outcome = Precheck(candidate, current, input, depth, correlationId, ranForTask);
+                    JsonElement? loggedResult = null;
                     if (outcome is null)
                     {
                         scope ??= scopes.CreateAsyncScope();
                         timeouts ??= new ActionTimeoutSource(timeProvider);
-                        outcome = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, cancellationToken).ConfigureAwait(false);
+                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, cancellationToken).ConfigureAwait(false);
                     }
 
                     outcomes.Add(outcome);
@@ -85,7 +85,7 @@ internal sealed class BomTriggerEngine(
                             timeProvider.GetUtcNow(),
                             outcome.Kind == TriggerOutcomeKind.Executed,
                             loggedInput,
-                            JsonSanitizer.ForLog(outcome.Result),
+                            loggedResult,
                             JsonSanitizer.ForLog(outcome.Error),
                             outcome.Kind.ToString(),
                             outcome.Duration.TotalMilliseconds,
@@ -249,7 +249,8 @@ internal sealed class BomTriggerEngine(
         return null;
     }
 
-    private async Task<TriggerOutcome> ExecuteAsync(
+    /// <summary>Runs the candidate's action; returns its outcome and its result as the log stores it.</summary>
+    private async Task<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
         CompiledTrigger candidate,
         BomTriggerEvent current,
         int depth,
@@ -279,13 +280,18 @@ internal sealed class BomTriggerEngine(
             var result = await running.WaitAsync(token).ConfigureAwait(false);
             var elapsed = timeProvider.GetElapsedTime(started);
             BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
-            foreach (var caused in result.CausedEvents)
+
+            // Read what the action returned while a failure is still the action's: a result or caused event whose
+            // document the action disposed fails the action, not the dispatch.
+            var loggedResult = JsonSanitizer.ForLog(result.Data);
+            var caused = result.CausedEvents.Count == 0 ? [] : result.CausedEvents.Select(Readable).ToArray();
+            foreach (var next in caused)
             {
-                queue.Enqueue((caused, depth + 1));
+                queue.Enqueue((next, depth + 1));
             }
 
             Log.TriggerExecuted(logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed };
+            return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed }, loggedResult);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
@@ -294,7 +300,7 @@ internal sealed class BomTriggerEngine(
                 ? $"The action timed out after {_options.ActionTimeout}."
                 : $"{ex.GetType().Name}: {ex.Message}";
             Log.TriggerFailed(logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
+            return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed }, null);
         }
         finally
         {

@@ -419,6 +419,22 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         (await Context.Store.GetLogsAsync(failing.Id)).Items.Should().ContainSingle().Which.ErrorMessage.Should().Be("InvalidOperationException: nul\uFFFD and half \uFFFD an emoji");
     }
 
+    [Theory]
+    [InlineData("result")]
+    [InlineData("event")]
+    public async Task ActionReturningADisposedDocument_FailsThatActionOnly(string what)
+    {
+        var broken = await Context.CreateAsync("broken", BomTriggerEvents.TaskCreate, "{}", "DIRTY", $$"""{"disposed":"{{what}}"}""", priority: 20);
+        var after = await Context.CreateAsync("after", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 13, null, "{}"));
+
+        report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal((broken.Id, TriggerOutcomeKind.Failed), (after.Id, TriggerOutcomeKind.Executed));
+        report.Outcomes[0].Error.Should().StartWith("ObjectDisposedException");
+        report.LogWriteError.Should().BeNull();
+        (await Context.Store.GetLogsAsync(broken.Id)).Items.Should().ContainSingle().Which.Success.Should().BeFalse();
+    }
+
     [Fact]
     public async Task Dispatch_LogRowsThatCannotBeWritten_AreReportedLoggedAndCounted()
     {

@@ -130,6 +130,20 @@ public sealed class DirtyAction : IBomTriggerAction
             return ActionResult.Empty;
         }
 
+        if (context.Config.TryGetProperty("disposed", out var disposed))
+        {
+            // A classic host bug: handing out an element of a document that is already disposed.
+            JsonElement element;
+            using (var document = JsonDocument.Parse("""{"materialName":"x"}"""))
+            {
+                element = document.RootElement;
+            }
+
+            return disposed.GetString() == "event"
+                ? new ActionResult { CausedEvents = [new BomTriggerEvent(BomTriggerEvents.MaterialAdd, context.Event.TaskId, null, element)] }
+                : new ActionResult { Data = element };
+        }
+
         if (context.Config.TryGetProperty("fail", out var fail) && fail.GetBoolean())
         {
             throw new InvalidOperationException("nul\0 and half \ud83d an emoji");
