@@ -37,6 +37,12 @@ internal sealed class ConditionParser
             return new AllNode(basePointer, [], "condition");
         }
 
+        // Text the stores cannot hold alike (or System.Text.Json cannot read) is reported first and alone: parsing it could throw.
+        if (!StorableJson.Check(element, basePointer, errors))
+        {
+            return null;
+        }
+
         var node = parser.ParseObject(element, basePointer, 0, "condition");
         return errors.Count == before ? node : null;
     }
@@ -280,13 +286,6 @@ internal sealed class ConditionParser
         switch (type)
         {
             case BomFieldType.Number when literal.ValueKind == JsonValueKind.Number:
-                if (!literal.TryGetDecimal(out _))
-                {
-                    Error(pointer, "number out of range");
-                    return false;
-                }
-
-                return true;
             case BomFieldType.String when literal.ValueKind == JsonValueKind.String:
             case BomFieldType.Boolean when literal.ValueKind is JsonValueKind.True or JsonValueKind.False:
                 return true;

@@ -6,31 +6,17 @@ namespace Dermag.BomTriggers.Conditions;
 /// <summary>The event data a condition reads: current values, optional previous values, and the event's task ids.</summary>
 internal readonly struct EvaluationInput(JsonElement data, JsonElement? previous, int taskId, int? taskTypeId)
 {
+    private readonly EnvelopeFields _envelope = new(taskId, taskTypeId);
+
     public JsonElement Data { get; } = data;
 
     public JsonElement? Previous { get; } = previous;
 
-    public JsonElement? Current(string[] path)
-    {
-        var value = Resolve(Data, path);
-        if (value is null && path.Length == 1)
-        {
-            // Hosts often leave the ids out of the data; they are on the event itself.
-            if (path[0] == "taskId")
-            {
-                return NumberElement(taskId);
-            }
+    // Hosts often leave the ids out of the data; they are on the event itself, and describe the task before the change
+    // as much as after it, so both sides are filled alike (an id absent from both is not a change).
+    public JsonElement? Current(string[] path) => Resolve(Data, path) ?? _envelope?.Fill(path);
 
-            if (path[0] == "taskTypeId" && taskTypeId is { } typeId)
-            {
-                return NumberElement(typeId);
-            }
-        }
-
-        return value;
-    }
-
-    public JsonElement? Before(string[] path) => Previous is { } previousValues ? Resolve(previousValues, path) : null;
+    public JsonElement? Before(string[] path) => (Previous is { } previousValues ? Resolve(previousValues, path) : null) ?? _envelope?.Fill(path);
 
     internal static JsonElement? Resolve(JsonElement root, string[] path)
     {
@@ -46,9 +32,23 @@ internal readonly struct EvaluationInput(JsonElement data, JsonElement? previous
         return current.ValueKind == JsonValueKind.Undefined ? null : current;
     }
 
-    private static JsonElement NumberElement(int value)
+    /// <summary>The event's ids as JSON numbers, built once per event when a condition first reads one.</summary>
+    private sealed class EnvelopeFields(int taskId, int? taskTypeId)
     {
-        using var document = JsonDocument.Parse(value.ToString(CultureInfo.InvariantCulture));
-        return document.RootElement.Clone();
+        private JsonElement? _taskId;
+        private JsonElement? _taskTypeId;
+
+        public JsonElement? Fill(string[] path) => path.Length != 1 ? null : path[0] switch
+        {
+            "taskId" => _taskId ??= NumberElement(taskId),
+            "taskTypeId" when taskTypeId is { } typeId => _taskTypeId ??= NumberElement(typeId),
+            _ => null,
+        };
+
+        private static JsonElement NumberElement(int value)
+        {
+            using var document = JsonDocument.Parse(value.ToString(CultureInfo.InvariantCulture));
+            return document.RootElement.Clone();
+        }
     }
 }

@@ -1,8 +1,9 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Dermag.BomTriggers.Conditions;
 
-/// <summary>Value semantics for JSON scalars and arrays: numbers compare by value, strings ordinally.</summary>
+/// <summary>Value semantics for JSON scalars and arrays: numbers compare exactly by value, strings ordinally.</summary>
 internal static class JsonValues
 {
     public static bool AreEqual(JsonElement a, JsonElement b)
@@ -49,11 +50,7 @@ internal static class JsonValues
 
     public static string Describe(JsonElement? value) => value is { } v ? v.GetRawText() : "missing";
 
+    // Exact for every JSON number, read from the document's own UTF-8 text: no decimal rounding, no double overflow, no allocation.
     private static int CompareNumbers(JsonElement a, JsonElement b) =>
-        a.TryGetDecimal(out var x) && b.TryGetDecimal(out var y) ? x.CompareTo(y) : AsDouble(a).CompareTo(AsDouble(b));
-
-    // Numbers beyond double's range still order sensibly instead of throwing.
-    private static double AsDouble(JsonElement number) =>
-        number.TryGetDouble(out var value) ? value
-        : number.GetRawText().StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity;
+        JsonNumber.Compare(JsonMarshal.GetRawUtf8Value(a), JsonMarshal.GetRawUtf8Value(b));
 }

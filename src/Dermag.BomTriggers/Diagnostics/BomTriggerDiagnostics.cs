@@ -21,6 +21,9 @@ public static class BomTriggerDiagnostics
     /// <summary>Histogram of action durations in milliseconds, tagged <c>action</c>.</summary>
     public const string ActionDurationInstrument = "dermag.bom_triggers.action.duration";
 
+    /// <summary>Counter of execution log rows that could not be written (and so are lost unless the dispatch threw).</summary>
+    public const string LogWriteFailuresInstrument = "dermag.bom_triggers.log.write_failures";
+
     internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
 
     internal static readonly Meter Meter = new(MeterName);
@@ -30,4 +33,6 @@ public static class BomTriggerDiagnostics
     internal static readonly Counter<long> Outcomes = Meter.CreateCounter<long>(OutcomesInstrument, description: "Trigger outcomes by kind.");
 
     internal static readonly Histogram<double> ActionDuration = Meter.CreateHistogram<double>(ActionDurationInstrument, unit: "ms", description: "How long actions run.");
+
+    internal static readonly Counter<long> LogWriteFailures = Meter.CreateCounter<long>(LogWriteFailuresInstrument, unit: "{row}", description: "Execution log rows that could not be written.");
 }

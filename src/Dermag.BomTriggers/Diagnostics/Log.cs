@@ -13,8 +13,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Trigger {TriggerId} suppressed for task {TaskId} at chain depth {Depth} (correlation {CorrelationId}): loop or chain too deep")]
     public static partial void LoopSuppressed(ILogger logger, int triggerId, int taskId, int depth, Guid correlationId);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Could not write {Count} trigger log row(s)")]
-    public static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Could not write {Count} trigger log row(s) of dispatch {CorrelationId}")]
+    public static partial void LogWriteFailed(ILogger logger, Exception exception, int count, Guid correlationId);
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Loaded {Count} active trigger(s) at revision {Revision}")]
     public static partial void SnapshotLoaded(ILogger logger, int count, long revision);
@@ -30,4 +30,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "The handler of action type {ActionType} cannot be created yet; triggers using it will fail until it can: {Reason}")]
     public static partial void ActionHandlerNotResolvable(ILogger logger, string actionType, string reason);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Trigger {TriggerId} ({ActionType}) for task {TaskId} failed after its timeout had been reported")]
+    public static partial void AbandonedActionFailed(ILogger logger, Exception exception, int triggerId, string actionType, int taskId);
 }

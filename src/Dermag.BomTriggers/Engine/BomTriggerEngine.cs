@@ -37,7 +37,7 @@ internal sealed class BomTriggerEngine(
         var logs = new List<NewTriggerLog>();
         var ranForTask = new HashSet<(int TriggerId, int TaskId)>();
         var queue = new Queue<(BomTriggerEvent Event, int Depth)>();
-        queue.Enqueue((triggerEvent, 0));
+        queue.Enqueue((Readable(triggerEvent), 0));
         var notConsidered = 0;
 
         // Actions get one DI scope per dispatch, created when the first action runs.
@@ -49,17 +49,19 @@ internal sealed class BomTriggerEngine(
             {
                 var (current, depth) = item;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
-                JsonElement? inputData = current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data;
+                JsonElement? loggedInput = null;
+                var loggedInputReady = false;
                 var candidates = snapshot.Candidates(current.EventType, input, dispatchOptions.Explain, out var skipped);
                 foreach (var candidate in candidates)
                 {
                     // Skips, false conditions and loops are decided synchronously; only executions pay for async.
                     var outcome = Precheck(candidate, current, input, depth, correlationId, ranForTask);
+                    JsonElement? loggedResult = null;
                     if (outcome is null)
                     {
                         scope ??= scopes.CreateAsyncScope();
                         timeouts ??= new ActionTimeoutSource(timeProvider);
-                        outcome = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, cancellationToken).ConfigureAwait(false);
+                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, cancellationToken).ConfigureAwait(false);
                     }
 
                     outcomes.Add(outcome);
@@ -70,14 +72,21 @@ internal sealed class BomTriggerEngine(
 
                     if (outcome.Kind is TriggerOutcomeKind.Executed or TriggerOutcomeKind.Failed or TriggerOutcomeKind.SuppressedLoop)
                     {
+                        // What the stores log is sanitized here, once per event, so every store logs the same and none refuses a row.
+                        if (!loggedInputReady)
+                        {
+                            loggedInput = JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data);
+                            loggedInputReady = true;
+                        }
+
                         logs.Add(new NewTriggerLog(
                             outcome.TriggerId,
                             current.TaskId,
                             timeProvider.GetUtcNow(),
                             outcome.Kind == TriggerOutcomeKind.Executed,
-                            inputData,
-                            outcome.Result,
-                            outcome.Error,
+                            loggedInput,
+                            loggedResult,
+                            JsonSanitizer.ForLog(outcome.Error),
                             outcome.Kind.ToString(),
                             outcome.Duration.TotalMilliseconds,
                             correlationId,
@@ -97,8 +106,8 @@ internal sealed class BomTriggerEngine(
             }
         }
 
-        await WriteLogsAsync(logs, dispatchOptions, cancellationToken).ConfigureAwait(false);
-        var report = new DispatchReport(correlationId, outcomes) { NotConsidered = notConsidered };
+        var logWriteError = await WriteLogsAsync(logs, correlationId, dispatchOptions, cancellationToken).ConfigureAwait(false);
+        var report = new DispatchReport(correlationId, outcomes) { NotConsidered = notConsidered, LogWriteError = logWriteError };
         BomTriggerDiagnostics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
         if (report.HasFailures && (dispatchOptions.Strict ?? _options.StrictMode))
         {
@@ -150,7 +159,8 @@ internal sealed class BomTriggerEngine(
         }
 
         var typeMatches = sourceTaskTypeId is null || sourceTaskTypeId == request.TaskTypeId;
-        var explanation = condition.Explain(new EvaluationInput(request.TestData, request.PreviousValues, request.TaskId, request.TaskTypeId));
+        var previous = request.PreviousValues is { } values ? JsonSanitizer.ForReading(values, out _) : (JsonElement?)null;
+        var explanation = condition.Explain(new EvaluationInput(JsonSanitizer.ForReading(request.TestData, out _), previous, request.TaskId, request.TaskTypeId));
         lines.Add(isActive ? "The trigger is active." : "The trigger is inactive, so a real dispatch would not consider it.");
         lines.Add(typeMatches
             ? sourceTaskTypeId is null ? "It applies to every task type." : $"It applies to task type {sourceTaskTypeId}, which matches."
@@ -172,6 +182,20 @@ internal sealed class BomTriggerEngine(
             ActionConfig = actionConfig,
             Explanation = lines,
         };
+    }
+
+    /// <summary>The event with data every string of which can be read (unpaired surrogates read as U+FFFD), so conditions never throw.</summary>
+    private static BomTriggerEvent Readable(BomTriggerEvent triggerEvent)
+    {
+        var data = JsonSanitizer.ForReading(triggerEvent.Data, out var dataRewritten);
+        var previous = triggerEvent.PreviousValues;
+        var previousRewritten = false;
+        if (previous is { } values)
+        {
+            previous = JsonSanitizer.ForReading(values, out previousRewritten);
+        }
+
+        return dataRewritten || previousRewritten ? triggerEvent with { Data = data, PreviousValues = previous } : triggerEvent;
     }
 
     private static TriggerOutcome NewOutcome(BomTrigger trigger, BomTriggerEvent current, int depth, TriggerOutcomeKind kind) => new()
@@ -225,7 +249,8 @@ internal sealed class BomTriggerEngine(
         return null;
     }
 
-    private async Task<TriggerOutcome> ExecuteAsync(
+    /// <summary>Runs the candidate's action; returns its outcome and its result as the log stores it.</summary>
+    private async Task<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
         CompiledTrigger candidate,
         BomTriggerEvent current,
         int depth,
@@ -240,54 +265,98 @@ internal sealed class BomTriggerEngine(
         var started = timeProvider.GetTimestamp();
         var timeout = timeouts.Start(_options.ActionTimeout);
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout) : null;
+        var token = linked?.Token ?? timeout;
+        Task<ActionResult>? running = null;
         try
         {
             var handler = actions.Resolve(services, trigger.ActionType)
                 ?? throw new BomTriggerException($"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\").");
             var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Transaction, services);
 
-            // WaitAsync also bounds actions that ignore their token.
-            var result = await handler.ExecuteAsync(context, linked?.Token ?? timeout).WaitAsync(_options.ActionTimeout, timeProvider, cancellationToken).ConfigureAwait(false);
+            // The action starts on the thread pool, so one that blocks before returning its task cannot hold the dispatch
+            // past its timeout, and waiting on the token bounds one that ignores it. Either is then left to finish alone
+            // (the only way not to wait for it); the timeout source it saw has fired and is never reused.
+            running = RunOnThreadPoolAsync(handler, context, token);
+            var result = await running.WaitAsync(token).ConfigureAwait(false);
             var elapsed = timeProvider.GetElapsedTime(started);
             BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
-            foreach (var caused in result.CausedEvents)
+
+            // Read what the action returned while a failure is still the action's: a result or caused event whose
+            // document the action disposed fails the action, not the dispatch.
+            var loggedResult = JsonSanitizer.ForLog(result.Data);
+            var caused = result.CausedEvents.Count == 0 ? [] : result.CausedEvents.Select(Readable).ToArray();
+            foreach (var next in caused)
             {
-                queue.Enqueue((caused, depth + 1));
+                queue.Enqueue((next, depth + 1));
             }
 
             Log.TriggerExecuted(logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed };
+            return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed }, loggedResult);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
             var elapsed = timeProvider.GetElapsedTime(started);
-            var error = ex is TimeoutException || timeout.IsCancellationRequested
+            var error = timeout.IsCancellationRequested
                 ? $"The action timed out after {_options.ActionTimeout}."
                 : $"{ex.GetType().Name}: {ex.Message}";
             Log.TriggerFailed(logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
+            return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed }, null);
+        }
+        finally
+        {
+            if (running is { IsCompleted: false })
+            {
+                ObserveAbandoned(running, trigger, current.TaskId);
+            }
         }
     }
 
-    private async Task WriteLogsAsync(List<NewTriggerLog> logs, DispatchOptions dispatchOptions, CancellationToken cancellationToken)
+    private static async Task<ActionResult> RunOnThreadPoolAsync(IBomTriggerAction handler, ActionContext context, CancellationToken cancellationToken)
+    {
+        // Queues the rest of this method to the thread pool (ignoring any synchronization context) without allocating.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+        return await handler.ExecuteAsync(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Logs the failure of an action the dispatch stopped waiting for, so it is neither lost nor unobserved.</summary>
+    private void ObserveAbandoned(Task<ActionResult> running, BomTrigger trigger, int taskId) =>
+        _ = running.ContinueWith(
+            static (task, state) =>
+            {
+                var (logger, trigger, taskId) = ((ILogger, BomTrigger, int))state!;
+                Log.AbandonedActionFailed(logger, task.Exception!.GetBaseException(), trigger.Id, trigger.ActionType, taskId);
+            },
+            (logger, trigger, taskId),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+    /// <summary>Writes the dispatch's log rows; returns why they could not be written, or null.</summary>
+    private async Task<string?> WriteLogsAsync(List<NewTriggerLog> logs, Guid correlationId, DispatchOptions dispatchOptions, CancellationToken cancellationToken)
     {
         if (logs.Count == 0)
         {
-            return;
+            return null;
         }
 
         try
         {
             await repository.WriteLogsAsync(logs, dispatchOptions.Transaction, cancellationToken).ConfigureAwait(false);
+            return null;
         }
-        catch (Exception ex) when (dispatchOptions.Transaction is null && !cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
-            // Logging must never break the caller's task operation; in the caller's transaction the failure aborted it, so it propagates.
-            Log.LogWriteFailed(logger, ex, logs.Count);
-            if (dispatchOptions.Strict ?? _options.StrictMode)
+            Log.LogWriteFailed(logger, ex, logs.Count, correlationId);
+            BomTriggerDiagnostics.LogWriteFailures.Add(logs.Count);
+
+            // In the caller's transaction the failure aborted it, so it propagates; otherwise logging must never break the
+            // caller's task operation, and the report says what was lost.
+            if (dispatchOptions.Transaction is not null || (dispatchOptions.Strict ?? _options.StrictMode))
             {
                 throw;
             }
+
+            return $"{logs.Count} log row(s) could not be written: {ex.GetType().Name}: {ex.Message}";
         }
     }
 }

@@ -71,6 +71,13 @@ public sealed record DispatchReport(Guid CorrelationId, IReadOnlyList<TriggerOut
     /// </summary>
     public int NotConsidered { get; init; }
 
+    /// <summary>
+    /// Why the dispatch's execution log rows could not be written, or <see langword="null"/> when they were (or none was
+    /// due). The failure is also logged (event id 4004, with <see cref="CorrelationId"/>) and counted in
+    /// <c>dermag.bom_triggers.log.write_failures</c>. In the caller's transaction or in strict mode the dispatch throws instead.
+    /// </summary>
+    public string? LogWriteError { get; init; }
+
     /// <summary>Whether any trigger failed.</summary>
     public bool HasFailures => Outcomes.Any(o => o.Kind == TriggerOutcomeKind.Failed);
 

@@ -29,6 +29,12 @@ internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegis
         {
             errors.Add(new("/name", $"must be at most {MaxNameLength} characters"));
         }
+        else
+        {
+            StorableJson.CheckText(definition.Name, "/name", errors);
+        }
+
+        StorableJson.CheckText(definition.Description, "/description", errors);
 
         var eventKnown = catalog.IsKnown(definition.TriggerEvent);
         if (string.IsNullOrWhiteSpace(definition.TriggerEvent))
@@ -48,7 +54,14 @@ internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegis
         {
             errors.Add(new("/triggerCondition", "expected an object"));
         }
+        else if (definition.TriggerCondition is { ValueKind: JsonValueKind.Object } conditionOfUnknownEvent)
+        {
+            StorableJson.Check(conditionOfUnknownEvent, "/triggerCondition", errors);
+        }
 
+        // A handler reading text that cannot be read as a string would throw, so it sees only storable config.
+        var config = definition.ActionConfig is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } c ? c : EmptyObject;
+        var configStorable = StorableJson.Check(config, "/actionConfig", errors);
         if (string.IsNullOrWhiteSpace(definition.ActionType))
         {
             errors.Add(new("/actionType", "is required"));
@@ -61,9 +74,8 @@ internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegis
         {
             errors.Add(new("/actionType", $"unknown action type '{definition.ActionType}'; registered: {string.Join(", ", actions.All.Select(a => a.ActionType))}"));
         }
-        else
+        else if (configStorable)
         {
-            var config = definition.ActionConfig is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) } c ? c : EmptyObject;
             using var scope = scopes.CreateScope();
             var handler = actions.Resolve(scope.ServiceProvider, definition.ActionType)!;
             handler.ValidateConfig(config, new ActionConfigValidationContext(errors, definition.ActionType, definition.TargetTaskTypeId));

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using Dermag.BomTriggers.Conditions;
+using Dermag.BomTriggers.Diagnostics;
 using Dermag.BomTriggers.Engine;
 using Dermag.BomTriggers.Storage;
 using Dermag.BomTriggers.Tests.TestSupport;
@@ -148,6 +150,33 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(10));
         report.Outcomes[1].Kind.Should().Be(TriggerOutcomeKind.Executed);
         (await Context.Store.GetLogsAsync(slow.Id)).Items.Single().ErrorMessage.Should().Contain("timed out");
+    }
+
+    [Fact]
+    public async Task ActionThatBlocksBeforeReturningItsTask_TimesOutOnFakeTime_AndTheNextTriggerRuns()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var blocking = await Context.CreateAsync("blocks", BomTriggerEvents.TaskCreate, "{}", "BLOCK", $$"""{"key":"{{key}}"}""", priority: 20);
+        await Context.CreateAsync("notify", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.Notify, """{"message":"after","recipients":["a"]}""");
+        var (started, release) = BlockingAction.For(key);
+        try
+        {
+            // Started from another thread: before the fix the dispatch blocked its caller inside the action.
+            var dispatch = Task.Run(() => Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 12, null, "{}")));
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Context.Time.Advance(TimeSpan.FromSeconds(10));
+            var report = await dispatch.WaitAsync(TimeSpan.FromSeconds(10));
+
+            report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal((blocking.Id, TriggerOutcomeKind.Failed), (report.Outcomes[1].TriggerId, TriggerOutcomeKind.Executed));
+            report.Outcomes[0].Error.Should().Be("The action timed out after 00:00:10.");
+            report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(10));
+            Context.Host.Calls.Should().Equal("notify:12:after:a");
+            (await Context.Store.GetLogsAsync(blocking.Id)).Items.Single().ErrorMessage.Should().Contain("timed out");
+        }
+        finally
+        {
+            release.Set();
+        }
     }
 
     [Fact]
@@ -310,6 +339,128 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         invalid.WouldExecute.Should().BeFalse();
         invalid.Errors.Single().ToString().Should().Be("/triggerCondition/quantity/$gt: expected a number");
         (await Context.Store.ListAsync()).Should().BeEmpty("a dry run stores nothing");
+    }
+
+    [Fact]
+    public async Task NumberLiterals_SurviveTheStoreAndCompareExactly()
+    {
+        // PostgreSQL's jsonb rewrites 1e29 as 100000000000000000000000000000 and 1e-30 as 0.000...1; both stores must
+        // still compare every number exactly, without rounding to decimal's 28 places or rejecting what decimal cannot hold.
+        var huge = await Context.CreateAsync("huge", BomTriggerEvents.MaterialAdd, """{"quantity":{"$gt":1e29}}""", BomTriggerActions.CalculateCost, "{}");
+        var zero = await Context.CreateAsync("zero", BomTriggerEvents.MaterialAdd, """{"quantity":0}""", BomTriggerActions.CalculateCost, "{}");
+        var fine = await Context.CreateAsync("fine", BomTriggerEvents.MaterialAdd, """{"quantity":{"$lt":0.30000000000000000000000000001}}""", BomTriggerActions.CalculateCost, "{}");
+        var tiny = await Context.CreateAsync("tiny", BomTriggerEvents.MaterialAdd, """{"quantity":{"$in":[1e-30,2]}}""", BomTriggerActions.CalculateCost, "{}");
+
+        var small = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 1, null, """{"quantity":1e-30}"""));
+        var big = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 2, null, """{"quantity":100000000000000000000000000001}"""));
+        var third = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 3, null, """{"quantity":0.3}"""));
+
+        Executed(small).Should().BeEquivalentTo([fine.Id, tiny.Id]);
+        Executed(big).Should().BeEquivalentTo([huge.Id]);
+        Executed(third).Should().BeEquivalentTo([fine.Id]);
+        small.Outcomes.Single(o => o.TriggerId == zero.Id).Kind.Should().Be(TriggerOutcomeKind.ConditionFalse);
+
+        static IEnumerable<int> Executed(DispatchReport report) => report.OfKind(TriggerOutcomeKind.Executed).Select(o => o.TriggerId);
+    }
+
+    [Fact]
+    public async Task Dispatch_UnpairedSurrogatesInEventData_NeverThrow_TheTriggersRunAndAreLogged()
+    {
+        // Event data from a raw HTTP body may hold escapes System.Text.Json will not read as strings; they read as U+FFFD.
+        await Context.CreateAsync("indexed", BomTriggerEvents.StatusChange, """{"status":"completed"}""", BomTriggerActions.CalculateCost, "{}");
+        await Context.CreateAsync("starts", BomTriggerEvents.StatusChange, """{"title":{"$startsWith":"x"}}""", BomTriggerActions.CalculateCost, "{}");
+        await Context.CreateAsync("changed", BomTriggerEvents.StatusChange, """{"status":{"$changed":true}}""", BomTriggerActions.CalculateCost, "{}");
+        await Context.CreateAsync("tagged", BomTriggerEvents.StatusChange, """{"tags":{"$contains":"a"}}""", BomTriggerActions.CalculateCost, "{}");
+        var always = await Context.CreateAsync("always", BomTriggerEvents.StatusChange, "{}", BomTriggerActions.CalculateCost, "{}");
+        var data = """{"status":"\ud800","title":"\udc00x","tags":["\ud83d","a"]}""";
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.StatusChange, 4, null, data, """{"status":"\ud800"}"""));
+        var dryRun = await Engine.TestAsync(always.Id, new TriggerTestRequest(Json.Parse(data)) { PreviousValues = Json.Parse("""{"status":"\udfff"}""") });
+
+        report.Outcomes.Select(o => (o.TriggerName, o.Kind)).Should().BeEquivalentTo(
+            [("starts", TriggerOutcomeKind.ConditionFalse), ("changed", TriggerOutcomeKind.ConditionFalse), ("tagged", TriggerOutcomeKind.Executed), ("always", TriggerOutcomeKind.Executed)]);
+        report.NotConsidered.Should().Be(1, "the status is not \"completed\"");
+        var input = (await Context.Store.GetLogsAsync(always.Id)).Items.Should().ContainSingle().Subject.InputData!.Value;
+        input.GetProperty("status").GetString().Should().Be("\uFFFD");
+        input.GetProperty("title").GetString().Should().Be("\uFFFDx");
+        input.GetProperty("tags")[0].GetString().Should().Be("\uFFFD");
+        dryRun.WouldExecute.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Dispatch_NulAndNumbersBeyondNumericInEventData_AreMatchedAsSent_AndLoggedStorably()
+    {
+        var trigger = await Context.CreateAsync("contains", BomTriggerEvents.MaterialAdd, """{"materialName":{"$contains":"b"},"quantity":{"$gt":1e400}}""", BomTriggerActions.CalculateCost, "{}");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 8, null, """{"materialName":"a\u0000b","quantity":1e200000,"unit":"m"}"""));
+
+        report.Outcomes.Should().ContainSingle().Which.Kind.Should().Be(TriggerOutcomeKind.Executed);
+        var input = (await Context.Store.GetLogsAsync(trigger.Id)).Items.Should().ContainSingle().Subject.InputData!.Value;
+        input.GetProperty("materialName").GetString().Should().Be("a\uFFFDb", "PostgreSQL cannot store U+0000, so every store logs U+FFFD");
+        input.GetProperty("quantity").GetString().Should().Be("1e200000", "a number beyond numeric is logged as its text");
+        input.GetProperty("unit").GetString().Should().Be("m");
+    }
+
+    [Fact]
+    public async Task Dispatch_ActionResultAndErrorNoStoreCanHold_AreLoggedStorably()
+    {
+        var dirty = await Context.CreateAsync("dirty", BomTriggerEvents.TaskCreate, "{}", "DIRTY", "{}", priority: 20);
+        var failing = await Context.CreateAsync("failing", BomTriggerEvents.TaskCreate, "{}", "DIRTY", """{"fail":true}""");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 9, null, "{}"));
+
+        report.Outcomes.Select(o => o.Kind).Should().Equal(TriggerOutcomeKind.Executed, TriggerOutcomeKind.Failed);
+        report.Outcomes[1].Error.Should().Be("InvalidOperationException: nul\0 and half \ud83d an emoji", "the report keeps what the action said");
+        var result = (await Context.Store.GetLogsAsync(dirty.Id)).Items.Should().ContainSingle().Subject.ResultData!.Value;
+        result.GetProperty("note").GetString().Should().Be("x\uFFFDy");
+        result.GetProperty("half").GetString().Should().Be("\uFFFD");
+        result.GetProperty("big").GetString().Should().Be("1e200000");
+        result.GetProperty("fine")[0].GetDecimal().Should().Be(1.5m);
+        (await Context.Store.GetLogsAsync(failing.Id)).Items.Should().ContainSingle().Which.ErrorMessage.Should().Be("InvalidOperationException: nul\uFFFD and half \uFFFD an emoji");
+    }
+
+    [Theory]
+    [InlineData("result")]
+    [InlineData("event")]
+    public async Task ActionReturningADisposedDocument_FailsThatActionOnly(string what)
+    {
+        var broken = await Context.CreateAsync("broken", BomTriggerEvents.TaskCreate, "{}", "DIRTY", $$"""{"disposed":"{{what}}"}""", priority: 20);
+        var after = await Context.CreateAsync("after", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 13, null, "{}"));
+
+        report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal((broken.Id, TriggerOutcomeKind.Failed), (after.Id, TriggerOutcomeKind.Executed));
+        report.Outcomes[0].Error.Should().StartWith("ObjectDisposedException");
+        report.LogWriteError.Should().BeNull();
+        (await Context.Store.GetLogsAsync(broken.Id)).Items.Should().ContainSingle().Which.Success.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Dispatch_LogRowsThatCannotBeWritten_AreReportedLoggedAndCounted()
+    {
+        // The first action deletes its own trigger, so the batch of log rows breaks the foreign key on every store.
+        await Context.CreateAsync("deletes itself", BomTriggerEvents.TaskCreate, "{}", "DIRTY", """{"deleteTrigger":true}""", priority: 20);
+        await Context.CreateAsync("after", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");
+        long counted = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == BomTriggerDiagnostics.MeterName && instrument.Name == BomTriggerDiagnostics.LogWriteFailuresInstrument)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counted, value));
+        listener.Start();
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 10, null, "{}"));
+
+        report.Outcomes.Select(o => o.Kind).Should().Equal(TriggerOutcomeKind.Executed, TriggerOutcomeKind.Executed);
+        report.LogWriteError.Should().StartWith("2 log row(s) could not be written: ");
+        Interlocked.Read(ref counted).Should().BeGreaterThanOrEqualTo(2, "other test classes may count failures of their own at the same time");
+        Context.Logs.Entries.Should().ContainSingle(e => e.EventId.Id == 4004)
+            .Which.Message.Should().Be($"Could not write 2 trigger log row(s) of dispatch {report.CorrelationId}");
+        (await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 11, null, "{}"))).LogWriteError.Should().BeNull("the next dispatch's rows are written");
     }
 
     [Fact]

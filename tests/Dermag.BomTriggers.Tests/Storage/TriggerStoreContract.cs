@@ -86,6 +86,70 @@ public abstract class TriggerStoreContract : IAsyncLifetime
         (await Store.ListAsync()).Should().BeEmpty();
     }
 
+    // What PostgreSQL's jsonb cannot store or would silently change, and what System.Text.Json cannot read as a string,
+    // is a validation error with a pointer on every store, never an exception and never stored.
+    public static TheoryData<string, string, string, string, string> UnstorableJson => new()
+    {
+        // Unpaired UTF-16 surrogates.
+        { """{"title":"\ud800"}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/title", "contains an unpaired UTF-16 surrogate (\\ud800)" },
+        { """{"title":{"$contains":"a\udc00"}}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/title/$contains", "contains an unpaired UTF-16 surrogate (\\udc00)" },
+        { """{"$any":[{"title":"\ud83d\ud83d"}]}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/$any/0/title", "contains an unpaired UTF-16 surrogate (\\ud83d)" },
+        { """{"ti\ud800tle":"x"}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/ti\\ud800tle", "the key contains an unpaired UTF-16 surrogate" },
+        { "{}", "NOTIFY", """{"message":"\ud83d","recipients":["a"]}""", "/actionConfig/message", "contains an unpaired UTF-16 surrogate" },
+        { "{}", "NOTIFY", """{"message":"m","recipients":["\udfff"]}""", "/actionConfig/recipients/0", "contains an unpaired UTF-16 surrogate" },
+
+        // Duplicate keys: the in-memory store would keep both, jsonb only the last.
+        { """{"status":"a","status":"b"}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/status", "duplicate key" },
+        { """{"status":"a","st\u0061tus":"b"}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/status", "duplicate key" },
+        { """{"title":{"$ne":"a","$ne":"b"}}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/title/$ne", "duplicate key" },
+        { """{"status":{"$changed":{"to":"a","to":"b"}}}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/status/$changed/to", "duplicate key" },
+        { "{}", "NOTIFY", """{"message":"a","recipients":["x"],"message":"b"}""", "/actionConfig/message", "duplicate key" },
+        { "{}", "EXPLODE", """{"deep":[{"k":1,"k":2}]}""", "/actionConfig/deep/0/k", "duplicate key" },
+
+        // U+0000, which jsonb rejects (22P05).
+        { """{"title":"a\u0000b"}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/title", "contains U+0000" },
+        { """{"ti\u0000tle":"x"}""", "NOTIFY", """{"message":"m","recipients":["a"]}""", "/triggerCondition/ti\\u0000tle", "the key contains U+0000" },
+        { "{}", "NOTIFY", """{"message":"\u0000","recipients":["a"]}""", "/actionConfig/message", "contains U+0000" },
+
+        // Numbers beyond numeric's range anywhere in the definition.
+        { "{}", "EXPLODE", """{"n":1e200000}""", "/actionConfig/n", "number out of range" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UnstorableJson))]
+    public async Task CreateAsync_UnstorableJson_IsAValidationErrorWithAPointer(string condition, string actionType, string config, string path, string message)
+    {
+        var definition = new BomTriggerDefinition
+        {
+            Name = "unstorable",
+            TriggerEvent = BomTriggerEvents.StatusChange,
+            TriggerCondition = Json.Parse(condition),
+            ActionType = actionType,
+            ActionConfig = Json.Parse(config),
+        };
+
+        var result = await Store.CreateAsync(definition);
+        var existing = (await Store.CreateAsync(Valid())).Trigger!;
+        var update = await Store.UpdateAsync(existing.Id, definition);
+
+        result.Succeeded.Should().BeFalse();
+        result.Errors.Should().ContainSingle().Which.Path.Should().Be(path);
+        result.Errors[0].Message.Should().StartWith(message);
+        update.Errors.Should().Equal(result.Errors);
+        (await Store.ListAsync()).Should().ContainSingle().Which.Name.Should().Be("Add cable");
+    }
+
+    [Fact]
+    public async Task CreateAsync_UnstorableNameOrDescription_IsAValidationError()
+    {
+        var result = await Store.CreateAsync(Valid("nul\0name") with { Description = "half \ud83d of an emoji" });
+
+        result.Errors.Select(e => e.ToString()).Should().BeEquivalentTo(
+            "/name: contains U+0000, which PostgreSQL cannot store",
+            "/description: contains an unpaired UTF-16 surrogate (\\ud83d); text must be valid Unicode");
+        (await Store.ListAsync()).Should().BeEmpty();
+    }
+
     [Fact]
     public async Task CreateAsync_UnknownEventAndAction_AreReportedWithPaths()
     {

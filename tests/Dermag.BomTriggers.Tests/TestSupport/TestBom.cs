@@ -6,6 +6,7 @@ using Dermag.BomTriggers.Engine;
 using Dermag.BomTriggers.Storage;
 using Dermag.Migrations;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Dermag.BomTriggers.Tests.TestSupport;
@@ -104,14 +105,113 @@ public sealed class ThrowingAction : IBomTriggerAction
         throw new InvalidOperationException("custom action exploded");
 }
 
+/// <summary>
+/// A custom action whose output no store can hold as it is: result data with U+0000, an unpaired surrogate and a number
+/// beyond PostgreSQL's numeric, or (with <c>"fail":true</c>) an exception whose message has U+0000 and an unpaired
+/// surrogate; with <c>"deleteTrigger":true</c> it deletes its own trigger, so writing its log row fails.
+/// </summary>
+public sealed class DirtyAction : IBomTriggerAction
+{
+    public string Description => "Returns what no store can hold as it is.";
+
+    public IReadOnlyList<ActionConfigField> ConfigFields => [];
+
+    public IReadOnlyList<string> CausedEvents => [];
+
+    public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
+    {
+    }
+
+    public async Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+    {
+        if (context.Config.TryGetProperty("deleteTrigger", out var delete) && delete.GetBoolean())
+        {
+            await context.Services.GetRequiredService<IBomTriggerStore>().DeleteAsync(context.Trigger.Id, cancellationToken);
+            return ActionResult.Empty;
+        }
+
+        if (context.Config.TryGetProperty("disposed", out var disposed))
+        {
+            // A classic host bug: handing out an element of a document that is already disposed.
+            JsonElement element;
+            using (var document = JsonDocument.Parse("""{"materialName":"x"}"""))
+            {
+                element = document.RootElement;
+            }
+
+            return disposed.GetString() == "event"
+                ? new ActionResult { CausedEvents = [new BomTriggerEvent(BomTriggerEvents.MaterialAdd, context.Event.TaskId, null, element)] }
+                : new ActionResult { Data = element };
+        }
+
+        if (context.Config.TryGetProperty("fail", out var fail) && fail.GetBoolean())
+        {
+            throw new InvalidOperationException("nul\0 and half \ud83d an emoji");
+        }
+
+        return new ActionResult { Data = Json.Parse("""{"note":"x\u0000y","half":"\ud800","big":1e200000,"fine":[1.5,"ok"]}""") };
+    }
+}
+
+/// <summary>A custom action that blocks its thread before it returns a task, until the test releases it.</summary>
+public sealed class BlockingAction : IBomTriggerAction
+{
+    public static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, ManualResetEventSlim Release)> Runs = new();
+
+    public string Description => "Blocks synchronously.";
+
+    public IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
+
+    public IReadOnlyList<string> CausedEvents => [];
+
+    public static (TaskCompletionSource Started, ManualResetEventSlim Release) For(string key) =>
+        Runs.GetOrAdd(key, _ => (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new ManualResetEventSlim()));
+
+    public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
+    {
+    }
+
+    public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+    {
+        var (started, release) = For(context.Config.GetProperty("key").GetString()!);
+        started.TrySetResult();
+        release.Wait(TimeSpan.FromSeconds(60), CancellationToken.None);
+        return Task.FromResult(ActionResult.Empty);
+    }
+}
+
+/// <summary>Keeps every log entry the library writes, for tests that assert what was logged.</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    public ConcurrentQueue<(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturingLoggerProvider provider, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            provider.Entries.Enqueue((category, logLevel, eventId, formatter(state, exception), exception));
+    }
+}
+
 /// <summary>A service provider with the library wired to one store, a fake host and fake time.</summary>
 public sealed class TriggerTestContext : IAsyncDisposable
 {
-    private TriggerTestContext(ServiceProvider services, FakeTimeProvider time, FakeHost host)
+    private TriggerTestContext(ServiceProvider services, FakeTimeProvider time, FakeHost host, CapturingLoggerProvider logs)
     {
         Services = services;
         Time = time;
         Host = host;
+        Logs = logs;
     }
 
     public ServiceProvider Services { get; }
@@ -119,6 +219,8 @@ public sealed class TriggerTestContext : IAsyncDisposable
     public FakeTimeProvider Time { get; }
 
     public FakeHost Host { get; }
+
+    public CapturingLoggerProvider Logs { get; }
 
     public IBomTriggerStore Store => Services.GetRequiredService<IBomTriggerStore>();
 
@@ -132,6 +234,7 @@ public sealed class TriggerTestContext : IAsyncDisposable
     {
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var host = new FakeHost();
+        var logs = new CapturingLoggerProvider();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(time);
         services.AddSingleton(host);
@@ -139,7 +242,8 @@ public sealed class TriggerTestContext : IAsyncDisposable
         services.AddSingleton<IBomCostCalculator>(host);
         services.AddSingleton<IBomNotificationSender>(host);
         var builder = services.AddBomTriggers(configure);
-        builder.AddAction<SlowAction>("SLOW").AddAction<ThrowingAction>("EXPLODE");
+        builder.AddAction<SlowAction>("SLOW").AddAction<ThrowingAction>("EXPLODE").AddAction<DirtyAction>("DIRTY").AddAction<BlockingAction>("BLOCK");
+        services.AddSingleton<ILoggerProvider>(logs);
         useStore(builder);
         more?.Invoke(builder);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
@@ -148,7 +252,7 @@ public sealed class TriggerTestContext : IAsyncDisposable
             await migrations.MigrateAsync();
         }
 
-        return new TriggerTestContext(provider, time, host);
+        return new TriggerTestContext(provider, time, host, logs);
     }
 
     public static string NewSchema() => "bt_" + Guid.NewGuid().ToString("N")[..16];
