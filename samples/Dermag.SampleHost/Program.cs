@@ -1,6 +1,6 @@
+using Dermag.BomTriggers;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
-using Dermag.BomTriggers.Actions;
 using Dermag.Migrations;
 using Dermag.SampleHost.Api;
 using Dermag.SampleHost.Auth;

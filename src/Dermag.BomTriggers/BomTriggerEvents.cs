@@ -25,19 +25,19 @@ public static class BomTriggerEvents
 /// <summary>The five built-in action types of the original system.</summary>
 public static class BomTriggerActions
 {
-    /// <summary>Adds a material to the task's BOM (<see cref="Actions.IBomEditor.AddMaterialAsync"/>).</summary>
+    /// <summary>Adds a material to the task's BOM (<see cref="IBomEditor.AddMaterialAsync"/>).</summary>
     public const string AddMaterial = "ADD_MATERIAL";
 
-    /// <summary>Sets or changes a material's quantity (<see cref="Actions.IBomEditor.UpdateQuantityAsync"/>).</summary>
+    /// <summary>Sets or changes a material's quantity (<see cref="IBomEditor.UpdateQuantityAsync"/>).</summary>
     public const string UpdateQuantity = "UPDATE_QUANTITY";
 
-    /// <summary>Copies the BOM of another task type into the task (<see cref="Actions.IBomEditor.CopyBomAsync"/>).</summary>
+    /// <summary>Copies the BOM of another task type into the task (<see cref="IBomEditor.CopyBomAsync"/>).</summary>
     public const string CopyBom = "COPY_BOM";
 
-    /// <summary>Sends a notification (<see cref="Actions.IBomNotificationSender"/>).</summary>
+    /// <summary>Sends a notification (<see cref="IBomNotificationSender"/>).</summary>
     public const string Notify = "NOTIFY";
 
-    /// <summary>Recalculates the task's BOM cost (<see cref="Actions.IBomCostCalculator"/>).</summary>
+    /// <summary>Recalculates the task's BOM cost (<see cref="IBomCostCalculator"/>).</summary>
     public const string CalculateCost = "CALCULATE_COST";
 
     /// <summary>All five built-ins.</summary>

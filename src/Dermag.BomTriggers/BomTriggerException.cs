@@ -1,4 +1,3 @@
-using Dermag.BomTriggers.Engine;
 
 namespace Dermag.BomTriggers;
 

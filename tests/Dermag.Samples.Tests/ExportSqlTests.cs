@@ -1,3 +1,4 @@
+using Dermag.BomTriggers;
 using System.Diagnostics;
 using Dermag.Migrations;
 using Dermag.Testing;

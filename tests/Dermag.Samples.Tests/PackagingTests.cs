@@ -1,3 +1,4 @@
+using Dermag.BomTriggers;
 using System.IO.Compression;
 using Dermag.Samples.Tests.Infrastructure;
 
@@ -168,8 +169,6 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         using System.Security.Cryptography;
         using System.Text.Json.Nodes;
         using Dermag.BomTriggers;
-        using Dermag.BomTriggers.Actions;
-        using Dermag.BomTriggers.Engine;
         using Dermag.TokenRotation;
         using Microsoft.Extensions.DependencyInjection;
         using Microsoft.Extensions.Hosting;

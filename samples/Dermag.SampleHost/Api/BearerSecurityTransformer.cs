@@ -1,3 +1,4 @@
+using Dermag.BomTriggers;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 

@@ -1,7 +1,6 @@
+using Dermag.BomTriggers;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Engine;
 
 namespace Dermag.SampleHost.Tasks;
 

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Engine;
 using Dermag.SampleHost.Api;
 
 namespace Dermag.SampleHost.Tasks;

@@ -1,8 +1,7 @@
+using Dermag.BomTriggers;
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.SampleHost.Api;
 
 namespace Dermag.SampleHost.Triggers;

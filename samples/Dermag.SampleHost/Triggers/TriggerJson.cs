@@ -1,6 +1,5 @@
+using Dermag.BomTriggers;
 using System.Text.Json;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 
 namespace Dermag.SampleHost.Triggers;
 

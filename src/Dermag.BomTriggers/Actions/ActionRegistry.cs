@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Dermag.BomTriggers.Actions;
+namespace Dermag.BomTriggers;
 
 /// <summary>An action type bound to its handler type; registered by <c>AddAction</c>.</summary>
 internal sealed record ActionRegistration(string ActionType, Type HandlerType, bool IsBuiltIn);

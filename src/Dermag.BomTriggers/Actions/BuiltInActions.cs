@@ -1,9 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Dermag.BomTriggers.Engine;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Dermag.BomTriggers.Actions;
+namespace Dermag.BomTriggers;
 
 /// <summary>Shared plumbing of the five built-in actions.</summary>
 internal abstract class BuiltInAction : IBomTriggerAction

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Dermag.BomTriggers.Actions;
+namespace Dermag.BomTriggers;
 
 /// <summary>Small helpers the built-in actions use to validate and read <c>action_config</c>.</summary>
 internal static class ConfigReader
@@ -73,5 +73,5 @@ internal static class ConfigReader
     public static decimal? Decimal(JsonElement config, string name) =>
         config.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDecimal() : null;
 
-    private static string ConditionsEscape(string name) => Conditions.ConditionParser.Escape(name);
+    private static string ConditionsEscape(string name) => ConditionParser.Escape(name);
 }

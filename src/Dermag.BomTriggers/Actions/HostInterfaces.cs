@@ -1,8 +1,8 @@
-namespace Dermag.BomTriggers.Actions;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// The host's BOM operations the built-in <c>ADD_MATERIAL</c>, <c>UPDATE_QUANTITY</c> and <c>COPY_BOM</c> actions call.
-/// Use <see cref="ActionContext.Transaction"/> from the request when it is set, so the change commits with the task change.
+/// Use <see cref="ActionContext.Enlistment"/> from the request when it is set, so the change commits with the task change.
 /// </summary>
 public interface IBomEditor
 {

@@ -1,9 +1,7 @@
+using System.Data.Common;
 using System.Text.Json;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
-using Npgsql;
 
-namespace Dermag.BomTriggers.Actions;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// An action type. Register custom ones with <c>AddBomTriggers().AddAction&lt;THandler&gt;("TYPE")</c>; handlers are
@@ -71,13 +69,13 @@ public sealed class ActionConfigValidationContext
 /// <summary>What an action receives.</summary>
 public sealed class ActionContext
 {
-    internal ActionContext(BomTrigger trigger, BomTriggerEvent triggerEvent, Guid correlationId, int depth, NpgsqlTransaction? transaction, IServiceProvider services)
+    internal ActionContext(BomTrigger trigger, BomTriggerEvent triggerEvent, Guid correlationId, int depth, IBomTriggerEnlistment? enlistment, IServiceProvider services)
     {
         Trigger = trigger;
         Event = triggerEvent;
         CorrelationId = correlationId;
         Depth = depth;
-        Transaction = transaction;
+        Enlistment = enlistment;
         Services = services;
     }
 
@@ -96,8 +94,16 @@ public sealed class ActionContext
     /// <summary>0 for the host's event, 1 for an event an action caused, and so on.</summary>
     public int Depth { get; }
 
-    /// <summary>The caller's transaction when the dispatch enlisted in one; host actions should use it so their effects commit or roll back with the task change.</summary>
-    public NpgsqlTransaction? Transaction { get; }
+    /// <summary>
+    /// The caller's unit of work when the dispatch enlisted in one. Actions that change data should use it (its
+    /// <see cref="IBomTriggerEnlistment.Transaction"/>, or the EF Core package's <c>GetDbContext&lt;T&gt;()</c>) so their
+    /// changes commit or roll back with the caller's. A <c>DbContext</c> injected into an action comes from the dispatch's own
+    /// scope and is not part of the caller's transaction.
+    /// </summary>
+    public IBomTriggerEnlistment? Enlistment { get; }
+
+    /// <summary>The enlisted transaction, if any (<c>Enlistment?.Transaction</c>).</summary>
+    public DbTransaction? Transaction => Enlistment?.Transaction;
 
     /// <summary>The dispatch's service scope.</summary>
     public IServiceProvider Services { get; }

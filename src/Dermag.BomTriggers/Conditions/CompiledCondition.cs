@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Dermag.BomTriggers.Storage;
 
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>A condition parsed, type-checked and compiled to one delegate; built once per trigger version.</summary>
 internal sealed class CompiledCondition

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>A parsed, type-checked condition clause. Each node compiles to a delegate once; explain walks the nodes.</summary>
 internal abstract class ConditionNode(string pointer)

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Dermag.BomTriggers.Storage;
 
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// Parses and type-checks a condition against an event type's fields, collecting every problem with a JSON Pointer.

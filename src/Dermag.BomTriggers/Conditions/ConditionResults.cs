@@ -1,4 +1,4 @@
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>The clause that made a condition false.</summary>
 /// <param name="Path">A JSON Pointer to the clause, for example <c>/triggerCondition/status</c>.</param>

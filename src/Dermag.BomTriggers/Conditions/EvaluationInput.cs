@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>The event data a condition reads: current values, optional previous values, and the event's task ids.</summary>
 internal readonly struct EvaluationInput(JsonElement data, JsonElement? previous, int taskId, int? taskTypeId)

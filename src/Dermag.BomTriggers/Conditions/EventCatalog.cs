@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>The JSON type of an event field, checked when a condition is saved.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The members name JSON types.")]

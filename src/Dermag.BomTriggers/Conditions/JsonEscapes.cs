@@ -1,4 +1,4 @@
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>What is wrong with a piece of text for reading it as a .NET string or storing it in PostgreSQL.</summary>
 internal enum TextProblem

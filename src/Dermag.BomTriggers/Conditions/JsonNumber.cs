@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>Exact comparison of JSON numbers, and the range PostgreSQL's <c>jsonb</c> (<c>numeric</c>) can hold.</summary>
 /// <remarks>

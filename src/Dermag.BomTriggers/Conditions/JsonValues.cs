@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
-namespace Dermag.BomTriggers.Conditions;
+namespace Dermag.BomTriggers;
 
 /// <summary>Value semantics for JSON scalars and arrays: numbers compare exactly by value, strings ordinally.</summary>
 internal static class JsonValues

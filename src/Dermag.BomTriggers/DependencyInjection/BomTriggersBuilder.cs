@@ -1,10 +1,4 @@
 using System.Text.RegularExpressions;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.DependencyInjection;
-using Dermag.BomTriggers.InMemory;
-using Dermag.BomTriggers.Postgres;
-using Dermag.BomTriggers.Storage;
 using Dermag.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

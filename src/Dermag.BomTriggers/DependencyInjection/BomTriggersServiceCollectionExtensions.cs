@@ -1,9 +1,4 @@
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.DependencyInjection;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -32,7 +27,6 @@ public static class BomTriggersServiceCollectionExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BomTriggerOptions>, BomTriggerOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.AddLogging();
 
         services.TryAddSingleton(sp => new EventCatalog(sp.GetServices<EventFieldRegistration>().Select(r => (r.EventType, r.Field))));
         services.TryAddSingleton(sp => new ActionRegistry(sp.GetServices<ActionRegistration>()));

@@ -1,17 +1,12 @@
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Diagnostics;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Log = Dermag.BomTriggers.Diagnostics.Log;
 
-namespace Dermag.BomTriggers.DependencyInjection;
+namespace Dermag.BomTriggers;
 
 /// <summary>An extra event field registered with <c>AddEventField</c>.</summary>
 internal sealed record EventFieldRegistration(string EventType, BomEventField Field);
@@ -126,8 +121,10 @@ internal sealed class BomTriggerStartupService(
     IServiceScopeFactory scopes,
     IOptions<BomTriggerOptions> options,
     TimeProvider timeProvider,
-    ILogger<BomTriggerStartupService> logger) : BackgroundService
+    ILogger<BomTriggerStartupService>? logger = null) : BackgroundService
 {
+    private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.SeedExampleTriggers)
@@ -153,7 +150,7 @@ internal sealed class BomTriggerStartupService(
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                Log.ActionHandlerNotResolvable(logger, registration.ActionType, ex.Message);
+                Log.ActionHandlerNotResolvable(Logger, registration.ActionType, ex.Message);
             }
         }
     }
@@ -171,7 +168,7 @@ internal sealed class BomTriggerStartupService(
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
                 {
-                    Log.SnapshotRefreshFailed(logger, ex);
+                    Log.SnapshotRefreshFailed(Logger, ex);
                 }
             }
         }

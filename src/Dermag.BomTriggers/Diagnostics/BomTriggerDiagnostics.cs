@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Dermag.BomTriggers.Diagnostics;
+namespace Dermag.BomTriggers;
 
 /// <summary>The names a host subscribes to with OpenTelemetry (<c>AddMeter</c>, <c>AddSource</c>).</summary>
 public static class BomTriggerDiagnostics

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Dermag.BomTriggers.Diagnostics;
+namespace Dermag.BomTriggers;
 
 internal static partial class Log
 {

@@ -1,4 +1,4 @@
-namespace Dermag.BomTriggers.Engine;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// The timeout token of the actions of one dispatch. Actions of a dispatch run one at a time, so one source is re-armed

@@ -1,14 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Diagnostics;
-using Dermag.BomTriggers.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Dermag.BomTriggers.Engine;
+namespace Dermag.BomTriggers;
 
 internal sealed class BomTriggerEngine(
     TriggerSnapshotProvider snapshots,
@@ -18,8 +15,10 @@ internal sealed class BomTriggerEngine(
     IServiceScopeFactory scopes,
     IOptions<BomTriggerOptions> options,
     TimeProvider timeProvider,
-    ILogger<BomTriggerEngine> logger) : IBomTriggerEngine
+    ILogger<BomTriggerEngine>? logger = null) : IBomTriggerEngine
 {
+    private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
+
     private readonly BomTriggerOptions _options = options.Value;
 
     public async Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? dispatchOptions = null, CancellationToken cancellationToken = default)
@@ -236,13 +235,13 @@ internal sealed class BomTriggerEngine(
 
         if (depth > _options.MaxChainDepth)
         {
-            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
+            Log.LoopSuppressed(Logger, trigger.Id, current.TaskId, depth, correlationId);
             return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop) with { Error = $"The chain is {depth} events deep, beyond MaxChainDepth ({_options.MaxChainDepth})." };
         }
 
         if (!ranForTask.Add((trigger.Id, current.TaskId)))
         {
-            Log.LoopSuppressed(logger, trigger.Id, current.TaskId, depth, correlationId);
+            Log.LoopSuppressed(Logger, trigger.Id, current.TaskId, depth, correlationId);
             return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop) with { Error = $"Trigger {trigger.Id} already ran for task {current.TaskId} in this chain." };
         }
 
@@ -271,7 +270,7 @@ internal sealed class BomTriggerEngine(
         {
             var handler = actions.Resolve(services, trigger.ActionType)
                 ?? throw new BomTriggerException($"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\").");
-            var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Transaction, services);
+            var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Enlistment, services);
 
             // The action starts on the thread pool, so one that blocks before returning its task cannot hold the dispatch
             // past its timeout, and waiting on the token bounds one that ignores it. Either is then left to finish alone
@@ -290,7 +289,7 @@ internal sealed class BomTriggerEngine(
                 queue.Enqueue((next, depth + 1));
             }
 
-            Log.TriggerExecuted(logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
+            Log.TriggerExecuted(Logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
             return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed }, loggedResult);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
@@ -299,7 +298,7 @@ internal sealed class BomTriggerEngine(
             var error = timeout.IsCancellationRequested
                 ? $"The action timed out after {_options.ActionTimeout}."
                 : $"{ex.GetType().Name}: {ex.Message}";
-            Log.TriggerFailed(logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
+            Log.TriggerFailed(Logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
             return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed }, null);
         }
         finally
@@ -326,7 +325,7 @@ internal sealed class BomTriggerEngine(
                 var (logger, trigger, taskId) = ((ILogger, BomTrigger, int))state!;
                 Log.AbandonedActionFailed(logger, task.Exception!.GetBaseException(), trigger.Id, trigger.ActionType, taskId);
             },
-            (logger, trigger, taskId),
+            (Logger, trigger, taskId),
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
@@ -341,17 +340,17 @@ internal sealed class BomTriggerEngine(
 
         try
         {
-            await repository.WriteLogsAsync(logs, dispatchOptions.Transaction, cancellationToken).ConfigureAwait(false);
+            await repository.WriteLogsAsync(logs, dispatchOptions.Enlistment?.Transaction, cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
-            Log.LogWriteFailed(logger, ex, logs.Count, correlationId);
+            Log.LogWriteFailed(Logger, ex, logs.Count, correlationId);
             BomTriggerDiagnostics.LogWriteFailures.Add(logs.Count);
 
             // In the caller's transaction the failure aborted it, so it propagates; otherwise logging must never break the
             // caller's task operation, and the report says what was lost.
-            if (dispatchOptions.Transaction is not null || (dispatchOptions.Strict ?? _options.StrictMode))
+            if (dispatchOptions.Enlistment?.Transaction is not null || (dispatchOptions.Strict ?? _options.StrictMode))
             {
                 throw;
             }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Dermag.BomTriggers.Engine;
+namespace Dermag.BomTriggers;
 
 /// <summary>Something that happened to a task, dispatched to the triggers of <see cref="EventType"/>.</summary>
 /// <param name="EventType">One of <see cref="BomTriggerEvents"/>.</param>

@@ -1,8 +1,7 @@
+using System.Data.Common;
 using System.Text.Json;
-using Dermag.BomTriggers.Conditions;
-using Npgsql;
 
-namespace Dermag.BomTriggers.Engine;
+namespace Dermag.BomTriggers;
 
 /// <summary>What happened to one candidate trigger in a dispatch.</summary>
 public enum TriggerOutcomeKind
@@ -89,10 +88,17 @@ public sealed record DispatchReport(Guid CorrelationId, IReadOnlyList<TriggerOut
 public sealed record DispatchOptions
 {
     /// <summary>
-    /// The caller's open transaction. When set, log rows are written in it (and host actions get it through
-    /// <c>ActionContext.Transaction</c>), so they commit or roll back with the task change.
+    /// The caller's unit of work. When set, log rows are written in its transaction and actions get it through
+    /// <see cref="ActionContext.Enlistment"/>, so they commit or roll back with the task change.
     /// </summary>
-    public NpgsqlTransaction? Transaction { get; init; }
+    public IBomTriggerEnlistment? Enlistment { get; init; }
+
+    /// <summary>Options that enlist the dispatch in <paramref name="transaction"/> (for the PostgreSQL store, an Npgsql transaction).</summary>
+    public static DispatchOptions InTransaction(DbTransaction transaction)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        return new DispatchOptions { Enlistment = new TransactionEnlistment(transaction) };
+    }
 
     /// <summary>
     /// When true, every active trigger of the event type is evaluated and reported (so a trigger whose equality clause
@@ -127,7 +133,7 @@ public sealed record TriggerTestResult
     public bool Found { get; init; } = true;
 
     /// <summary>Problems with the trigger definition (an invalid trigger is explained, never run).</summary>
-    public IReadOnlyList<Storage.TriggerValidationError> Errors { get; init; } = [];
+    public IReadOnlyList<TriggerValidationError> Errors { get; init; } = [];
 
     /// <summary>Whether the trigger is active.</summary>
     public bool IsActive { get; init; }
@@ -165,5 +171,5 @@ public interface IBomTriggerEngine
     Task<TriggerTestResult> TestAsync(int triggerId, TriggerTestRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Explains whether an unsaved trigger would run for the test data. Executes nothing.</summary>
-    Task<TriggerTestResult> TestAsync(Storage.BomTriggerDefinition definition, TriggerTestRequest request, CancellationToken cancellationToken = default);
+    Task<TriggerTestResult> TestAsync(BomTriggerDefinition definition, TriggerTestRequest request, CancellationToken cancellationToken = default);
 }

@@ -2,9 +2,8 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Dermag.BomTriggers.Conditions;
 
-namespace Dermag.BomTriggers.Engine;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// Makes JSON the engine did not validate (event data, action results, action errors) readable and storable, the same

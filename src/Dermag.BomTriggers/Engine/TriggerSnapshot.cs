@@ -1,9 +1,7 @@
 using System.Collections.Frozen;
 using System.Text.Json;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Storage;
 
-namespace Dermag.BomTriggers.Engine;
+namespace Dermag.BomTriggers;
 
 /// <summary>One stored trigger, compiled. <see cref="Condition"/> is null when the stored condition is invalid.</summary>
 internal sealed class CompiledTrigger(BomTrigger trigger, CompiledCondition? condition, IReadOnlyList<TriggerValidationError> errors)

@@ -1,16 +1,16 @@
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Diagnostics;
-using Dermag.BomTriggers.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Dermag.BomTriggers.Engine;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// Holds the current <see cref="TriggerSnapshot"/> and swaps it atomically. Saves through the store refresh it at once;
 /// changes made by other app instances are picked up by comparing the store revision (see the refresh service).
 /// </summary>
-internal sealed class TriggerSnapshotProvider(ITriggerRepository repository, EventCatalog catalog, ILogger<TriggerSnapshotProvider> logger) : IDisposable
+internal sealed class TriggerSnapshotProvider(ITriggerRepository repository, EventCatalog catalog, ILogger<TriggerSnapshotProvider>? logger = null) : IDisposable
 {
+    private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile TriggerSnapshot? _current;
 
@@ -53,7 +53,7 @@ internal sealed class TriggerSnapshotProvider(ITriggerRepository repository, Eve
                     existing = CompiledTrigger.Compile(trigger, catalog);
                     if (existing.Errors.Count > 0)
                     {
-                        Log.InvalidStoredTrigger(logger, trigger.Id, string.Join("; ", existing.Errors));
+                        Log.InvalidStoredTrigger(Logger, trigger.Id, string.Join("; ", existing.Errors));
                     }
                 }
 
@@ -62,7 +62,7 @@ internal sealed class TriggerSnapshotProvider(ITriggerRepository repository, Eve
 
             var snapshot = new TriggerSnapshot(revision, compiled);
             _current = snapshot;
-            Log.SnapshotLoaded(logger, snapshot.Count, revision);
+            Log.SnapshotLoaded(Logger, snapshot.Count, revision);
             return snapshot;
         }
         finally

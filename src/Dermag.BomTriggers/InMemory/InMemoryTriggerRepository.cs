@@ -1,8 +1,7 @@
+using System.Data.Common;
 using System.Text.Json;
-using Dermag.BomTriggers.Storage;
-using Npgsql;
 
-namespace Dermag.BomTriggers.InMemory;
+namespace Dermag.BomTriggers;
 
 /// <summary>The in-memory store: same semantics as PostgreSQL (ids, ordering, cascade, cleanup), for tests and demos.</summary>
 internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITriggerRepository
@@ -108,7 +107,7 @@ internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITr
         }
     }
 
-    public Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    public Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? transaction, CancellationToken cancellationToken)
     {
         lock (_lock)
         {

@@ -1,11 +1,10 @@
 using System.Data.Common;
 using System.Text.Json;
-using Dermag.BomTriggers.Storage;
 using Dermag.Migrations;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Dermag.BomTriggers.Postgres;
+namespace Dermag.BomTriggers;
 
 /// <summary>The PostgreSQL store. Table names come only from the validated schema option; every value is a parameter.</summary>
 internal sealed class PostgresTriggerRepository : ITriggerRepository
@@ -107,7 +106,7 @@ internal sealed class PostgresTriggerRepository : ITriggerRepository
         return rows.Count == 0 ? null : rows[0];
     }
 
-    public async Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    public async Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? enlisted, CancellationToken cancellationToken)
     {
         // One statement, one round trip, however many triggers ran in the chain.
         var sql = $"""
@@ -115,8 +114,10 @@ internal sealed class PostgresTriggerRepository : ITriggerRepository
             SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::boolean[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::double precision[], $10::uuid[], $11::integer[])
             """;
         NpgsqlCommand command;
-        if (transaction is not null)
+        if (enlisted is not null)
         {
+            var transaction = enlisted as NpgsqlTransaction ?? throw new BomTriggerException(
+                $"The dispatch is enlisted in a {enlisted.GetType().Name}; the PostgreSQL trigger store can only write its log rows in an NpgsqlTransaction.");
             command = new NpgsqlCommand(sql, transaction.Connection, transaction);
         }
         else

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Dermag.BomTriggers.Storage;
+namespace Dermag.BomTriggers;
 
 /// <summary>A stored trigger: when <see cref="TriggerEvent"/> happens and <see cref="TriggerCondition"/> matches, run <see cref="ActionType"/>.</summary>
 public sealed record BomTrigger

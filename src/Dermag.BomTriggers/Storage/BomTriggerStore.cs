@@ -1,11 +1,8 @@
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Diagnostics;
-using Dermag.BomTriggers.Engine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Dermag.BomTriggers.Storage;
+namespace Dermag.BomTriggers;
 
 internal sealed class BomTriggerStore(
     ITriggerRepository repository,
@@ -13,8 +10,10 @@ internal sealed class BomTriggerStore(
     TriggerSnapshotProvider snapshots,
     IServiceScopeFactory scopes,
     TimeProvider timeProvider,
-    ILogger<BomTriggerStore> logger) : IBomTriggerStore
+    ILogger<BomTriggerStore>? logger = null) : IBomTriggerStore
 {
+    private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
+
     public async Task<TriggerSaveResult> CreateAsync(BomTriggerDefinition definition, CancellationToken cancellationToken = default)
     {
         var errors = validator.Validate(definition, out _);
@@ -111,7 +110,7 @@ internal sealed class BomTriggerStore(
             }
         }
 
-        Log.ExampleTriggersSeeded(logger, inserted);
+        Log.ExampleTriggersSeeded(Logger, inserted);
         if (inserted > 0)
         {
             await RefreshAsync(cancellationToken).ConfigureAwait(false);
@@ -135,7 +134,7 @@ internal sealed class BomTriggerStore(
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
             // The change is stored; the periodic refresh will pick it up.
-            Log.SnapshotRefreshFailed(logger, ex);
+            Log.SnapshotRefreshFailed(Logger, ex);
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Dermag.BomTriggers.Storage;
+namespace Dermag.BomTriggers;
 
 /// <summary>The original system's three seed triggers, with stable uuids so seeding is idempotent.</summary>
 internal static class ExampleTriggers

@@ -1,7 +1,5 @@
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Conditions;
 
-namespace Dermag.BomTriggers.Storage;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// Trigger definitions and their logs: the operations of the original REST API. Saves validate the whole definition

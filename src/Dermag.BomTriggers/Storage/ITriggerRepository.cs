@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Text.Json;
-using Npgsql;
 
-namespace Dermag.BomTriggers.Storage;
+namespace Dermag.BomTriggers;
 
 /// <summary>A log row the engine writes.</summary>
 internal sealed record NewTriggerLog(
@@ -36,7 +36,7 @@ internal interface ITriggerRepository
     Task<BomTrigger?> ToggleAsync(int id, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Writes every row in one round trip, in the caller's transaction when given.</summary>
-    Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, NpgsqlTransaction? transaction, CancellationToken cancellationToken);
+    Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? transaction, CancellationToken cancellationToken);
 
     Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken);
 

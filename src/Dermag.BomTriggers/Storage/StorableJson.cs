@@ -1,9 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Dermag.BomTriggers.Conditions;
 
-namespace Dermag.BomTriggers.Storage;
+namespace Dermag.BomTriggers;
 
 /// <summary>
 /// Checks the JSON and text a definition stores, so that every store accepts the same definitions and reads them back

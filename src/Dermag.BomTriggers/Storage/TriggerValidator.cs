@@ -1,10 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Conditions;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Dermag.BomTriggers.Storage;
+namespace Dermag.BomTriggers;
 
 /// <summary>Checks a whole definition and reports every problem with a JSON Pointer; never throws on bad input.</summary>
 internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegistry actions, IServiceScopeFactory scopes)

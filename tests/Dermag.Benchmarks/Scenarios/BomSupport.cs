@@ -1,8 +1,5 @@
 using System.Text.Json;
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

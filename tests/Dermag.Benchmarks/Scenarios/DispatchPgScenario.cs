@@ -1,6 +1,5 @@
+using Dermag.BomTriggers;
 using System.Globalization;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using NpgsqlTypes;

@@ -1,7 +1,6 @@
+using Dermag.BomTriggers;
 using System.Diagnostics;
 using System.Globalization;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using RulesEngine.Models;
 

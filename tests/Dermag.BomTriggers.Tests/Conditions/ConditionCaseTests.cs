@@ -1,5 +1,3 @@
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Storage;
 using Dermag.BomTriggers.Tests.TestSupport;
 
 namespace Dermag.BomTriggers.Tests.Conditions;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text;
-using Dermag.BomTriggers.Conditions;
 using Dermag.Testing;
 using Npgsql;
 

@@ -1,7 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Storage;
 using Dermag.BomTriggers.Tests.TestSupport;
 
 namespace Dermag.BomTriggers.Tests.Conditions;

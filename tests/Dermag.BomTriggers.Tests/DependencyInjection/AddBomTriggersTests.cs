@@ -1,5 +1,3 @@
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Dermag.Migrations;
 using Dermag.Testing;
@@ -89,7 +87,7 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
         using var host = Build(s =>
         {
             s.AddKeyedSingleton("bom", database.DataSource);
-            s.AddSingleton<Dermag.BomTriggers.Actions.IBomCostCalculator, FakeHost>();
+            s.AddSingleton<IBomCostCalculator, FakeHost>();
             s.AddBomTriggers().UsePostgres(o =>
             {
                 o.DataSourceServiceKey = "bom";

@@ -1,7 +1,4 @@
 using System.Text.Json.Nodes;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 

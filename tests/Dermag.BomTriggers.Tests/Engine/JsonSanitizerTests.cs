@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Dermag.BomTriggers.Engine;
 using Dermag.BomTriggers.Tests.TestSupport;
 
 namespace Dermag.BomTriggers.Tests.Engine;

@@ -1,8 +1,4 @@
 using System.Diagnostics.Metrics;
-using Dermag.BomTriggers.Conditions;
-using Dermag.BomTriggers.Diagnostics;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Dermag.Testing;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,4 @@
 using Dermag.BomTriggers.EntityFrameworkCore;
-using Dermag.BomTriggers.Engine;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Dermag.Migrations;
 using Dermag.Testing;
@@ -11,11 +10,11 @@ namespace Dermag.BomTriggers.Tests.Postgres;
 
 public sealed class ReportingContext(DbContextOptions<ReportingContext> options, string schema) : DbContext(options)
 {
-    public DbSet<BomTriggerRow> Triggers => Set<BomTriggerRow>();
+    public DbSet<BomTriggerEntity> Triggers => Set<BomTriggerEntity>();
 
-    public DbSet<BomTriggerLogRow> Logs => Set<BomTriggerLogRow>();
+    public DbSet<BomTriggerLogEntity> Logs => Set<BomTriggerLogEntity>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder.MapBomTriggers(schema);
+    protected override void OnModelCreating(ModelBuilder modelBuilder) => modelBuilder.MapBomTriggerTables(schema);
 }
 
 public sealed class PostgresEngineTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
@@ -44,7 +43,7 @@ public sealed class PostgresEngineTests(PostgresDatabase database) : IClassFixtu
         await using var connection = await database.DataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
-        var report = await _context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"), new DispatchOptions { Transaction = transaction });
+        var report = await _context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"), DispatchOptions.InTransaction(transaction));
         (await CountLogsAsync()).Should().Be(0, "uncommitted rows are invisible to other connections");
         if (commit)
         {

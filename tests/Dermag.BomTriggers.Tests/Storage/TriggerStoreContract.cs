@@ -1,4 +1,3 @@
-using Dermag.BomTriggers.Storage;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Dermag.Testing;
 
@@ -305,7 +304,7 @@ public abstract class TriggerStoreContract : IAsyncLifetime
     public async Task ListEventsAndActions_DescribeFieldsAndConfig()
     {
         Store.ListEvents().Select(e => e.Name).Should().Equal(BomTriggerEvents.All);
-        Store.ListEvents().Single(e => e.Name == BomTriggerEvents.MaterialAdd).Fields.Should().Contain(f => f.Path == "quantity" && f.Type == Dermag.BomTriggers.Conditions.BomFieldType.Number);
+        Store.ListEvents().Single(e => e.Name == BomTriggerEvents.MaterialAdd).Fields.Should().Contain(f => f.Path == "quantity" && f.Type == BomFieldType.Number);
         var actions = Store.ListActions();
         actions.Where(a => a.IsBuiltIn).Select(a => a.ActionType).Should().BeEquivalentTo(BomTriggerActions.All);
         actions.Single(a => a.ActionType == BomTriggerActions.AddMaterial).ConfigFields.Should().Contain(f => f.Name == "defaultQuantity" && f.Required);

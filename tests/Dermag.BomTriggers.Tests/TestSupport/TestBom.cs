@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -243,6 +240,7 @@ public sealed class TriggerTestContext : IAsyncDisposable
         services.AddSingleton<IBomNotificationSender>(host);
         var builder = services.AddBomTriggers(configure);
         builder.AddAction<SlowAction>("SLOW").AddAction<ThrowingAction>("EXPLODE").AddAction<DirtyAction>("DIRTY").AddAction<BlockingAction>("BLOCK");
+        services.AddLogging();
         services.AddSingleton<ILoggerProvider>(logs);
         useStore(builder);
         more?.Invoke(builder);

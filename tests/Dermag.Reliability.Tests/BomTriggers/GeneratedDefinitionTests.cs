@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Storage;
 using Dermag.Reliability.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,7 +1,5 @@
 using System.Text.Json;
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.Reliability.Tests.Support;
 using Dermag.Testing;
 using Microsoft.Extensions.DependencyInjection;

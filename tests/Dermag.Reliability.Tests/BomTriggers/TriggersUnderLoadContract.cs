@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.Reliability.Tests.Support;
 using Dermag.Testing;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Dermag.BomTriggers;
-using Dermag.BomTriggers.Actions;
-using Dermag.BomTriggers.Engine;
-using Dermag.BomTriggers.Storage;
 using Dermag.Migrations;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -3,6 +3,8 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
 
+using Dermag.TokenRotation.EntityFrameworkCore;
+
 namespace Dermag.TokenRotation.Tests.EntityFrameworkCore;
 
 public sealed class EfCoreMappingTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>

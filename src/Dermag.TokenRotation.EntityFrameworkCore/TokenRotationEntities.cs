@@ -1,4 +1,4 @@
-namespace Dermag.TokenRotation;
+namespace Dermag.TokenRotation.EntityFrameworkCore;
 
 /// <summary>A row of <c>refresh_tokens</c>, for LINQ queries in an app's own DbContext (see <c>MapTokenRotationTables</c>). Treat as read-only: changes go through <see cref="IRefreshTokenService"/>.</summary>
 public sealed class RefreshTokenEntity
@@ -52,6 +52,55 @@ public sealed class RefreshTokenEntity
     public string? UserAgent { get; set; }
 
     /// <summary>The device fingerprint.</summary>
+    public string? DeviceFingerprint { get; set; }
+}
+
+/// <summary>
+/// A row of <c>refresh_sessions</c> (one per login), for LINQ queries in an app's own DbContext. Treat as read-only:
+/// rotation and revocation lock this row, and changes go through <see cref="IRefreshTokenService"/>.
+/// </summary>
+public sealed class RefreshSessionEntity
+{
+    /// <summary>The session id (the <c>sid</c> claim).</summary>
+    public Guid SessionId { get; set; }
+
+    /// <summary>The user id, as text whatever the column type.</summary>
+    public string UserId { get; set; } = string.Empty;
+
+    /// <summary>The only refresh token of the session that can rotate.</summary>
+    public Guid CurrentTokenId { get; set; }
+
+    /// <summary>When the current token was issued.</summary>
+    public DateTimeOffset CurrentIssuedAt { get; set; }
+
+    /// <summary>When the current token expires.</summary>
+    public DateTimeOffset CurrentExpiresAt { get; set; }
+
+    /// <summary>When the session started (login).</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When the session ends whatever happens.</summary>
+    public DateTimeOffset ExpiresAt { get; set; }
+
+    /// <summary>When the session was last refreshed.</summary>
+    public DateTimeOffset LastUsedAt { get; set; }
+
+    /// <summary>Whether the session was ended (logout, revocation, reuse response).</summary>
+    public bool Revoked { get; set; }
+
+    /// <summary>When it was ended.</summary>
+    public DateTimeOffset? RevokedAt { get; set; }
+
+    /// <summary>Why it was ended (see <see cref="RevokeReasons"/>).</summary>
+    public string? RevokeReason { get; set; }
+
+    /// <summary>The client IP address of the latest login or refresh.</summary>
+    public string? IpAddress { get; set; }
+
+    /// <summary>The client user agent of the latest login or refresh.</summary>
+    public string? UserAgent { get; set; }
+
+    /// <summary>The device fingerprint of the latest login or refresh.</summary>
     public string? DeviceFingerprint { get; set; }
 }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Dermag.Migrations;
 using Dermag.TokenRotation;
+using Dermag.TokenRotation.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -10,8 +11,9 @@ namespace Microsoft.EntityFrameworkCore;
 public static class TokenRotationModelBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>refresh_tokens</c> as <see cref="RefreshTokenEntity"/> and <c>audit_logs</c> as <see cref="AuditLogEntity"/>,
-    /// excluded from EF migrations (the library's own migrations own them), so sessions and audit rows can be queried with LINQ.
+    /// Maps <c>refresh_sessions</c> as <see cref="RefreshSessionEntity"/>, <c>refresh_tokens</c> as
+    /// <see cref="RefreshTokenEntity"/> and <c>audit_logs</c> as <see cref="AuditLogEntity"/>, excluded from EF migrations (the
+    /// library's own migrations own them), so sessions, tokens and audit rows can be queried with LINQ.
     /// </summary>
     /// <param name="modelBuilder">The model builder of the app's DbContext.</param>
     /// <param name="schema">The schema given to <c>UsePostgres</c>.</param>
@@ -46,6 +48,26 @@ public static class TokenRotationModelBuilderExtensions
             e.Property(x => x.UserAgent).HasColumnName("user_agent");
             e.Property(x => x.DeviceFingerprint).HasColumnName("device_fingerprint");
             e.HasIndex(x => x.TokenId).IsUnique();
+        });
+
+        modelBuilder.Entity<RefreshSessionEntity>(e =>
+        {
+            e.ToTable("refresh_sessions", schema, t => t.ExcludeFromMigrations());
+            e.HasKey(x => x.SessionId);
+            e.Property(x => x.SessionId).HasColumnName("session_id");
+            UserId(e.Property(x => x.UserId).HasColumnName("user_id"), userIdType);
+            e.Property(x => x.CurrentTokenId).HasColumnName("current_token_id");
+            e.Property(x => x.CurrentIssuedAt).HasColumnName("current_issued_at");
+            e.Property(x => x.CurrentExpiresAt).HasColumnName("current_expires_at");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.ExpiresAt).HasColumnName("expires_at");
+            e.Property(x => x.LastUsedAt).HasColumnName("last_used_at");
+            e.Property(x => x.Revoked).HasColumnName("revoked");
+            e.Property(x => x.RevokedAt).HasColumnName("revoked_at");
+            e.Property(x => x.RevokeReason).HasColumnName("revoke_reason").HasMaxLength(32);
+            e.Property(x => x.IpAddress).HasColumnName("ip_address").HasMaxLength(45);
+            e.Property(x => x.UserAgent).HasColumnName("user_agent");
+            e.Property(x => x.DeviceFingerprint).HasColumnName("device_fingerprint");
         });
 
         modelBuilder.Entity<AuditLogEntity>(e =>
