@@ -10,7 +10,8 @@ namespace Dermag.Samples.Tests;
 /// </summary>
 public sealed class PackageFeed : IAsyncLifetime
 {
-    public static readonly string[] Packages = ["Dermag.Migrations", "Dermag.TokenRotation", "Dermag.BomTriggers"];
+    public static readonly string[] Packages =
+        ["Dermag.Migrations", "Dermag.TokenRotation", "Dermag.BomTriggers", "Dermag.TokenRotation.EntityFrameworkCore", "Dermag.BomTriggers.EntityFrameworkCore"];
 
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "dermag-packaging-" + Guid.NewGuid().ToString("N")[..12]);
 
@@ -87,6 +88,8 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
     [InlineData("Dermag.TokenRotation")]
     [InlineData("Dermag.BomTriggers")]
     [InlineData("Dermag.Migrations")]
+    [InlineData("Dermag.TokenRotation.EntityFrameworkCore")]
+    [InlineData("Dermag.BomTriggers.EntityFrameworkCore")]
     public async Task Package_CarriesReadmeLicenseXmlDocsAndSymbols(string id)
     {
         var nupkg = Path.Combine(feed.Feed, $"{id}.{feed.Version}.nupkg");
@@ -104,9 +107,16 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         nuspec.Should().Contain("<license type=\"expression\">MIT</license>");
         nuspec.Should().Contain("<readme>README.md</readme>");
         nuspec.Should().MatchRegex("<description>.{20,}</description>");
-        if (id != "Dermag.Migrations")
+        if (id is "Dermag.TokenRotation" or "Dermag.BomTriggers")
         {
             nuspec.Should().Contain($"<dependency id=\"Dermag.Migrations\" version=\"{feed.Version}\"");
+            nuspec.Should().NotContain("Microsoft.EntityFrameworkCore", "EF Core support is its own package");
+        }
+
+        if (id.EndsWith(".EntityFrameworkCore", StringComparison.Ordinal))
+        {
+            nuspec.Should().Contain($"<dependency id=\"{id[..^".EntityFrameworkCore".Length]}\" version=\"{feed.Version}\"");
+            nuspec.Should().Contain("<dependency id=\"Microsoft.EntityFrameworkCore.Relational\" version=\"10.0.0\"", "the lower bound is the lowest EF Core the packaging test builds with");
         }
 
         using var symbols = ZipFile.OpenRead(Path.ChangeExtension(nupkg, ".snupkg"));
@@ -156,6 +166,88 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         output.Should().MatchRegex(@"dispatch: \d+ outcome\(s\), 2 executed");
         output.Should().Contain("done");
     }
+
+    [Fact]
+    public async Task DotnetAddPackage_AppOnEfCore10_0_0_RestoresWithoutDowngradeAndDispatchesInItsDbContext()
+    {
+        var app = Path.Combine(feed.Root, "EfProofApp");
+        Directory.CreateDirectory(app);
+        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed.Feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "EfProofApp.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), EfProofProgram);
+
+        // An app pinned to the first EF Core 10 release: a higher lower bound in our packages would fail restore with NU1605.
+        await DotnetAsync(app, "add", "package", "Microsoft.EntityFrameworkCore.InMemory", "--version", "10.0.0", "--no-restore");
+        await DotnetAsync(app, "add", "package", "Microsoft.EntityFrameworkCore.Relational", "--version", "10.0.0", "--no-restore");
+        await DotnetAsync(app, "add", "package", "Dermag.BomTriggers.EntityFrameworkCore", "--version", feed.Version, "--no-restore");
+        await DotnetAsync(app, "add", "package", "Dermag.TokenRotation.EntityFrameworkCore", "--version", feed.Version, "--no-restore");
+        await DotnetAsync(app, "restore");
+
+        var assets = await File.ReadAllTextAsync(Path.Combine(app, "obj", "project.assets.json"));
+        assets.Should().Contain("\"Microsoft.EntityFrameworkCore.Relational/10.0.0\"", "the app keeps the EF Core it chose");
+        var output = await DotnetAsync(app, "run", "--no-restore");
+        output.Should().Contain("enlisted dispatch: Executed").And.Contain("done");
+    }
+
+    // An EF Core app: the action reaches the caller's DbContext through the enlistment.
+    private const string EfProofProgram = """
+        using System.Text.Json;
+        using System.Text.Json.Nodes;
+        using Dermag.BomTriggers;
+        using Microsoft.EntityFrameworkCore;
+        using Microsoft.Extensions.DependencyInjection;
+
+        var services = new ServiceCollection();
+        services.AddBomTriggers().UseInMemoryStore().AddAction<CountingAction>("COUNT_IN_DBCONTEXT");
+        await using var provider = services.BuildServiceProvider();
+        var manager = provider.GetRequiredService<IBomTriggerStore>();
+        var saved = await manager.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "count",
+            TriggerEvent = BomTriggerEvents.TaskCreate,
+            ActionType = "COUNT_IN_DBCONTEXT",
+        });
+        Console.WriteLine($"saved: {saved.Succeeded}");
+
+        await using var db = new AppDb(new DbContextOptionsBuilder<AppDb>().UseInMemoryDatabase("proof").Options);
+        var report = await provider.GetRequiredService<IBomTriggerEngine>().DispatchAsync(db, BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, 7, null, new JsonObject()));
+        Console.WriteLine($"enlisted dispatch: {report.Outcomes.Single().Kind} {report.Outcomes.Single().Error}");
+        Console.WriteLine("done");
+
+        internal sealed class AppDb(DbContextOptions<AppDb> options) : DbContext(options);
+
+        internal sealed class CountingAction : IBomTriggerAction
+        {
+            public string Description => "Uses the caller's DbContext.";
+            public IReadOnlyList<ActionConfigField> ConfigFields => [];
+            public IReadOnlyList<string> CausedEvents => [];
+            public void ValidateConfig(JsonElement config, ActionConfigValidationContext context) { }
+            public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+            {
+                _ = context.GetDbContext<AppDb>();
+                return Task.FromResult(ActionResult.Empty);
+            }
+        }
+        """;
 
     private static async Task<string> DotnetAsync(string workingDirectory, params string[] arguments)
     {
