@@ -1,6 +1,6 @@
 namespace Dermag.TokenRotation.EntityFrameworkCore;
 
-/// <summary>A row of <c>refresh_tokens</c>, for LINQ queries in an app's own DbContext (see <c>MapTokenRotationTables</c>). Treat as read-only: changes go through <see cref="IRefreshTokenService"/>.</summary>
+/// <summary>A row of <c>refresh_tokens</c>, for LINQ queries in an app's own DbContext (see <c>MapTokenRotationTables</c>). Treat as read-only: changes go through <see cref="IRefreshTokenManager"/>.</summary>
 public sealed class RefreshTokenEntity
 {
     /// <summary>The row id.</summary>
@@ -57,7 +57,7 @@ public sealed class RefreshTokenEntity
 
 /// <summary>
 /// A row of <c>refresh_sessions</c> (one per login), for LINQ queries in an app's own DbContext. Treat as read-only:
-/// rotation and revocation lock this row, and changes go through <see cref="IRefreshTokenService"/>.
+/// rotation and revocation lock this row, and changes go through <see cref="IRefreshTokenManager"/>.
 /// </summary>
 public sealed class RefreshSessionEntity
 {

@@ -219,7 +219,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         var services = new ServiceCollection();
         services.AddBomTriggers().UseInMemoryStore().AddAction<CountingAction>("COUNT_IN_DBCONTEXT");
         await using var provider = services.BuildServiceProvider();
-        var manager = provider.GetRequiredService<IBomTriggerStore>();
+        var manager = provider.GetRequiredService<IBomTriggerManager>();
         var saved = await manager.CreateAsync(new BomTriggerDefinition
         {
             Name = "count",
@@ -285,7 +285,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         using var host = builder.Build();
         await host.StartAsync();
 
-        var tokens = host.Services.GetRequiredService<IRefreshTokenService>();
+        var tokens = host.Services.GetRequiredService<IRefreshTokenManager>();
         var pair = await tokens.IssueAsync("user-1", new SessionContext("127.0.0.1", "proof"));
         Console.WriteLine($"issued: session {pair.SessionId}");
         var refreshed = await tokens.RefreshAsync(pair.RefreshToken);

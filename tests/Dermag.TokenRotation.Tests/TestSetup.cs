@@ -18,7 +18,7 @@ internal static class TestSetup
         return options;
     }
 
-    public static RefreshTokenService Service(IRefreshTokenStore store, TimeProvider time, Action<RefreshTokenRotationOptions>? configure = null) =>
+    public static RefreshTokenManager Service(IRefreshTokenStore store, TimeProvider time, Action<RefreshTokenRotationOptions>? configure = null) =>
         new(store, Microsoft.Extensions.Options.Options.Create(Options(configure)), time, new TokenRotationMetrics());
 
     public static FakeTimeProvider Clock() => new(Start);

@@ -35,7 +35,7 @@ public static class AuthEndpoints
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
 
-        group.MapPost("/login", async (LoginRequest body, DemoUserStore users, IRefreshTokenService tokens, HttpContext http, CancellationToken ct) =>
+        group.MapPost("/login", async (LoginRequest body, DemoUserStore users, IRefreshTokenManager tokens, HttpContext http, CancellationToken ct) =>
         {
             var user = users.Verify(body.Username, body.Password);
             if (user is null)
@@ -47,7 +47,7 @@ public static class AuthEndpoints
             return Envelope.Ok(ToResponse(pair, user), "Logged in.");
         }).AllowAnonymous().WithSummary("Log in with username and password; returns an access token and a refresh token");
 
-        group.MapPost("/refresh", async (RefreshRequest body, DemoUserStore users, IRefreshTokenService tokens, HttpContext http, CancellationToken ct) =>
+        group.MapPost("/refresh", async (RefreshRequest body, DemoUserStore users, IRefreshTokenManager tokens, HttpContext http, CancellationToken ct) =>
         {
             var result = await tokens.RefreshAsync(body.RefreshToken, SessionContextOf(http), cancellationToken: ct);
             if (result.Succeeded)
@@ -67,7 +67,7 @@ public static class AuthEndpoints
             };
         }).AllowAnonymous().WithSummary("Rotate a refresh token: the presented token is used up and a new pair is returned");
 
-        group.MapPost("/logout", async (RefreshRequest body, IRefreshTokenService tokens, HttpContext http, CancellationToken ct) =>
+        group.MapPost("/logout", async (RefreshRequest body, IRefreshTokenManager tokens, HttpContext http, CancellationToken ct) =>
         {
             var result = await tokens.LogoutAsync(body.RefreshToken, SessionContextOf(http), ct);
             return result switch
@@ -82,14 +82,14 @@ public static class AuthEndpoints
             };
         }).AllowAnonymous().WithSummary("Log out: revoke the session of a refresh token");
 
-        group.MapPost("/logout/all", async (LogoutAllRequest? body, ClaimsPrincipal principal, IRefreshTokenService tokens, HttpContext http, CancellationToken ct) =>
+        group.MapPost("/logout/all", async (LogoutAllRequest? body, ClaimsPrincipal principal, IRefreshTokenManager tokens, HttpContext http, CancellationToken ct) =>
         {
             var except = body?.KeepCurrentSession == true ? SessionId(principal) : null;
             var count = await tokens.RevokeAllSessionsAsync(UserId(principal), except, SessionContextOf(http), ct);
             return Envelope.Ok(new { revokedCount = count }, $"Logged out of {count} session(s).");
         }).RequireAuthorization().WithSummary("Log out everywhere: revoke every session of the current user; returns revokedCount");
 
-        group.MapGet("/sessions", async (ClaimsPrincipal principal, IRefreshTokenService tokens, CancellationToken ct) =>
+        group.MapGet("/sessions", async (ClaimsPrincipal principal, IRefreshTokenManager tokens, CancellationToken ct) =>
         {
             var current = SessionId(principal);
             var sessions = await tokens.ListSessionsAsync(UserId(principal), ct);

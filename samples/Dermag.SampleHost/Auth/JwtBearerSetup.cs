@@ -20,7 +20,7 @@ public sealed class SampleHostOptions
 /// JwtBearer validates access tokens with the parameters Dermag.TokenRotation hands out; failures and denials are
 /// answered in the original's envelope with its codes.
 /// </summary>
-internal sealed class JwtBearerSetup(IRefreshTokenService tokens, DemoUserStore users, IOptions<SampleHostOptions> hostOptions)
+internal sealed class JwtBearerSetup(IRefreshTokenManager tokens, DemoUserStore users, IOptions<SampleHostOptions> hostOptions)
     : IConfigureNamedOptions<JwtBearerOptions>
 {
     private const string RevokedFailure = "The session of this access token was revoked.";

@@ -7,7 +7,7 @@ using Dermag.SampleHost.Api;
 namespace Dermag.SampleHost.Triggers;
 
 /// <summary>
-/// <c>/api/bom-triggers</c>: the original REST API over <see cref="IBomTriggerStore"/> and <see cref="IBomTriggerEngine"/>.
+/// <c>/api/bom-triggers</c>: the original REST API over <see cref="IBomTriggerManager"/> and <see cref="IBomTriggerEngine"/>.
 /// Invalid definitions get 400 with every error and its JSON Pointer path.
 /// </summary>
 public static class TriggerEndpoints
@@ -16,21 +16,21 @@ public static class TriggerEndpoints
     {
         var group = routes.MapGroup("/api/bom-triggers").WithTags("BOM triggers");
 
-        group.MapGet("/", async (string? triggerEvent, bool? isActive, IBomTriggerStore store, CancellationToken ct) =>
+        group.MapGet("/", async (string? triggerEvent, bool? isActive, IBomTriggerManager store, CancellationToken ct) =>
             Envelope.Ok(await store.ListAsync(new BomTriggerQuery { TriggerEvent = triggerEvent, IsActive = isActive }, ct)))
             .RequireAuthorization(Policies.ViewTriggers).WithSummary("List triggers (filter by triggerEvent, isActive)");
 
-        group.MapGet("/events", (IBomTriggerStore store) => Envelope.Ok(store.ListEvents()))
+        group.MapGet("/events", (IBomTriggerManager store) => Envelope.Ok(store.ListEvents()))
             .RequireAuthorization(Policies.ViewTriggers).WithSummary("The event types and the fields conditions may test");
 
-        group.MapGet("/actions", (IBomTriggerStore store) => Envelope.Ok(store.ListActions()))
+        group.MapGet("/actions", (IBomTriggerManager store) => Envelope.Ok(store.ListActions()))
             .RequireAuthorization(Policies.ViewTriggers).WithSummary("The action types and their configuration fields");
 
-        group.MapGet("/{id:int}", async (int id, IBomTriggerStore store, CancellationToken ct) =>
+        group.MapGet("/{id:int}", async (int id, IBomTriggerManager store, CancellationToken ct) =>
             await store.GetAsync(id, ct) is { } trigger ? Envelope.Ok(trigger) : Envelope.NotFound($"Trigger {id} not found."))
             .RequireAuthorization(Policies.ViewTriggers).WithSummary("One trigger");
 
-        group.MapGet("/{id:int}/logs", async (int id, int? limit, int? offset, IBomTriggerStore store, CancellationToken ct) =>
+        group.MapGet("/{id:int}/logs", async (int id, int? limit, int? offset, IBomTriggerManager store, CancellationToken ct) =>
         {
             if (await store.GetAsync(id, ct) is null)
             {
@@ -40,7 +40,7 @@ public static class TriggerEndpoints
             return Envelope.Ok(await store.GetLogsAsync(id, limit ?? 50, offset ?? 0, ct));
         }).RequireAuthorization(Policies.ViewTriggers).WithSummary("A trigger's execution logs, newest first (limit, offset)");
 
-        group.MapPost("/", async (JsonElement body, IBomTriggerStore store, ClaimsPrincipal user, CancellationToken ct) =>
+        group.MapPost("/", async (JsonElement body, IBomTriggerManager store, ClaimsPrincipal user, CancellationToken ct) =>
         {
             var (definition, shapeErrors) = TriggerJson.Read(body, BomTriggerDefinitionDefaults(user));
             var errors = shapeErrors.Concat(store.Validate(definition)).Distinct().ToList();
@@ -55,7 +55,7 @@ public static class TriggerEndpoints
                 : InvalidDefinition(result.Errors);
         }).RequireAuthorization(Policies.ManageTriggers).WithSummary("Create a trigger");
 
-        group.MapPut("/{id:int}", async (int id, JsonElement body, IBomTriggerStore store, CancellationToken ct) =>
+        group.MapPut("/{id:int}", async (int id, JsonElement body, IBomTriggerManager store, CancellationToken ct) =>
         {
             var existing = await store.GetAsync(id, ct);
             if (existing is null)
@@ -80,11 +80,11 @@ public static class TriggerEndpoints
             };
         }).RequireAuthorization(Policies.ManageTriggers).WithSummary("Update a trigger (properties left out keep their values)");
 
-        group.MapDelete("/{id:int}", async (int id, IBomTriggerStore store, CancellationToken ct) =>
+        group.MapDelete("/{id:int}", async (int id, IBomTriggerManager store, CancellationToken ct) =>
             await store.DeleteAsync(id, ct) ? Envelope.Ok(new { id }, "Trigger deleted.") : Envelope.NotFound($"Trigger {id} not found."))
             .RequireAuthorization(Policies.ManageTriggers).WithSummary("Delete a trigger and its logs");
 
-        group.MapPatch("/{id:int}/toggle", async (int id, IBomTriggerStore store, CancellationToken ct) =>
+        group.MapPatch("/{id:int}/toggle", async (int id, IBomTriggerManager store, CancellationToken ct) =>
             await store.ToggleAsync(id, ct) is { } trigger
                 ? Envelope.Ok(trigger, trigger.IsActive ? "Trigger activated." : "Trigger deactivated.")
                 : Envelope.NotFound($"Trigger {id} not found."))

@@ -29,7 +29,7 @@ public sealed class BomTriggerOptions
 }
 
 /// <summary>PostgreSQL options for <c>AddBomTriggers().UsePostgres(...)</c>.</summary>
-public sealed class BomTriggerPostgresOptions
+public sealed class PostgresTriggerStoreOptions
 {
     /// <summary>A connection string; when set, the library builds (and owns) its own data source from it.</summary>
     /// <value>The default is <see langword="null"/>: the <c>NpgsqlDataSource</c> registered in DI is used.</value>
@@ -37,7 +37,7 @@ public sealed class BomTriggerPostgresOptions
 
     /// <summary>The service key of a keyed <c>NpgsqlDataSource</c> registration to use.</summary>
     /// <value>The default is <see langword="null"/> (the unkeyed registration).</value>
-    public object? DataSourceServiceKey { get; set; }
+    public object? DataSourceKey { get; set; }
 
     /// <summary>The schema holding the tables. A plain identifier.</summary>
     /// <value>The default is <c>public</c>.</value>
@@ -45,7 +45,7 @@ public sealed class BomTriggerPostgresOptions
 
     /// <summary>What happens to the migrations at startup.</summary>
     /// <value>The default is <see cref="MigrationStartupMode.Apply"/>.</value>
-    public MigrationStartupMode MigrationStartupMode { get; set; } = MigrationStartupMode.Apply;
+    public MigrationStartupMode MigrationMode { get; set; } = MigrationStartupMode.Apply;
 
     /// <summary>The host's tasks table (<c>table</c> or <c>schema.table</c>, with an integer <c>id</c>); when set, <c>bom_trigger_logs.task_id</c> references it.</summary>
     /// <value>The default is <see langword="null"/> (no foreign key). Read when the migration first runs.</value>

@@ -21,31 +21,31 @@ public sealed partial class BomTriggersBuilder
 
     /// <summary>
     /// Stores triggers and logs in PostgreSQL, using the <see cref="NpgsqlDataSource"/> registered in DI (optionally keyed) or
-    /// one built from <see cref="BomTriggerPostgresOptions.ConnectionString"/>, and registers the migrations with the
+    /// one built from <see cref="PostgresTriggerStoreOptions.ConnectionString"/>, and registers the migrations with the
     /// startup mode set in <paramref name="configure"/>.
     /// </summary>
-    public BomTriggersBuilder UsePostgres(Action<BomTriggerPostgresOptions>? configure = null)
+    public BomTriggersBuilder UsePostgres(Action<PostgresTriggerStoreOptions>? configure = null)
     {
-        var probe = new BomTriggerPostgresOptions();
+        var probe = new PostgresTriggerStoreOptions();
         configure?.Invoke(probe);
-        var options = Services.AddOptions<BomTriggerPostgresOptions>();
+        var options = Services.AddOptions<PostgresTriggerStoreOptions>();
         if (configure is not null)
         {
             options.Configure(configure);
         }
 
         options.ValidateOnStart();
-        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BomTriggerPostgresOptions>, BomTriggerPostgresOptionsValidator>());
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresTriggerStoreOptions>, PostgresTriggerStoreOptionsValidator>());
         Services.Configure<BomTriggerOptions>(o => o.StoreKind = "postgres");
         Services.TryAddSingleton<BomTriggerDataSource>();
-        Services.Replace(ServiceDescriptor.Singleton<ITriggerRepository>(sp =>
-            new PostgresTriggerRepository(sp.GetRequiredService<BomTriggerDataSource>().DataSource, sp.GetRequiredService<IOptions<BomTriggerPostgresOptions>>().Value.Schema)));
-        Services.AddDermagMigrations(LibraryName, probe.MigrationStartupMode, CreateMigrationRunner);
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp =>
+            new PostgresTriggerStore(sp.GetRequiredService<BomTriggerDataSource>().DataSource, sp.GetRequiredService<IOptions<PostgresTriggerStoreOptions>>().Value.Schema)));
+        Services.AddDermagMigrations(LibraryName, probe.MigrationMode, CreateMigrationRunner);
         return this;
     }
 
     /// <summary>Stores triggers and logs in PostgreSQL through a data source built from <paramref name="connectionString"/>.</summary>
-    public BomTriggersBuilder UsePostgres(string connectionString, Action<BomTriggerPostgresOptions>? configure = null)
+    public BomTriggersBuilder UsePostgres(string connectionString, Action<PostgresTriggerStoreOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return UsePostgres(o =>
@@ -59,7 +59,7 @@ public sealed partial class BomTriggersBuilder
     public BomTriggersBuilder UseInMemoryStore()
     {
         Services.Configure<BomTriggerOptions>(o => o.StoreKind = "memory");
-        Services.Replace(ServiceDescriptor.Singleton<ITriggerRepository>(sp => new InMemoryTriggerRepository(sp.GetRequiredService<TimeProvider>())));
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => new InMemoryTriggerStore(sp.GetRequiredService<TimeProvider>())));
         return this;
     }
 
@@ -112,7 +112,7 @@ public sealed partial class BomTriggersBuilder
 
     private static MigrationRunner CreateMigrationRunner(IServiceProvider services)
     {
-        var options = services.GetRequiredService<IOptions<BomTriggerPostgresOptions>>().Value;
+        var options = services.GetRequiredService<IOptions<PostgresTriggerStoreOptions>>().Value;
         return new MigrationRunner(
             services.GetRequiredService<BomTriggerDataSource>().DataSource,
             CreateMigrationSet(),
@@ -123,7 +123,7 @@ public sealed partial class BomTriggersBuilder
     internal static MigrationSet CreateMigrationSet() =>
         MigrationSet.FromEmbeddedResources(typeof(BomTriggersBuilder).Assembly, LibraryName, "Dermag.BomTriggers.Migrations.");
 
-    internal static MigrationRunnerOptions CreateRunnerOptions(BomTriggerPostgresOptions options)
+    internal static MigrationRunnerOptions CreateRunnerOptions(PostgresTriggerStoreOptions options)
     {
         var runnerOptions = new MigrationRunnerOptions { Schema = options.Schema };
         runnerOptions.Placeholders["tasks_fk"] = Reference(options.TasksTable, nameof(options.TasksTable), "CASCADE");
@@ -142,7 +142,7 @@ public sealed partial class BomTriggersBuilder
         var parts = table.Split('.');
         return parts.Length is 1 or 2 && parts.All(SqlIdentifier.IsValid)
             ? null
-            : $"BomTriggerPostgresOptions.{optionName} must be 'table' or 'schema.table' made of plain SQL identifiers; got '{table}'.";
+            : $"PostgresTriggerStoreOptions.{optionName} must be 'table' or 'schema.table' made of plain SQL identifiers; got '{table}'.";
     }
 
     private static string Reference(string? table, string optionName, string onDelete)
@@ -152,7 +152,7 @@ public sealed partial class BomTriggersBuilder
             return string.Empty;
         }
 
-        var quoted = string.Join(".", table.Split('.').Select(p => SqlIdentifier.Quote(p, "BomTriggerPostgresOptions." + optionName)));
+        var quoted = string.Join(".", table.Split('.').Select(p => SqlIdentifier.Quote(p, "PostgresTriggerStoreOptions." + optionName)));
         return $"REFERENCES {quoted} (id) ON DELETE {onDelete}";
     }
 

@@ -11,7 +11,7 @@ public static class BomTriggersServiceCollectionExtensions
     internal const string NoStoreMessage = "AddBomTriggers() has no store: call .UsePostgres(...) or .UseInMemoryStore() on the builder.";
 
     /// <summary>
-    /// Adds the trigger engine (<see cref="IBomTriggerEngine"/>), the store (<see cref="IBomTriggerStore"/>) and the five
+    /// Adds the trigger engine (<see cref="IBomTriggerEngine"/>), the store (<see cref="IBomTriggerManager"/>) and the five
     /// built-in actions. Choose a store on the returned builder: <c>.UsePostgres(...)</c> or <c>.UseInMemoryStore()</c>.
     /// Calling it twice is harmless.
     /// </summary>
@@ -27,14 +27,15 @@ public static class BomTriggersServiceCollectionExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BomTriggerOptions>, BomTriggerOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new BomTriggerMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
 
         services.TryAddSingleton(sp => new EventCatalog(sp.GetServices<EventFieldRegistration>().Select(r => (r.EventType, r.Field))));
         services.TryAddSingleton(sp => new ActionRegistry(sp.GetServices<ActionRegistration>()));
-        services.TryAddSingleton<ITriggerRepository>(_ => throw new BomTriggerException(NoStoreMessage));
+        services.TryAddSingleton<IBomTriggerStore>(_ => throw new BomTriggerException(NoStoreMessage));
         services.TryAddSingleton<TriggerValidator>();
         services.TryAddSingleton<TriggerSnapshotProvider>();
-        services.TryAddSingleton<BomTriggerStore>();
-        services.TryAddSingleton<IBomTriggerStore>(sp => sp.GetRequiredService<BomTriggerStore>());
+        services.TryAddSingleton<BomTriggerManager>();
+        services.TryAddSingleton<IBomTriggerManager>(sp => sp.GetRequiredService<BomTriggerManager>());
         services.TryAddSingleton<IBomTriggerEngine, BomTriggerEngine>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BomTriggerStartupService>());
 

@@ -25,14 +25,37 @@ public static class BomTriggerDiagnostics
     public const string LogWriteFailuresInstrument = "dermag.bom_triggers.log.write_failures";
 
     internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+}
 
-    internal static readonly Meter Meter = new(MeterName);
+/// <summary>The library's instruments, created from the host's <see cref="IMeterFactory"/> when there is one.</summary>
+internal sealed class BomTriggerMetrics : IDisposable
+{
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
 
-    internal static readonly Counter<long> Dispatches = Meter.CreateCounter<long>(DispatchesInstrument, description: "Events dispatched to triggers.");
+    public BomTriggerMetrics(IMeterFactory? meterFactory = null)
+    {
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(BomTriggerDiagnostics.MeterName) ?? new Meter(BomTriggerDiagnostics.MeterName);
+        Dispatches = _meter.CreateCounter<long>(BomTriggerDiagnostics.DispatchesInstrument, "{event}", "Events dispatched to triggers.");
+        Outcomes = _meter.CreateCounter<long>(BomTriggerDiagnostics.OutcomesInstrument, "{outcome}", "Trigger outcomes by kind.");
+        ActionDuration = _meter.CreateHistogram<double>(BomTriggerDiagnostics.ActionDurationInstrument, "ms", "How long actions run.");
+        LogWriteFailures = _meter.CreateCounter<long>(BomTriggerDiagnostics.LogWriteFailuresInstrument, "{row}", "Execution log rows that could not be written.");
+    }
 
-    internal static readonly Counter<long> Outcomes = Meter.CreateCounter<long>(OutcomesInstrument, description: "Trigger outcomes by kind.");
+    public Counter<long> Dispatches { get; }
 
-    internal static readonly Histogram<double> ActionDuration = Meter.CreateHistogram<double>(ActionDurationInstrument, unit: "ms", description: "How long actions run.");
+    public Counter<long> Outcomes { get; }
 
-    internal static readonly Counter<long> LogWriteFailures = Meter.CreateCounter<long>(LogWriteFailuresInstrument, unit: "{row}", description: "Execution log rows that could not be written.");
+    public Histogram<double> ActionDuration { get; }
+
+    public Counter<long> LogWriteFailures { get; }
+
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 }

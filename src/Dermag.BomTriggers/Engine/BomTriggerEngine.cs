@@ -9,12 +9,13 @@ namespace Dermag.BomTriggers;
 
 internal sealed class BomTriggerEngine(
     TriggerSnapshotProvider snapshots,
-    ITriggerRepository repository,
+    IBomTriggerStore repository,
     TriggerValidator validator,
     ActionRegistry actions,
     IServiceScopeFactory scopes,
     IOptions<BomTriggerOptions> options,
     TimeProvider timeProvider,
+    BomTriggerMetrics metrics,
     ILogger<BomTriggerEngine>? logger = null) : IBomTriggerEngine
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
@@ -26,10 +27,10 @@ internal sealed class BomTriggerEngine(
         ArgumentNullException.ThrowIfNull(triggerEvent);
         dispatchOptions ??= new DispatchOptions();
         var correlationId = Guid.CreateVersion7(timeProvider.GetUtcNow());
-        using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("bom_triggers.dispatch");
-        activity?.SetTag("bom_triggers.event", triggerEvent.EventType);
-        activity?.SetTag("bom_triggers.task_id", triggerEvent.TaskId);
-        activity?.SetTag("bom_triggers.correlation_id", correlationId);
+        using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.dispatch");
+        activity?.SetTag("dermag.bom_triggers.event", triggerEvent.EventType);
+        activity?.SetTag("dermag.bom_triggers.task_id", triggerEvent.TaskId);
+        activity?.SetTag("dermag.correlation_id", correlationId);
 
         var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
         var outcomes = new List<TriggerOutcome>();
@@ -64,9 +65,9 @@ internal sealed class BomTriggerEngine(
                     }
 
                     outcomes.Add(outcome);
-                    if (BomTriggerDiagnostics.Outcomes.Enabled)
+                    if (metrics.Outcomes.Enabled)
                     {
-                        BomTriggerDiagnostics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("action", outcome.ActionType));
+                        metrics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("action", outcome.ActionType));
                     }
 
                     if (outcome.Kind is TriggerOutcomeKind.Executed or TriggerOutcomeKind.Failed or TriggerOutcomeKind.SuppressedLoop)
@@ -107,7 +108,7 @@ internal sealed class BomTriggerEngine(
 
         var logWriteError = await WriteLogsAsync(logs, correlationId, dispatchOptions, cancellationToken).ConfigureAwait(false);
         var report = new DispatchReport(correlationId, outcomes) { NotConsidered = notConsidered, LogWriteError = logWriteError };
-        BomTriggerDiagnostics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
+        metrics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
         if (report.HasFailures && (dispatchOptions.Strict ?? _options.StrictMode))
         {
             var first = report.OfKind(TriggerOutcomeKind.Failed).First();
@@ -278,7 +279,7 @@ internal sealed class BomTriggerEngine(
             running = RunOnThreadPoolAsync(handler, context, token);
             var result = await running.WaitAsync(token).ConfigureAwait(false);
             var elapsed = timeProvider.GetElapsedTime(started);
-            BomTriggerDiagnostics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
+            metrics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
 
             // Read what the action returned while a failure is still the action's: a result or caused event whose
             // document the action disposed fails the action, not the dispatch.
@@ -346,7 +347,7 @@ internal sealed class BomTriggerEngine(
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
             Log.LogWriteFailed(Logger, ex, logs.Count, correlationId);
-            BomTriggerDiagnostics.LogWriteFailures.Add(logs.Count);
+            metrics.LogWriteFailures.Add(logs.Count);
 
             // In the caller's transaction the failure aborted it, so it propagates; otherwise logging must never break the
             // caller's task operation, and the report says what was lost.

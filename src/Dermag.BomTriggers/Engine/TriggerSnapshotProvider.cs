@@ -7,7 +7,7 @@ namespace Dermag.BomTriggers;
 /// Holds the current <see cref="TriggerSnapshot"/> and swaps it atomically. Saves through the store refresh it at once;
 /// changes made by other app instances are picked up by comparing the store revision (see the refresh service).
 /// </summary>
-internal sealed class TriggerSnapshotProvider(ITriggerRepository repository, EventCatalog catalog, ILogger<TriggerSnapshotProvider>? logger = null) : IDisposable
+internal sealed class TriggerSnapshotProvider(IBomTriggerStore repository, EventCatalog catalog, ILogger<TriggerSnapshotProvider>? logger = null) : IDisposable
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 

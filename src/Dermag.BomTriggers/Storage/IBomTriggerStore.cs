@@ -1,45 +1,49 @@
+using System.Data.Common;
+using System.Text.Json;
 
 namespace Dermag.BomTriggers;
 
-/// <summary>
-/// Trigger definitions and their logs: the operations of the original REST API. Saves validate the whole definition
-/// first; an invalid trigger is never stored. Every change is visible to the engine before the call returns.
-/// </summary>
-public interface IBomTriggerStore
+/// <summary>A log row the engine writes.</summary>
+internal sealed record NewTriggerLog(
+    int TriggerId,
+    int TaskId,
+    DateTimeOffset ExecutedAt,
+    bool Success,
+    JsonElement? Input,
+    JsonElement? Result,
+    string? Error,
+    string Outcome,
+    double DurationMs,
+    Guid CorrelationId,
+    int Depth);
+
+/// <summary>Raw persistence behind <see cref="IBomTriggerManager"/>; definitions arrive already validated.</summary>
+internal interface IBomTriggerStore
 {
-    /// <summary>Validates and stores a new trigger.</summary>
-    Task<TriggerSaveResult> CreateAsync(BomTriggerDefinition definition, CancellationToken cancellationToken = default);
+    Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Validates and replaces trigger <paramref name="id"/>; <see cref="TriggerSaveResult.NotFound"/> when it does not exist.</summary>
-    Task<TriggerSaveResult> UpdateAsync(int id, BomTriggerDefinition definition, CancellationToken cancellationToken = default);
+    /// <summary>Inserts unless a trigger with the uuid exists; returns whether it inserted.</summary>
+    Task<bool> InsertIfAbsentAsync(BomTriggerDefinition definition, Guid uuid, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Deletes a trigger and its logs; false when it did not exist.</summary>
-    Task<bool> DeleteAsync(int id, CancellationToken cancellationToken = default);
+    Task<BomTrigger?> UpdateAsync(int id, BomTriggerDefinition definition, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>One trigger, or null.</summary>
-    Task<BomTrigger?> GetAsync(int id, CancellationToken cancellationToken = default);
+    Task<bool> DeleteAsync(int id, CancellationToken cancellationToken);
 
-    /// <summary>Triggers ordered by priority (higher first), then id, optionally filtered.</summary>
-    Task<IReadOnlyList<BomTrigger>> ListAsync(BomTriggerQuery? query = null, CancellationToken cancellationToken = default);
+    Task<BomTrigger?> GetAsync(int id, CancellationToken cancellationToken);
 
-    /// <summary>Flips <see cref="BomTrigger.IsActive"/>; null when the trigger does not exist.</summary>
-    Task<BomTrigger?> ToggleAsync(int id, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<BomTrigger>> ListAsync(BomTriggerQuery query, CancellationToken cancellationToken);
 
-    /// <summary>Checks a definition without storing it.</summary>
-    IReadOnlyList<TriggerValidationError> Validate(BomTriggerDefinition definition);
+    Task<BomTrigger?> ToggleAsync(int id, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>One page of a trigger's logs, newest first. <paramref name="limit"/> is clamped to 1..1000.</summary>
-    Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit = 50, int offset = 0, CancellationToken cancellationToken = default);
+    /// <summary>Writes every row in one round trip, in the caller's transaction when given.</summary>
+    Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? transaction, CancellationToken cancellationToken);
 
-    /// <summary>The most recent failed or suppressed runs across all triggers, newest first.</summary>
-    Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default);
+    Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken);
 
-    /// <summary>Deletes logs older than <paramref name="retentionDays"/> days (<c>cleanup_old_trigger_logs</c>); returns how many.</summary>
-    Task<int> CleanupOldLogsAsync(int retentionDays = 90, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit, CancellationToken cancellationToken);
 
-    /// <summary>The event types with the typed fields conditions may test.</summary>
-    IReadOnlyList<BomEventDescriptor> ListEvents();
+    Task<int> CleanupOldLogsAsync(int retentionDays, CancellationToken cancellationToken);
 
-    /// <summary>The registered action types with their configuration fields.</summary>
-    IReadOnlyList<BomActionDescriptor> ListActions();
+    /// <summary>A number that changes whenever any trigger changes, in any app instance.</summary>
+    Task<long> GetRevisionAsync(CancellationToken cancellationToken);
 }

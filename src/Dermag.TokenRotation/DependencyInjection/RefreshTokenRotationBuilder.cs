@@ -101,7 +101,7 @@ public sealed class RefreshTokenRotationBuilder
     }
 
     /// <summary>
-    /// Adds a hosted service that runs <see cref="IRefreshTokenService.CleanupAsync"/> every
+    /// Adds a hosted service that runs <see cref="IRefreshTokenManager.CleanupAsync"/> every
     /// <see cref="RefreshTokenRotationOptions.CleanupInterval"/>. Safe with several instances (batches skip rows another is deleting).
     /// </summary>
     public RefreshTokenRotationBuilder AddPeriodicCleanup()

@@ -9,7 +9,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class RefreshTokenRotationServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="IRefreshTokenService"/> with its options (validated when the host starts). Choose a store on the
+    /// Adds <see cref="IRefreshTokenManager"/> with its options (validated when the host starts). Choose a store on the
     /// returned builder. Calling it again is harmless (later <paramref name="configure"/> delegates apply on top).
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -30,7 +30,7 @@ public static class RefreshTokenRotationServiceCollectionExtensions
         services.TryAddSingleton<IRefreshTokenStore>(_ => throw new TokenRotationException(
             "Dermag.TokenRotation has no store: call UsePostgres(...) or UseInMemoryStore() on the builder returned by AddRefreshTokenRotation()."));
         services.TryAddSingleton<SessionActivityCache>();
-        services.TryAddSingleton<IRefreshTokenService, RefreshTokenService>();
+        services.TryAddSingleton<IRefreshTokenManager, RefreshTokenManager>();
         return new RefreshTokenRotationBuilder(services);
     }
 }

@@ -5,10 +5,10 @@ namespace Dermag.TokenRotation;
 /// <summary>Why an access token is being issued.</summary>
 public enum AccessTokenIssueReason
 {
-    /// <summary>A new session (<see cref="IRefreshTokenService.IssueAsync"/>).</summary>
+    /// <summary>A new session (<see cref="IRefreshTokenManager.IssueAsync"/>).</summary>
     Login = 0,
 
-    /// <summary>A rotation (<see cref="IRefreshTokenService.RefreshAsync"/>).</summary>
+    /// <summary>A rotation (<see cref="IRefreshTokenManager.RefreshAsync"/>).</summary>
     Refresh = 1,
 }
 

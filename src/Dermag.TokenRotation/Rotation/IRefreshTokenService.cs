@@ -7,7 +7,7 @@ namespace Dermag.TokenRotation;
 /// Issues, rotates and revokes tokens. Registered as a singleton by <c>AddRefreshTokenRotation()</c>; thread-safe.
 /// Expected outcomes (expired, revoked, reused, invalid tokens) are results, not exceptions.
 /// </summary>
-public interface IRefreshTokenService
+public interface IRefreshTokenManager
 {
     /// <summary>Starts a session for a user who has just authenticated (login) and returns its first pair. Writes a <c>LOGIN</c> audit row.</summary>
     /// <param name="userId">The user id (<c>sub</c>); it must fit the configured user-id column type.</param>

@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Dermag.TokenRotation;
 
-/// <summary>The outcome of <see cref="IRefreshTokenService.RefreshAsync"/>.</summary>
+/// <summary>The outcome of <see cref="IRefreshTokenManager.RefreshAsync"/>.</summary>
 public enum RefreshStatus
 {
     /// <summary>The token was valid and active; <see cref="RefreshResult.Tokens"/> holds the new pair.</summary>
@@ -83,7 +83,7 @@ public sealed class RefreshResult
     public override string ToString() => Succeeded ? $"Rotated ({Tokens})" : Status.ToString();
 }
 
-/// <summary>The outcome of <see cref="IRefreshTokenService.LogoutAsync"/>.</summary>
+/// <summary>The outcome of <see cref="IRefreshTokenManager.LogoutAsync"/>.</summary>
 public enum LogoutResult
 {
     /// <summary>The session of the token was active and is now revoked.</summary>

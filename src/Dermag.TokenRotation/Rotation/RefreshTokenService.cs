@@ -8,7 +8,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace Dermag.TokenRotation;
 
 /// <summary>The token service: JWTs from <see cref="JwtCodec"/>, state and atomicity from the <see cref="IRefreshTokenStore"/>.</summary>
-internal sealed class RefreshTokenService : IRefreshTokenService
+internal sealed class RefreshTokenManager : IRefreshTokenManager
 {
     private const int MaxUserIdLength = 256;
 
@@ -22,12 +22,12 @@ internal sealed class RefreshTokenService : IRefreshTokenService
 
     private readonly IServiceScopeFactory? _claimsScopes;
 
-    public RefreshTokenService(
+    public RefreshTokenManager(
         IRefreshTokenStore store,
         IOptions<RefreshTokenRotationOptions> options,
         TimeProvider timeProvider,
         TokenRotationMetrics metrics,
-        ILogger<RefreshTokenService>? logger = null,
+        ILogger<RefreshTokenManager>? logger = null,
         SessionActivityCache? sessionCache = null,
         ClaimsProviderRegistration? claimsProviders = null,
         IServiceScopeFactory? scopeFactory = null)
@@ -54,7 +54,7 @@ internal sealed class RefreshTokenService : IRefreshTokenService
 
         var claims = extraClaims?.ToList();
         JwtCodec.EnsureNoReservedClaims(claims, nameof(extraClaims));
-        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Issue");
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("dermag.token_rotation.issue");
 
         var issuedAt = JwtCodec.TruncateToSeconds(_time.GetUtcNow());
         var sessionExpiresAt = issuedAt + _options.AbsoluteSessionLifetime;
@@ -88,7 +88,7 @@ internal sealed class RefreshTokenService : IRefreshTokenService
             return Refused(presented, RefreshStatus.Expired, "expired");
         }
 
-        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Refresh");
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("dermag.token_rotation.refresh");
         activity?.SetTag("dermag.session_id", presented.SessionId);
 
         // Before the rotation, so a provider that fails leaves the session as it was.
@@ -154,7 +154,7 @@ internal sealed class RefreshTokenService : IRefreshTokenService
         }
 
         var presented = read.Content;
-        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Logout");
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("dermag.token_rotation.logout");
         activity?.SetTag("dermag.session_id", presented.SessionId);
         var outcome = await _store.LogoutAsync(
             new LogoutRequest(presented.TokenId, presented.SessionId, now, _options.ReuseGracePeriod, _options.ReusePolicy, (context ?? SessionContext.Empty).Normalize()),
@@ -223,7 +223,7 @@ internal sealed class RefreshTokenService : IRefreshTokenService
 
     public async Task<TokenCleanupResult> CleanupAsync(CancellationToken cancellationToken = default)
     {
-        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("TokenRotation.Cleanup");
+        using var activity = TokenRotationDiagnostics.ActivitySource.StartActivity("dermag.token_rotation.cleanup");
         var now = _time.GetUtcNow();
         var expiredBefore = now - _options.CleanupRetention;
         var result = new TokenCleanupResult(

@@ -1,6 +1,6 @@
 namespace Dermag.TokenRotation;
 
-/// <summary>One active session of a user (a login and all its rotations), as listed by <see cref="IRefreshTokenService.ListSessionsAsync"/>.</summary>
+/// <summary>One active session of a user (a login and all its rotations), as listed by <see cref="IRefreshTokenManager.ListSessionsAsync"/>.</summary>
 /// <param name="SessionId">The session id (the <c>sid</c> claim of its tokens).</param>
 /// <param name="IpAddress">The IP address of the latest login or refresh.</param>
 /// <param name="UserAgent">The user agent of the latest login or refresh.</param>

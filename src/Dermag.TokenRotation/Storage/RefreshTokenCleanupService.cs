@@ -7,7 +7,7 @@ namespace Dermag.TokenRotation;
 
 /// <summary>Runs the batched cleanup every <see cref="RefreshTokenRotationOptions.CleanupInterval"/>; a failed run is logged and retried next time.</summary>
 internal sealed class RefreshTokenCleanupService(
-    IRefreshTokenService service,
+    IRefreshTokenManager service,
     IOptions<RefreshTokenRotationOptions> options,
     TimeProvider timeProvider,
     ILogger<RefreshTokenCleanupService>? logger = null) : BackgroundService

@@ -102,8 +102,8 @@ internal static class BomRuleSet
     /// </summary>
     public static async Task LoadAsync(IServiceProvider provider, int count, int groupSize = 10)
     {
-        var store = provider.GetRequiredService<IBomTriggerStore>();
-        var repository = provider.GetRequiredService<ITriggerRepository>();
+        var store = provider.GetRequiredService<IBomTriggerManager>();
+        var repository = provider.GetRequiredService<IBomTriggerStore>();
         for (var i = 0; i < count; i++)
         {
             var definition = Definition(i, groupSize);

@@ -21,7 +21,7 @@ internal static class CleanupScenario
         await using var provider = await TokenHost.StartAsync(connectionString);
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         Console.WriteLine($"postgres: {await MachineInfo.PostgresVersionAsync(dataSource)}");
-        var service = provider.GetRequiredService<IRefreshTokenService>();
+        var service = provider.GetRequiredService<IRefreshTokenManager>();
 
         await FillAsync(dataSource, expired);
         var statements = new ConcurrentBag<TimeSpan>();
@@ -41,7 +41,7 @@ internal static class CleanupScenario
             var sorted = statements.Select(s => s.TotalMicroseconds).Order().ToArray();
 
             Console.WriteLine();
-            Console.WriteLine("## cleanup: expired refresh tokens deleted by IRefreshTokenService.CleanupAsync (batches of 1,000)");
+            Console.WriteLine("## cleanup: expired refresh tokens deleted by IRefreshTokenManager.CleanupAsync (batches of 1,000)");
             Console.WriteLine("| contender | rows deleted | seconds | rows/s | statements | p50 statement ms | p99 statement ms | longest statement ms |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

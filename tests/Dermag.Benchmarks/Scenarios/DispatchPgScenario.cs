@@ -30,7 +30,7 @@ internal static class DispatchPgScenario
         var check = await engine.DispatchAsync(events[0], new DispatchOptions { Strict = true });
         var executedPerEvent = check.OfKind(TriggerOutcomeKind.Executed).Count();
         var triggerIds = check.OfKind(TriggerOutcomeKind.Executed).Select(o => o.TriggerId).ToArray();
-        var stored = await provider.GetRequiredService<IBomTriggerStore>().GetAsync(triggerIds[0]);
+        var stored = await provider.GetRequiredService<IBomTriggerManager>().GetAsync(triggerIds[0]);
         BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
             $"dispatch-pg: {check.Outcomes.Count} candidates evaluated, {check.NotConsidered} excluded by the rule index, {executedPerEvent} executed; stored condition reads back as {stored!.TriggerCondition.GetRawText()}"));
 

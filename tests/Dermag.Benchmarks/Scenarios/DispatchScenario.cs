@@ -33,7 +33,7 @@ internal static class DispatchScenario
             await BomRuleSet.LoadAsync(provider, size, groupSize);
             await BomRuleSet.StartHostedAsync(provider);
             var engine = provider.GetRequiredService<IBomTriggerEngine>();
-            var store = provider.GetRequiredService<IBomTriggerStore>();
+            var store = provider.GetRequiredService<IBomTriggerManager>();
             var events = BomRuleSet.Events(size, 4096, groupSize);
             var peerEvents = events.Select(e => new TaskInput(e.Data.GetProperty("taskTypeCode").GetString()!, e.Data.GetProperty("status").GetString()!)).ToArray();
 

@@ -40,8 +40,8 @@ internal static class RevocationScenario
     {
         await using var a = await StartAsync(connectionString, notifications, cache);
         await using var b = await StartAsync(connectionString, notifications, cache);
-        var serviceA = a.GetRequiredService<IRefreshTokenService>();
-        var serviceB = b.GetRequiredService<IRefreshTokenService>();
+        var serviceA = a.GetRequiredService<IRefreshTokenManager>();
+        var serviceB = b.GetRequiredService<IRefreshTokenManager>();
         var samples = new double[Clients][];
         await Task.WhenAll(Enumerable.Range(0, Clients).Select(client => Task.Run(async () =>
         {

@@ -7,7 +7,7 @@ namespace Dermag.Benchmarks.Scenarios;
 
 /// <summary>
 /// Refresh throughput at 1, 8 and 32 clients, each client rotating its own session:
-/// the library (<see cref="IRefreshTokenService.RefreshAsync"/>: validate the JWT, one statement, sign a new pair);
+/// the library (<see cref="IRefreshTokenManager.RefreshAsync"/>: validate the JWT, one statement, sign a new pair);
 /// the floor (raw Npgsql running the library's own one-statement rotation SQL, no JWT work at all);
 /// the naive approach of the original (SELECT, UPDATE, INSERT in a transaction; raw Npgsql, also without JWT work).
 /// </summary>
@@ -21,7 +21,7 @@ internal static class RotationScenario
         await using var provider = await TokenHost.StartAsync(connectionString);
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         Console.WriteLine($"postgres: {await MachineInfo.PostgresVersionAsync(dataSource)}");
-        var service = provider.GetRequiredService<IRefreshTokenService>();
+        var service = provider.GetRequiredService<IRefreshTokenManager>();
         var sql = new PostgresSql(Quoted, "text");
 
         var rows = new List<Measurement>();

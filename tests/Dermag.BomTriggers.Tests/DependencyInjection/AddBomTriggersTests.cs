@@ -50,13 +50,13 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
         {
             o.Schema = "bad schema";
             o.TasksTable = "tasks; DROP TABLE x";
-            o.MigrationStartupMode = MigrationStartupMode.None;
+            o.MigrationMode = MigrationStartupMode.None;
         }));
 
         var act = () => host.StartAsync();
 
         var message = (await act.Should().ThrowAsync<OptionsValidationException>()).Which.Message;
-        message.Should().Contain("BomTriggerPostgresOptions.Schema").And.Contain("BomTriggerPostgresOptions.TasksTable");
+        message.Should().Contain("PostgresTriggerStoreOptions.Schema").And.Contain("PostgresTriggerStoreOptions.TasksTable");
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
 
         provider.GetServices<IBomTriggerEngine>().Should().ContainSingle();
         provider.GetServices<IHostedService>().Should().ContainSingle();
-        provider.GetRequiredService<IBomTriggerStore>().ListActions().Should().HaveCount(5);
+        provider.GetRequiredService<IBomTriggerManager>().ListActions().Should().HaveCount(5);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
             s.AddSingleton<IBomCostCalculator, FakeHost>();
             s.AddBomTriggers().UsePostgres(o =>
             {
-                o.DataSourceServiceKey = "bom";
+                o.DataSourceKey = "bom";
                 o.Schema = schema;
             }).AddExampleTriggers();
         });
@@ -99,7 +99,7 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
         try
         {
             host.Services.GetRequiredService<TriggerSnapshotProvider>().Current!.Count.Should().Be(3, "the rule set is compiled before the first dispatch");
-            var store = host.Services.GetRequiredService<IBomTriggerStore>();
+            var store = host.Services.GetRequiredService<IBomTriggerManager>();
             (await store.ListAsync()).Should().HaveCount(3);
             var report = await host.Services.GetRequiredService<IBomTriggerEngine>().DispatchAsync(Json.Event(BomTriggerEvents.MaterialAdd, 1, null, "{}"));
             report.Outcomes.Single().Kind.Should().Be(TriggerOutcomeKind.Executed);
@@ -116,7 +116,7 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
         using var host = Build(s => s.AddBomTriggers().UsePostgres(database.ConnectionString, o =>
         {
             o.Schema = TriggerTestContext.NewSchema();
-            o.MigrationStartupMode = MigrationStartupMode.ValidateOnly;
+            o.MigrationMode = MigrationStartupMode.ValidateOnly;
         }));
 
         var act = () => host.StartAsync();

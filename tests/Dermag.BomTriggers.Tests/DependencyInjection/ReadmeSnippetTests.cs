@@ -22,7 +22,7 @@ public class ReadmeSnippetTests
             .AddExampleTriggers();                             // the original's three seed triggers, inserted when the host starts
 
         await using var provider = services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IBomTriggerStore>();
+        var store = provider.GetRequiredService<IBomTriggerManager>();
         var engine = provider.GetRequiredService<IBomTriggerEngine>();
 
         var saved = await store.CreateAsync(new BomTriggerDefinition

@@ -135,7 +135,7 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : IClassFi
             await setup.ExecuteNonQueryAsync();
         }
 
-        var options = new BomTriggerPostgresOptions { Schema = "bom", TasksTable = "public.tasks", TaskTypesTable = "task_types", UsersTable = "public.users" };
+        var options = new PostgresTriggerStoreOptions { Schema = "bom", TasksTable = "public.tasks", TaskTypesTable = "task_types", UsersTable = "public.users" };
         var runner = new MigrationRunner(database.DataSource, BomTriggersBuilder.CreateMigrationSet(), BomTriggersBuilder.CreateRunnerOptions(options));
 
         (await runner.MigrateAsync()).Applied.Should().Equal("0001_create_bom_triggers.sql");

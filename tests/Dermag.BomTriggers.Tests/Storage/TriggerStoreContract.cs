@@ -10,7 +10,7 @@ public abstract class TriggerStoreContract : IAsyncLifetime
 
     protected TriggerTestContext Context => _context!;
 
-    protected IBomTriggerStore Store => Context.Store;
+    protected IBomTriggerManager Store => Context.Store;
 
     protected abstract void UseStore(BomTriggersBuilder builder);
 

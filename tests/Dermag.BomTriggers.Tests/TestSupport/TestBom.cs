@@ -123,7 +123,7 @@ public sealed class DirtyAction : IBomTriggerAction
     {
         if (context.Config.TryGetProperty("deleteTrigger", out var delete) && delete.GetBoolean())
         {
-            await context.Services.GetRequiredService<IBomTriggerStore>().DeleteAsync(context.Trigger.Id, cancellationToken);
+            await context.Services.GetRequiredService<IBomTriggerManager>().DeleteAsync(context.Trigger.Id, cancellationToken);
             return ActionResult.Empty;
         }
 
@@ -219,13 +219,13 @@ public sealed class TriggerTestContext : IAsyncDisposable
 
     public CapturingLoggerProvider Logs { get; }
 
-    public IBomTriggerStore Store => Services.GetRequiredService<IBomTriggerStore>();
+    public IBomTriggerManager Store => Services.GetRequiredService<IBomTriggerManager>();
 
     public IBomTriggerEngine Engine => Services.GetRequiredService<IBomTriggerEngine>();
 
-    internal ITriggerRepository Repository => Services.GetRequiredService<ITriggerRepository>();
+    internal IBomTriggerStore Repository => Services.GetRequiredService<IBomTriggerStore>();
 
-    internal BomTriggerStore InternalStore => Services.GetRequiredService<BomTriggerStore>();
+    internal BomTriggerManager InternalStore => Services.GetRequiredService<BomTriggerManager>();
 
     public static async Task<TriggerTestContext> CreateAsync(Action<BomTriggersBuilder> useStore, Action<BomTriggerOptions>? configure = null, Action<BomTriggersBuilder>? more = null)
     {

@@ -20,7 +20,7 @@ public sealed class GeneratedDefinitionTests(ITestOutputHelper output)
         // Every save refreshes the engine's snapshot, so the cost grows with the stored count: 10,000 is heavy enough.
         var count = Scale.Pick(1_000, 10_000);
         await using var provider = await BomHost.StartAsync(b => b.UseInMemoryStore());
-        var store = provider.GetRequiredService<IBomTriggerStore>();
+        var store = provider.GetRequiredService<IBomTriggerManager>();
         var generator = new DefinitionGenerator(new Random(20261128));
         int stored = 0, rejected = 0, errorCount = 0;
         var failures = new List<string>();

@@ -39,7 +39,7 @@ public abstract class SqlLookingStringsContract
     public async Task Sql_looking_strings_in_every_text_field_round_trip_verbatim()
     {
         await using var provider = await StartAsync();
-        var store = provider.GetRequiredService<IBomTriggerStore>();
+        var store = provider.GetRequiredService<IBomTriggerManager>();
         var engine = provider.GetRequiredService<IBomTriggerEngine>();
         var host = provider.GetRequiredService<QuietHost>();
         var created = new List<int>();

@@ -26,7 +26,7 @@ public abstract class TriggersUnderLoadContract(ITestOutputHelper output)
         var dispatchesPerClient = Scale.Pick(60, 1_000);
         var minimumMutations = Scale.Pick(150, 1_000);
         await using var provider = await StartAsync();
-        var store = provider.GetRequiredService<IBomTriggerStore>();
+        var store = provider.GetRequiredService<IBomTriggerManager>();
         var engine = provider.GetRequiredService<IBomTriggerEngine>();
 
         // committed[id] = the version whose save has returned; written only by the mutator.
@@ -177,7 +177,7 @@ public abstract class TriggersUnderLoadContract(ITestOutputHelper output)
         }
     }
 
-    private static async Task<BomTrigger> Save(IBomTriggerStore store, int? id, int k, int version, int priority)
+    private static async Task<BomTrigger> Save(IBomTriggerManager store, int? id, int k, int version, int priority)
     {
         var definition = new BomTriggerDefinition
         {

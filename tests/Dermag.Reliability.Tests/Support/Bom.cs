@@ -85,7 +85,7 @@ public static class BomHost
     public static string NewSchema() => "rel_" + Guid.NewGuid().ToString("N")[..16];
 
     /// <summary>Every log row of a trigger, all pages.</summary>
-    public static async Task<List<BomTriggerLog>> AllLogsAsync(IBomTriggerStore store, int triggerId)
+    public static async Task<List<BomTriggerLog>> AllLogsAsync(IBomTriggerManager store, int triggerId)
     {
         var all = new List<BomTriggerLog>();
         while (true)

@@ -31,7 +31,7 @@ public sealed class TokenHost : IAsyncDisposable
     /// <summary>A separate data source on the same database, for checks and fault injection.</summary>
     public NpgsqlDataSource DataSource { get; }
 
-    public IRefreshTokenService Service => Provider.GetRequiredService<IRefreshTokenService>();
+    public IRefreshTokenManager Service => Provider.GetRequiredService<IRefreshTokenManager>();
 
     public static async Task<TokenHost> StartAsync(string connectionString, Action<RefreshTokenRotationOptions>? configure = null, string applicationName = "dermag-reliability")
     {

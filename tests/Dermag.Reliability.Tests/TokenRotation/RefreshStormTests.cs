@@ -48,7 +48,7 @@ public sealed class RefreshStormTests(PostgresDatabase database, ITestOutputHelp
         Figures.Report(output, $"storm with grace: {Callers} callers, all Rotated to 1 distinct successor; invariants hold");
     }
 
-    private static async Task<RefreshResult[]> StormAsync(IRefreshTokenService service, string token)
+    private static async Task<RefreshResult[]> StormAsync(IRefreshTokenManager service, string token)
     {
         // Real threads released together, so the requests really race in the database.
         using var start = new ManualResetEventSlim();

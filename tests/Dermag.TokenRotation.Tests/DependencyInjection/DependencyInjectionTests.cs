@@ -82,7 +82,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
         services.AddRefreshTokenRotation(Valid).UsePostgres("Host=localhost").AddPeriodicCleanup();
         services.AddRefreshTokenRotation(Valid).UsePostgres("Host=localhost").AddPeriodicCleanup();
 
-        services.Count(d => d.ServiceType == typeof(IRefreshTokenService)).Should().Be(1);
+        services.Count(d => d.ServiceType == typeof(IRefreshTokenManager)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IRefreshTokenStore)).Should().Be(1);
         services.Count(d => d.ServiceType == typeof(IValidateOptions<RefreshTokenRotationOptions>)).Should().Be(1);
         services.Count(d => d.ServiceType.Name == "MigrationRegistration").Should().Be(1);
@@ -94,7 +94,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
     {
         using var provider = new ServiceCollection().AddLogging().AddRefreshTokenRotation(Valid).Services.BuildServiceProvider();
 
-        var act = () => provider.GetRequiredService<IRefreshTokenService>();
+        var act = () => provider.GetRequiredService<IRefreshTokenManager>();
 
         act.Should().Throw<TokenRotationException>().WithMessage("*UsePostgres(...) or UseInMemoryStore()*");
     }
@@ -114,7 +114,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
 
         var migrations = host.Services.GetRequiredService<DermagMigrations>();
         (await migrations.GetStatusAsync()).Should().ContainSingle().Which.IsUpToDate.Should().BeTrue();
-        var service = host.Services.GetRequiredService<IRefreshTokenService>();
+        var service = host.Services.GetRequiredService<IRefreshTokenManager>();
         var pair = await service.IssueAsync("7");
         (await service.RefreshAsync(pair.RefreshToken)).Status.Should().Be(RefreshStatus.Rotated);
         await host.StopAsync();
@@ -132,7 +132,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
 
         await host.StartAsync();
 
-        var pair = await host.Services.GetRequiredService<IRefreshTokenService>().IssueAsync("keyed-user");
+        var pair = await host.Services.GetRequiredService<IRefreshTokenManager>().IssueAsync("keyed-user");
         await using var command = dataSource.CreateCommand("SELECT count(*) FROM refresh_tokens WHERE session_id = $1");
         command.Parameters.AddWithValue(pair.SessionId);
         (await command.ExecuteScalarAsync()).Should().Be(1L);
@@ -167,7 +167,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
             }).UseInMemoryStore().AddPeriodicCleanup();
         });
         await host.StartAsync();
-        var service = host.Services.GetRequiredService<IRefreshTokenService>();
+        var service = host.Services.GetRequiredService<IRefreshTokenManager>();
         var store = (InMemoryRefreshTokenStore)host.Services.GetRequiredService<IRefreshTokenStore>();
         await service.IssueAsync("periodic");
 
@@ -213,7 +213,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
             .UseInMemoryStore()
             .AddClaimsProvider<RoleClaimsProvider>()
             .Services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
-        var service = provider.GetRequiredService<IRefreshTokenService>();
+        var service = provider.GetRequiredService<IRefreshTokenManager>();
         roles.Roles["42"] = "editor";
 
         var pair = await service.IssueAsync("42", extraClaims: [new System.Security.Claims.Claim("tenant", "north")]);
@@ -236,7 +236,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
             .UseInMemoryStore()
             .AddClaimsProvider<RoleClaimsProvider>()
             .Services.BuildServiceProvider();
-        var service = provider.GetRequiredService<IRefreshTokenService>();
+        var service = provider.GetRequiredService<IRefreshTokenManager>();
         roles.Roles["7"] = "editor";
         var pair = await service.IssueAsync("7");
         roles.Roles.Remove("7");
@@ -272,7 +272,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
     {
         using var provider = new ServiceCollection().AddLogging().AddRefreshTokenRotation(Valid).UseInMemoryStore().Services.BuildServiceProvider();
 
-        var parameters = provider.GetRequiredService<IRefreshTokenService>().CreateAccessTokenValidationParameters();
+        var parameters = provider.GetRequiredService<IRefreshTokenManager>().CreateAccessTokenValidationParameters();
 
         parameters.ValidAlgorithms.Should().Equal("HS256");
         parameters.ValidTypes.Should().Equal("at+jwt");

@@ -30,7 +30,7 @@ public sealed class ReadmeSnippetTests(PostgresDatabase database) : IClassFixtur
         using var host = builder.Build();
         await host.StartAsync(); // applies the migrations, fails fast on bad options
 
-        var tokens = host.Services.GetRequiredService<IRefreshTokenService>();
+        var tokens = host.Services.GetRequiredService<IRefreshTokenManager>();
         var pair = await tokens.IssueAsync("42", new SessionContext("203.0.113.7", "Firefox"));
         var result = await tokens.RefreshAsync(pair.RefreshToken);
         if (result.Succeeded)

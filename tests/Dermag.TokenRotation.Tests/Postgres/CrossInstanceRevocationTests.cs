@@ -21,8 +21,8 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
         var connectionString = await database.CreateDatabaseAsync("crossinstance");
         using var a = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
         using var b = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
-        var serviceA = a.Services.GetRequiredService<IRefreshTokenService>();
-        var serviceB = b.Services.GetRequiredService<IRefreshTokenService>();
+        var serviceA = a.Services.GetRequiredService<IRefreshTokenManager>();
+        var serviceB = b.Services.GetRequiredService<IRefreshTokenManager>();
         var pair = await serviceA.IssueAsync("everywhere");
         var kept = await serviceA.IssueAsync("everywhere");
         (await serviceB.IsSessionActiveAsync(pair.SessionId)).Should().BeTrue();
@@ -40,8 +40,8 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
         var connectionString = await database.CreateDatabaseAsync("crossinstancereuse");
         using var a = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
         using var b = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
-        var serviceA = a.Services.GetRequiredService<IRefreshTokenService>();
-        var serviceB = b.Services.GetRequiredService<IRefreshTokenService>();
+        var serviceA = a.Services.GetRequiredService<IRefreshTokenManager>();
+        var serviceB = b.Services.GetRequiredService<IRefreshTokenManager>();
         var pair = await serviceA.IssueAsync("victim");
         await serviceA.RefreshAsync(pair.RefreshToken);
         (await serviceB.IsSessionActiveAsync(pair.SessionId)).Should().BeTrue();
@@ -58,8 +58,8 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
         var timeB = new FakeTimeProvider(TestSetup.Start);
         using var silent = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start), notifications: false);
         using var b = await StartAsync(connectionString, timeB, applicationName: "instance-b");
-        var revoker = silent.Services.GetRequiredService<IRefreshTokenService>();
-        var serviceB = b.Services.GetRequiredService<IRefreshTokenService>();
+        var revoker = silent.Services.GetRequiredService<IRefreshTokenManager>();
+        var serviceB = b.Services.GetRequiredService<IRefreshTokenManager>();
         var listener = b.Services.GetRequiredService<RevocationListener>();
         var first = await revoker.IssueAsync("lost");
         var second = await revoker.IssueAsync("lost");
@@ -88,7 +88,7 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
         var a = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start));
         using (a)
         {
-            await a.Services.GetRequiredService<IRefreshTokenService>().RevokeSessionAsync("lost", second.SessionId);
+            await a.Services.GetRequiredService<IRefreshTokenManager>().RevokeSessionAsync("lost", second.SessionId);
         }
 
         (await EventuallyAsync(async () => !await serviceB.IsSessionActiveAsync(second.SessionId))).Should().BeTrue("revocations are heard again after the reconnect");

@@ -56,14 +56,14 @@ public sealed class LinearizabilityTests(PostgresDatabase database) : IClassFixt
     /// </summary>
     public sealed class Actual
     {
-        private readonly RefreshTokenService _service;
+        private readonly RefreshTokenManager _service;
         private readonly string _user;
         private readonly Guid[] _sessions;
         private readonly string[] _first;
         private readonly string[] _latest;
         private readonly Lock[] _clients = [.. Enumerable.Range(0, Sessions).Select(_ => new Lock())];
 
-        private Actual(RefreshTokenService service, string user, TokenPair[] pairs)
+        private Actual(RefreshTokenManager service, string user, TokenPair[] pairs)
         {
             _service = service;
             _user = user;
@@ -72,7 +72,7 @@ public sealed class LinearizabilityTests(PostgresDatabase database) : IClassFixt
             _latest = [.. _first];
         }
 
-        internal static Actual Create(RefreshTokenService service)
+        internal static Actual Create(RefreshTokenManager service)
         {
             var user = "lin-" + Guid.NewGuid().ToString("N")[..10];
             var pairs = Enumerable.Range(0, Sessions).Select(_ => service.IssueAsync(user).GetAwaiter().GetResult()).ToArray();

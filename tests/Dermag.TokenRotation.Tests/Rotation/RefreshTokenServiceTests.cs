@@ -83,8 +83,8 @@ public class RefreshTokenServiceTests
         var time = TestSetup.Clock();
         var logs = new CapturingLoggerProvider();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
-        var service = new RefreshTokenService(
-            new InMemoryRefreshTokenStore(), Options.Create(TestSetup.Options()), time, new TokenRotationMetrics(), factory.CreateLogger<RefreshTokenService>());
+        var service = new RefreshTokenManager(
+            new InMemoryRefreshTokenStore(), Options.Create(TestSetup.Options()), time, new TokenRotationMetrics(), factory.CreateLogger<RefreshTokenManager>());
         var pair = await service.IssueAsync("42");
         var rotated = await service.RefreshAsync(pair.RefreshToken);
         await service.RefreshAsync(pair.RefreshToken);

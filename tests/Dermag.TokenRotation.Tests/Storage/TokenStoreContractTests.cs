@@ -31,7 +31,7 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
 
     protected abstract Task<IReadOnlyList<TokenRow>> ReadTokensAsync();
 
-    private protected RefreshTokenService Service(Action<RefreshTokenRotationOptions>? configure = null) => TestSetup.Service(Store, Time, configure);
+    private protected RefreshTokenManager Service(Action<RefreshTokenRotationOptions>? configure = null) => TestSetup.Service(Store, Time, configure);
 
     protected static string NewUser() => "user-" + Guid.NewGuid().ToString("N")[..12];
 
@@ -573,6 +573,6 @@ public abstract class TokenStoreContractTests : IAsyncLifetime
         (await ReadTokensAsync()).Where(t => t.SessionId == pair.SessionId).Should().HaveCount(2);
     }
 
-    private static string JwtTokenId(RefreshTokenService service, string refreshToken) =>
+    private static string JwtTokenId(RefreshTokenManager service, string refreshToken) =>
         service.Codec.ReadRefreshToken(refreshToken, TestSetup.Start).Content.TokenId.ToString();
 }

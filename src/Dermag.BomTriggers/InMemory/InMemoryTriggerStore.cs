@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Dermag.BomTriggers;
 
 /// <summary>The in-memory store: same semantics as PostgreSQL (ids, ordering, cascade, cleanup), for tests and demos.</summary>
-internal sealed class InMemoryTriggerRepository(TimeProvider timeProvider) : ITriggerRepository
+internal sealed class InMemoryTriggerStore(TimeProvider timeProvider) : IBomTriggerStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, BomTrigger> _triggers = [];

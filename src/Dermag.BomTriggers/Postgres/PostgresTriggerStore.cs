@@ -7,7 +7,7 @@ using NpgsqlTypes;
 namespace Dermag.BomTriggers;
 
 /// <summary>The PostgreSQL store. Table names come only from the validated schema option; every value is a parameter.</summary>
-internal sealed class PostgresTriggerRepository : ITriggerRepository
+internal sealed class PostgresTriggerStore : IBomTriggerStore
 {
     private const string Columns =
         "id, uuid, name, description, trigger_event, trigger_condition::text, action_type, action_config::text, source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at";
@@ -21,10 +21,10 @@ internal sealed class PostgresTriggerRepository : ITriggerRepository
     private readonly string _revision;
     private readonly string _cleanup;
 
-    public PostgresTriggerRepository(NpgsqlDataSource dataSource, string schema)
+    public PostgresTriggerStore(NpgsqlDataSource dataSource, string schema)
     {
         _dataSource = dataSource;
-        var quoted = SqlIdentifier.Quote(schema, "BomTriggerPostgresOptions.Schema");
+        var quoted = SqlIdentifier.Quote(schema, "PostgresTriggerStoreOptions.Schema");
         _triggers = quoted + ".bom_triggers";
         _logs = quoted + ".bom_trigger_logs";
         _revision = quoted + ".bom_trigger_revision";

@@ -4,13 +4,13 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dermag.BomTriggers;
 
-internal sealed class BomTriggerStore(
-    ITriggerRepository repository,
+internal sealed class BomTriggerManager(
+    IBomTriggerStore repository,
     TriggerValidator validator,
     TriggerSnapshotProvider snapshots,
     IServiceScopeFactory scopes,
     TimeProvider timeProvider,
-    ILogger<BomTriggerStore>? logger = null) : IBomTriggerStore
+    ILogger<BomTriggerManager>? logger = null) : IBomTriggerManager
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 

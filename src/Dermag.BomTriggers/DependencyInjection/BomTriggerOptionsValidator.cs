@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Dermag.BomTriggers;
+
+/// <summary>Validates <see cref="BomTriggerOptions"/>, reporting every problem at once.</summary>
+internal sealed class BomTriggerOptionsValidator : IValidateOptions<BomTriggerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, BomTriggerOptions options)
+    {
+        var errors = new List<string>();
+        if (options.ActionTimeout <= TimeSpan.Zero || options.ActionTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"BomTriggerOptions.ActionTimeout must be positive and at most 01:00:00; got {options.ActionTimeout}.");
+        }
+
+        if (options.MaxChainDepth is < 0 or > 100)
+        {
+            errors.Add($"BomTriggerOptions.MaxChainDepth must be between 0 and 100; got {options.MaxChainDepth}.");
+        }
+
+        if (options.SnapshotRefreshInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"BomTriggerOptions.SnapshotRefreshInterval must be positive; got {options.SnapshotRefreshInterval}.");
+        }
+
+        if (options.StoreKind is null)
+        {
+            errors.Add(BomTriggersServiceCollectionExtensions.NoStoreMessage);
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
