@@ -13,8 +13,11 @@ public sealed class DermagMigrations
     private readonly IReadOnlyList<MigrationRegistration> _registrations;
     private readonly Lazy<IReadOnlyList<MigrationRunner>> _runners;
 
+    private readonly IServiceProvider _services;
+
     internal DermagMigrations(IEnumerable<MigrationRegistration> registrations, IServiceProvider services)
     {
+        _services = services;
         _registrations = [.. registrations];
         _runners = new(() => [.. _registrations.Select(r => r.CreateRunner(services))]);
     }
@@ -62,7 +65,7 @@ public sealed class DermagMigrations
     {
         for (var i = 0; i < _registrations.Count; i++)
         {
-            switch (_registrations[i].Mode)
+            switch (_registrations[i].Mode(_services))
             {
                 case MigrationStartupMode.Apply:
                     await Runners[i].MigrateAsync(cancellationToken).ConfigureAwait(false);

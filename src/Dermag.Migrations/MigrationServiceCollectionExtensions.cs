@@ -4,14 +4,17 @@ using Microsoft.Extensions.Hosting;
 
 namespace Dermag.Migrations;
 
-/// <summary>How the Dermag libraries register their migrations; called from their <c>UsePostgres</c> builders.</summary>
+/// <summary>How a store's migrations are registered; <c>AddDermagPostgresStore</c> builds on it.</summary>
 internal static class MigrationServiceCollectionExtensions
 {
-    /// <summary>Registers (or replaces, so calling twice is harmless) the migrations of <paramref name="library"/>.</summary>
+    /// <summary>
+    /// Registers (or replaces, so calling twice is harmless) the migrations of <paramref name="library"/>; the startup mode is
+    /// read when the host starts.
+    /// </summary>
     public static IServiceCollection AddDermagMigrations(
         this IServiceCollection services,
         string library,
-        MigrationStartupMode mode,
+        Func<IServiceProvider, MigrationStartupMode> mode,
         Func<IServiceProvider, MigrationRunner> createRunner)
     {
         var existing = services.FirstOrDefault(d =>

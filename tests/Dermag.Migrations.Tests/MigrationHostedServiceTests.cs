@@ -11,7 +11,7 @@ public sealed class MigrationHostedServiceTests(PostgresDatabase database) : ICl
     private IHost BuildHost(MigrationStartupMode mode, string schema)
     {
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddDermagMigrations("Dermag.Test", mode, _ => new MigrationRunner(database.DataSource, Set, new MigrationRunnerOptions { Schema = schema }));
+        builder.Services.AddDermagMigrations("Dermag.Test", _ => mode, _ => new MigrationRunner(database.DataSource, Set, new MigrationRunnerOptions { Schema = schema }));
         return builder.Build();
     }
 
@@ -56,11 +56,11 @@ public sealed class MigrationHostedServiceTests(PostgresDatabase database) : ICl
     public void AddDermagMigrations_CalledTwiceForOneLibrary_KeepsOneRegistrationAndOneHostedService()
     {
         var services = new ServiceCollection();
-        services.AddDermagMigrations("Dermag.Test", MigrationStartupMode.Apply, _ => throw new InvalidOperationException());
-        services.AddDermagMigrations("Dermag.Test", MigrationStartupMode.None, _ => throw new InvalidOperationException());
+        services.AddDermagMigrations("Dermag.Test", _ => MigrationStartupMode.Apply, _ => throw new InvalidOperationException());
+        services.AddDermagMigrations("Dermag.Test", _ => MigrationStartupMode.None, _ => throw new InvalidOperationException());
 
         services.Count(d => d.ServiceType == typeof(MigrationRegistration)).Should().Be(1);
         services.Count(d => d.ImplementationType == typeof(MigrationHostedService)).Should().Be(1);
-        services.Select(d => d.ImplementationInstance).OfType<MigrationRegistration>().Single().Mode.Should().Be(MigrationStartupMode.None);
+        services.Select(d => d.ImplementationInstance).OfType<MigrationRegistration>().Single().Mode(new ServiceCollection().BuildServiceProvider()).Should().Be(MigrationStartupMode.None);
     }
 }

@@ -25,37 +25,45 @@ public sealed class BomTriggerOptions
     /// <value>The default is <see langword="false"/>. Set by <c>AddExampleTriggers()</c>.</value>
     public bool SeedExampleTriggers { get; set; }
 
-    internal string? StoreKind { get; set; }
+    internal TriggerStoreKind Store { get; set; }
 }
 
-/// <summary>PostgreSQL options for <c>AddBomTriggers().UsePostgres(...)</c>.</summary>
-public sealed class PostgresTriggerStoreOptions
+/// <summary>Which store <c>UsePostgres</c> or <c>UseInMemoryStore</c> chose; <see cref="None"/> fails startup.</summary>
+internal enum TriggerStoreKind
 {
-    /// <summary>A connection string; when set, the library builds (and owns) its own data source from it.</summary>
-    /// <value>The default is <see langword="null"/>: the <c>NpgsqlDataSource</c> registered in DI is used.</value>
-    public string? ConnectionString { get; set; }
+    None,
+    InMemory,
+    Postgres,
+}
 
-    /// <summary>The service key of a keyed <c>NpgsqlDataSource</c> registration to use.</summary>
-    /// <value>The default is <see langword="null"/> (the unkeyed registration).</value>
-    public object? DataSourceKey { get; set; }
-
-    /// <summary>The schema holding the tables. A plain identifier.</summary>
-    /// <value>The default is <c>public</c>.</value>
-    public string Schema { get; set; } = "public";
-
-    /// <summary>What happens to the migrations at startup.</summary>
-    /// <value>The default is <see cref="MigrationStartupMode.Apply"/>.</value>
-    public MigrationStartupMode MigrationMode { get; set; } = MigrationStartupMode.Apply;
-
-    /// <summary>The host's tasks table (<c>table</c> or <c>schema.table</c>, with an integer <c>id</c>); when set, <c>bom_trigger_logs.task_id</c> references it.</summary>
+/// <summary>
+/// Settings of the PostgreSQL store (<c>AddBomTriggers().UsePostgres(...)</c>): the shared connection, schema and
+/// migration settings of <see cref="PostgresStoreOptions"/> plus optional foreign keys to the host's tables. Validated
+/// when the host starts.
+/// </summary>
+public sealed class PostgresTriggerStoreOptions : PostgresStoreOptions
+{
+    /// <summary>The host's tasks table (<c>table</c> or <c>schema.table</c>); when set, <c>bom_trigger_logs.task_id</c> references it.</summary>
     /// <value>The default is <see langword="null"/> (no foreign key). Read when the migration first runs.</value>
     public string? TasksTable { get; set; }
+
+    /// <summary>The key column of <see cref="TasksTable"/> (EF Core's convention is <c>Id</c>).</summary>
+    /// <value>The default is <c>id</c>.</value>
+    public string TasksKeyColumn { get; set; } = "id";
 
     /// <summary>The host's task types table; when set, the task type columns of <c>bom_triggers</c> reference it.</summary>
     /// <value>The default is <see langword="null"/> (no foreign key).</value>
     public string? TaskTypesTable { get; set; }
 
+    /// <summary>The key column of <see cref="TaskTypesTable"/>.</summary>
+    /// <value>The default is <c>id</c>.</value>
+    public string TaskTypesKeyColumn { get; set; } = "id";
+
     /// <summary>The host's users table; when set, <c>bom_triggers.created_by</c> references it.</summary>
     /// <value>The default is <see langword="null"/> (no foreign key).</value>
     public string? UsersTable { get; set; }
+
+    /// <summary>The key column of <see cref="UsersTable"/>.</summary>
+    /// <value>The default is <c>id</c>.</value>
+    public string UsersKeyColumn { get; set; } = "id";
 }

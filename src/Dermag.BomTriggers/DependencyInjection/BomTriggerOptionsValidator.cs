@@ -24,7 +24,7 @@ internal sealed class BomTriggerOptionsValidator : IValidateOptions<BomTriggerOp
             errors.Add($"BomTriggerOptions.SnapshotRefreshInterval must be positive; got {options.SnapshotRefreshInterval}.");
         }
 
-        if (options.StoreKind is null)
+        if (options.Store == TriggerStoreKind.None)
         {
             errors.Add(BomTriggersServiceCollectionExtensions.NoStoreMessage);
         }

@@ -20,27 +20,19 @@ public sealed partial class BomTriggersBuilder
     public IServiceCollection Services { get; }
 
     /// <summary>
-    /// Stores triggers and logs in PostgreSQL, using the <see cref="NpgsqlDataSource"/> registered in DI (optionally keyed) or
-    /// one built from <see cref="PostgresTriggerStoreOptions.ConnectionString"/>, and registers the migrations with the
-    /// startup mode set in <paramref name="configure"/>.
+    /// Stores triggers and logs in PostgreSQL, using the <see cref="NpgsqlDataSource"/> registered in DI (keyed when
+    /// <see cref="PostgresStoreOptions.DataSourceKey"/> is set) or one built from <see cref="PostgresStoreOptions.ConnectionString"/>,
+    /// and registers the migrations, run as <see cref="PostgresStoreOptions.MigrationMode"/> says when the host starts.
+    /// <paramref name="configure"/> runs once, when the options are first read, after any other configuration of them.
     /// </summary>
     public BomTriggersBuilder UsePostgres(Action<PostgresTriggerStoreOptions>? configure = null)
     {
-        var probe = new PostgresTriggerStoreOptions();
-        configure?.Invoke(probe);
-        var options = Services.AddOptions<PostgresTriggerStoreOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.ValidateOnStart();
+        Services.AddDermagPostgresStore(LibraryName, configure, CreateMigrationSet(), Placeholders);
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresTriggerStoreOptions>, PostgresTriggerStoreOptionsValidator>());
-        Services.Configure<BomTriggerOptions>(o => o.StoreKind = "postgres");
-        Services.TryAddSingleton<BomTriggerDataSource>();
-        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp =>
-            new PostgresTriggerStore(sp.GetRequiredService<BomTriggerDataSource>().DataSource, sp.GetRequiredService<IOptions<PostgresTriggerStoreOptions>>().Value.Schema)));
-        Services.AddDermagMigrations(LibraryName, probe.MigrationMode, CreateMigrationRunner);
+        Services.Configure<BomTriggerOptions>(o => o.Store = TriggerStoreKind.Postgres);
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => new PostgresTriggerStore(
+            sp.GetRequiredService<PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource,
+            sp.GetRequiredService<IOptionsMonitor<PostgresTriggerStoreOptions>>().CurrentValue.Schema)));
         return this;
     }
 
@@ -58,7 +50,7 @@ public sealed partial class BomTriggersBuilder
     /// <summary>Keeps triggers and logs in memory (same semantics as PostgreSQL; for tests and demos).</summary>
     public BomTriggersBuilder UseInMemoryStore()
     {
-        Services.Configure<BomTriggerOptions>(o => o.StoreKind = "memory");
+        Services.Configure<BomTriggerOptions>(o => o.Store = TriggerStoreKind.InMemory);
         Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => new InMemoryTriggerStore(sp.GetRequiredService<TimeProvider>())));
         return this;
     }
@@ -110,27 +102,27 @@ public sealed partial class BomTriggersBuilder
         return this;
     }
 
-    private static MigrationRunner CreateMigrationRunner(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<IOptions<PostgresTriggerStoreOptions>>().Value;
-        return new MigrationRunner(
-            services.GetRequiredService<BomTriggerDataSource>().DataSource,
-            CreateMigrationSet(),
-            CreateRunnerOptions(options),
-            services.GetService<ILogger<MigrationRunner>>());
-    }
-
     internal static MigrationSet CreateMigrationSet() =>
         MigrationSet.FromEmbeddedResources(typeof(BomTriggersBuilder).Assembly, LibraryName, "Dermag.BomTriggers.Migrations.");
 
     internal static MigrationRunnerOptions CreateRunnerOptions(PostgresTriggerStoreOptions options)
     {
         var runnerOptions = new MigrationRunnerOptions { Schema = options.Schema };
-        runnerOptions.Placeholders["tasks_fk"] = Reference(options.TasksTable, nameof(options.TasksTable), "CASCADE");
-        runnerOptions.Placeholders["task_types_fk"] = Reference(options.TaskTypesTable, nameof(options.TaskTypesTable), "SET NULL");
-        runnerOptions.Placeholders["users_fk"] = Reference(options.UsersTable, nameof(options.UsersTable), "SET NULL");
+        foreach (var (key, value) in Placeholders(options))
+        {
+            runnerOptions.Placeholders[key] = value;
+        }
+
         return runnerOptions;
     }
+
+    /// <summary>The script placeholders filled from the options (the schema is filled by the runner).</summary>
+    private static IReadOnlyDictionary<string, string> Placeholders(PostgresTriggerStoreOptions options) => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["tasks_fk"] = Reference(options.TasksTable, options.TasksKeyColumn, nameof(options.TasksTable), "CASCADE"),
+        ["task_types_fk"] = Reference(options.TaskTypesTable, options.TaskTypesKeyColumn, nameof(options.TaskTypesTable), "SET NULL"),
+        ["users_fk"] = Reference(options.UsersTable, options.UsersKeyColumn, nameof(options.UsersTable), "SET NULL"),
+    };
 
     internal static string? DescribeTableProblem(string? table, string optionName)
     {
@@ -145,7 +137,7 @@ public sealed partial class BomTriggersBuilder
             : $"PostgresTriggerStoreOptions.{optionName} must be 'table' or 'schema.table' made of plain SQL identifiers; got '{table}'.";
     }
 
-    private static string Reference(string? table, string optionName, string onDelete)
+    private static string Reference(string? table, string keyColumn, string optionName, string onDelete)
     {
         if (table is null)
         {
@@ -153,7 +145,7 @@ public sealed partial class BomTriggersBuilder
         }
 
         var quoted = string.Join(".", table.Split('.').Select(p => SqlIdentifier.Quote(p, "PostgresTriggerStoreOptions." + optionName)));
-        return $"REFERENCES {quoted} (id) ON DELETE {onDelete}";
+        return $"REFERENCES {quoted} ({SqlIdentifier.Quote(keyColumn, "PostgresTriggerStoreOptions." + optionName.Replace("Table", "KeyColumn", StringComparison.Ordinal))}) ON DELETE {onDelete}";
     }
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", RegexOptions.CultureInvariant)]

@@ -1,42 +1,25 @@
 using Dermag.Migrations;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Dermag.BomTriggers;
 
-/// <summary>Validates <see cref="PostgresTriggerStoreOptions"/>, reporting every problem at once.</summary>
+/// <summary>
+/// Validates what <see cref="PostgresTriggerStoreOptions"/> adds to the shared store settings (those are validated by
+/// Dermag.Migrations); the host reports the failures of both at once.
+/// </summary>
 internal sealed class PostgresTriggerStoreOptionsValidator : IValidateOptions<PostgresTriggerStoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, PostgresTriggerStoreOptions options)
     {
         var errors = new List<string>();
-        if (!SqlIdentifier.IsValid(options.Schema))
-        {
-            errors.Add(SqlIdentifier.Describe(options.Schema, "PostgresTriggerStoreOptions.Schema"));
-        }
-
-        if (!Enum.IsDefined(options.MigrationMode))
-        {
-            errors.Add($"PostgresTriggerStoreOptions.MigrationMode must be Apply, ValidateOnly or None; got {options.MigrationMode}.");
-        }
-
-        if (options.ConnectionString is not null)
-        {
-            try
-            {
-                _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
-            }
-            catch (ArgumentException ex)
-            {
-                errors.Add($"PostgresTriggerStoreOptions.ConnectionString is not a valid Npgsql connection string: {ex.Message}");
-            }
-        }
-
         foreach (var problem in new[]
         {
             BomTriggersBuilder.DescribeTableProblem(options.TasksTable, nameof(options.TasksTable)),
             BomTriggersBuilder.DescribeTableProblem(options.TaskTypesTable, nameof(options.TaskTypesTable)),
             BomTriggersBuilder.DescribeTableProblem(options.UsersTable, nameof(options.UsersTable)),
+            KeyColumnProblem(options.TasksTable, options.TasksKeyColumn, nameof(options.TasksKeyColumn)),
+            KeyColumnProblem(options.TaskTypesTable, options.TaskTypesKeyColumn, nameof(options.TaskTypesKeyColumn)),
+            KeyColumnProblem(options.UsersTable, options.UsersKeyColumn, nameof(options.UsersKeyColumn)),
         })
         {
             if (problem is not null)
@@ -47,4 +30,7 @@ internal sealed class PostgresTriggerStoreOptionsValidator : IValidateOptions<Po
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private static string? KeyColumnProblem(string? table, string? column, string optionName) =>
+        table is not null && !SqlIdentifier.IsValid(column) ? SqlIdentifier.Describe(column, "PostgresTriggerStoreOptions." + optionName) : null;
 }

@@ -2,9 +2,7 @@ using Dermag.Migrations;
 using Dermag.TokenRotation;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -17,50 +15,20 @@ public sealed class RefreshTokenRotationBuilder
     public IServiceCollection Services { get; }
 
     /// <summary>
-    /// Stores tokens and audit rows in PostgreSQL, using the <c>NpgsqlDataSource</c> from DI (keyed when
-    /// <see cref="PostgresTokenStoreOptions.DataSourceKey"/> is set) or one built from
-    /// <see cref="PostgresTokenStoreOptions.ConnectionString"/>, and registers the embedded migrations with
-    /// <see cref="PostgresTokenStoreOptions.MigrationMode"/> (applied before other hosted services start).
+    /// Stores sessions, tokens and audit rows in PostgreSQL, using the <c>NpgsqlDataSource</c> from DI (keyed when
+    /// <see cref="PostgresStoreOptions.DataSourceKey"/> is set) or one built from
+    /// <see cref="PostgresStoreOptions.ConnectionString"/>, and registers the embedded migrations, run as
+    /// <see cref="PostgresStoreOptions.MigrationMode"/> says when the host starts (before other hosted services start).
+    /// <paramref name="configure"/> runs once, when the options are first read, after any other configuration of them.
     /// </summary>
     /// <param name="configure">Sets schema, user-id column type, users table for the foreign key, migration mode, connection.</param>
     public RefreshTokenRotationBuilder UsePostgres(Action<PostgresTokenStoreOptions>? configure = null)
     {
-        // The startup mode is needed at registration time, so the delegate also runs once here.
-        var probe = new PostgresTokenStoreOptions();
-        configure?.Invoke(probe);
-
-        var options = Services.AddOptions<PostgresTokenStoreOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.ValidateOnStart();
+        Services.AddDermagPostgresStore(TokenRotationMigrations.Library, configure, TokenRotationMigrations.Scripts, TokenRotationMigrations.Placeholders);
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresTokenStoreOptions>, PostgresTokenStoreOptionsValidator>());
-        Services.Replace(ServiceDescriptor.Singleton(sp =>
-        {
-            var o = sp.GetRequiredService<IOptions<PostgresTokenStoreOptions>>().Value;
-            if (o.ConnectionString is not null)
-            {
-                return new TokenRotationDataSource(NpgsqlDataSource.Create(o.ConnectionString), owned: true);
-            }
-
-            var dataSource = o.DataSourceKey is null
-                ? sp.GetService<NpgsqlDataSource>()
-                : sp.GetKeyedService<NpgsqlDataSource>(o.DataSourceKey);
-            return new TokenRotationDataSource(
-                dataSource ?? throw new TokenRotationException(
-                    "Dermag.TokenRotation.UsePostgres found no NpgsqlDataSource" + (o.DataSourceKey is null ? string.Empty : $" with key '{o.DataSourceKey}'")
-                    + " in DI; register one (AddNpgsqlDataSource) or set PostgresTokenStoreOptions.ConnectionString."),
-                owned: false);
-        }));
         Services.Replace(ServiceDescriptor.Singleton<IRefreshTokenStore>(sp => new PostgresRefreshTokenStore(
-            sp.GetRequiredService<TokenRotationDataSource>().DataSource,
-            sp.GetRequiredService<IOptions<PostgresTokenStoreOptions>>().Value)));
-        Services.AddDermagMigrations(TokenRotationMigrations.Library, probe.MigrationMode, sp => TokenRotationMigrations.CreateRunner(
-            sp.GetRequiredService<TokenRotationDataSource>().DataSource,
-            sp.GetRequiredService<IOptions<PostgresTokenStoreOptions>>().Value,
-            sp.GetService<ILogger<MigrationRunner>>()));
+            sp.GetRequiredService<PostgresStoreDataSource<PostgresTokenStoreOptions>>().DataSource,
+            sp.GetRequiredService<IOptionsMonitor<PostgresTokenStoreOptions>>().CurrentValue)));
 
         // Runs after the migrations (they run while the host is starting, before any hosted service starts).
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UserIdTypeCheck>());

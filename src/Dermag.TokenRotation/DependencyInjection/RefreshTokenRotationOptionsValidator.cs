@@ -112,7 +112,10 @@ internal sealed class RefreshTokenRotationOptionsValidator : IValidateOptions<Re
     }
 }
 
-/// <summary>Validates <see cref="PostgresTokenStoreOptions"/>, reporting every problem at once.</summary>
+/// <summary>
+/// Validates what <see cref="PostgresTokenStoreOptions"/> adds to the shared store settings (those are validated by
+/// Dermag.Migrations); the host reports the failures of both at once.
+/// </summary>
 internal sealed class PostgresTokenStoreOptionsValidator : IValidateOptions<PostgresTokenStoreOptions>
 {
     public ValidateOptionsResult Validate(string? name, PostgresTokenStoreOptions options)
@@ -120,7 +123,6 @@ internal sealed class PostgresTokenStoreOptionsValidator : IValidateOptions<Post
         ArgumentNullException.ThrowIfNull(options);
         const string Prefix = nameof(PostgresTokenStoreOptions) + ".";
         var errors = new List<string>();
-        Identifier(errors, Prefix + nameof(options.Schema), options.Schema);
         if (options.UsersTable is not null)
         {
             Identifier(errors, Prefix + nameof(options.UsersTable), options.UsersTable);
@@ -134,16 +136,6 @@ internal sealed class PostgresTokenStoreOptionsValidator : IValidateOptions<Post
         if (!Enum.IsDefined(options.UserIdType))
         {
             errors.Add($"{Prefix}{nameof(options.UserIdType)} must be one of {string.Join(", ", Enum.GetNames<UserIdColumnType>())}; got {(int)options.UserIdType}.");
-        }
-
-        if (!Enum.IsDefined(options.MigrationMode))
-        {
-            errors.Add($"{Prefix}{nameof(options.MigrationMode)} must be one of {string.Join(", ", Enum.GetNames<MigrationStartupMode>())}; got {(int)options.MigrationMode}.");
-        }
-
-        if (options.ConnectionString is not null && string.IsNullOrWhiteSpace(options.ConnectionString))
-        {
-            errors.Add($"{Prefix}{nameof(options.ConnectionString)} is empty; leave it null to use the NpgsqlDataSource from DI.");
         }
 
         if (options.NotificationConnectionString is not null && string.IsNullOrWhiteSpace(options.NotificationConnectionString))

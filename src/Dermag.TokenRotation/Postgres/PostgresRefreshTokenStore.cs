@@ -6,14 +6,6 @@ using NpgsqlTypes;
 
 namespace Dermag.TokenRotation;
 
-/// <summary>Holds the data source the PostgreSQL store uses, and disposes it when the store built it from a connection string.</summary>
-internal sealed class TokenRotationDataSource(NpgsqlDataSource dataSource, bool owned) : IAsyncDisposable
-{
-    public NpgsqlDataSource DataSource { get; } = dataSource;
-
-    public ValueTask DisposeAsync() => owned ? DataSource.DisposeAsync() : ValueTask.CompletedTask;
-}
-
 /// <summary>
 /// The PostgreSQL store. Each session has one <c>refresh_sessions</c> row that rotation and every revocation lock: the
 /// success path of a rotation is one statement (a compare-and-swap of the session's current token that also marks the

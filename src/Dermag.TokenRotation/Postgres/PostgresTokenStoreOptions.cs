@@ -19,13 +19,12 @@ public enum UserIdColumnType
     Uuid = 3,
 }
 
-/// <summary>Settings of the PostgreSQL store (<c>UsePostgres(...)</c>). Validated when the host starts.</summary>
-public sealed class PostgresTokenStoreOptions
+/// <summary>
+/// Settings of the PostgreSQL store (<c>UsePostgres(...)</c>): the shared connection, schema and migration settings of
+/// <see cref="PostgresStoreOptions"/> plus the user-id column and notifications. Validated when the host starts.
+/// </summary>
+public sealed class PostgresTokenStoreOptions : PostgresStoreOptions
 {
-    /// <summary>The schema of <c>refresh_tokens</c>, <c>audit_logs</c> and the cleanup function. A plain identifier.</summary>
-    /// <value>The default is <c>public</c>.</value>
-    public string Schema { get; set; } = "public";
-
     /// <summary>The SQL type of <c>user_id</c>. Fixed when the tables are created.</summary>
     /// <value>The default is <see cref="UserIdColumnType.Text"/>.</value>
     public UserIdColumnType UserIdType { get; set; } = UserIdColumnType.Text;
@@ -38,24 +37,12 @@ public sealed class PostgresTokenStoreOptions
     public string? UsersTable { get; set; }
 
     /// <summary>The schema of <see cref="UsersTable"/>.</summary>
-    /// <value>The default is <see langword="null"/>, meaning <see cref="Schema"/>.</value>
+    /// <value>The default is <see langword="null"/>, meaning <see cref="PostgresStoreOptions.Schema"/>.</value>
     public string? UsersTableSchema { get; set; }
 
     /// <summary>The key column of <see cref="UsersTable"/>.</summary>
     /// <value>The default is <c>id</c>.</value>
     public string UsersKeyColumn { get; set; } = "id";
-
-    /// <summary>What the host does with the migrations at startup. Read when <c>UsePostgres</c> is called.</summary>
-    /// <value>The default is <see cref="MigrationStartupMode.Apply"/>.</value>
-    public MigrationStartupMode MigrationMode { get; set; } = MigrationStartupMode.Apply;
-
-    /// <summary>A connection string the store builds its own data source from. When null, an <c>NpgsqlDataSource</c> is taken from DI.</summary>
-    /// <value>The default is <see langword="null"/>.</value>
-    public string? ConnectionString { get; set; }
-
-    /// <summary>The service key of a keyed <c>NpgsqlDataSource</c> in DI; ignored when <see cref="ConnectionString"/> is set.</summary>
-    /// <value>The default is <see langword="null"/> (the unkeyed data source).</value>
-    public object? DataSourceKey { get; set; }
 
     /// <summary>
     /// Whether revocations are published with <c>NOTIFY</c> on the schema's channel and heard with <c>LISTEN</c> by a hosted

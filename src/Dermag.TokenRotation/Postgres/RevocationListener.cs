@@ -25,7 +25,7 @@ internal sealed class RevocationListener : BackgroundService
     /// <summary>The payload of the keep-alive notification every listener ignores.</summary>
     internal const string Ping = "ping";
 
-    private readonly TokenRotationDataSource _storeDataSource;
+    private readonly PostgresStoreDataSource<PostgresTokenStoreOptions> _storeDataSource;
     private readonly PostgresTokenStoreOptions _options;
     private readonly SessionActivityCache _cache;
     private readonly TimeProvider _time;
@@ -34,14 +34,14 @@ internal sealed class RevocationListener : BackgroundService
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RevocationListener(
-        TokenRotationDataSource storeDataSource,
-        IOptions<PostgresTokenStoreOptions> options,
+        PostgresStoreDataSource<PostgresTokenStoreOptions> storeDataSource,
+        IOptionsMonitor<PostgresTokenStoreOptions> options,
         SessionActivityCache cache,
         TimeProvider timeProvider,
         ILogger<RevocationListener>? logger = null)
     {
         _storeDataSource = storeDataSource;
-        _options = options.Value;
+        _options = options.CurrentValue;
         _cache = cache;
         _time = timeProvider;
         _logger = (ILogger?)logger ?? NullLogger.Instance;

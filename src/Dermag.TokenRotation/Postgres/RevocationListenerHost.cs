@@ -4,13 +4,13 @@ using Microsoft.Extensions.Options;
 namespace Dermag.TokenRotation;
 
 /// <summary>Runs the <see cref="RevocationListener"/> singleton as a hosted service when notifications are on.</summary>
-internal sealed class RevocationListenerHost(RevocationListener listener, IOptions<PostgresTokenStoreOptions> options, IRefreshTokenStore store) : IHostedService
+internal sealed class RevocationListenerHost(RevocationListener listener, IOptionsMonitor<PostgresTokenStoreOptions> options, IRefreshTokenStore store) : IHostedService
 {
     private bool _started;
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.RevocationNotifications && store is PostgresRefreshTokenStore)
+        if (options.CurrentValue.RevocationNotifications && store is PostgresRefreshTokenStore)
         {
             _started = true;
             await listener.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -20,8 +20,18 @@ public static class TokenRotationMigrations
     {
         options ??= new PostgresTokenStoreOptions();
         var runnerOptions = new MigrationRunnerOptions { Schema = options.Schema };
-        runnerOptions.Placeholders["user_id_type"] = options.UserIdSqlType;
-        runnerOptions.Placeholders["users_foreign_key"] = options.UsersForeignKeyClause;
+        foreach (var (key, value) in Placeholders(options))
+        {
+            runnerOptions.Placeholders[key] = value;
+        }
+
         return new MigrationRunner(dataSource, Scripts, runnerOptions, logger);
     }
+
+    /// <summary>The script placeholders filled from the options (the schema is filled by the runner).</summary>
+    internal static IReadOnlyDictionary<string, string> Placeholders(PostgresTokenStoreOptions options) => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["user_id_type"] = options.UserIdSqlType,
+        ["users_foreign_key"] = options.UsersForeignKeyClause,
+    };
 }

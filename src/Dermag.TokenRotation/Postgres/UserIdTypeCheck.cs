@@ -7,7 +7,7 @@ namespace Dermag.TokenRotation;
 /// Fails the host's start when <see cref="PostgresTokenStoreOptions.UserIdType"/> does not match the type the tables were
 /// created with (a raw 42804 at the first login otherwise). Skipped when the tables do not exist yet (migrations off).
 /// </summary>
-internal sealed class UserIdTypeCheck(IRefreshTokenStore store, IOptions<PostgresTokenStoreOptions> options) : IHostedService
+internal sealed class UserIdTypeCheck(IRefreshTokenStore store, IOptionsMonitor<PostgresTokenStoreOptions> options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -16,7 +16,7 @@ internal sealed class UserIdTypeCheck(IRefreshTokenStore store, IOptions<Postgre
             return;
         }
 
-        var o = options.Value;
+        var o = options.CurrentValue;
         var actual = await postgres.ReadUserIdColumnTypeAsync(o.Schema, cancellationToken).ConfigureAwait(false);
         if (actual is not null && !string.Equals(actual, o.UserIdSqlType, StringComparison.Ordinal))
         {

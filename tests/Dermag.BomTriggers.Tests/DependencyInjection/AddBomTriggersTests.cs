@@ -60,6 +60,57 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
     }
 
     [Fact]
+    public async Task UsePostgres_MigrationModeSetLaterThroughConfigure_IsHonouredAndTheDelegateRunsOnce()
+    {
+        var connectionString = await database.CreateDatabaseAsync("bomtriggerslatemode");
+        var calls = 0;
+        using var host = Build(s =>
+        {
+            s.AddBomTriggers().UsePostgres(connectionString, o =>
+            {
+                calls++;
+                o.Schema = "late";
+                o.TasksTable = "tasks";
+                o.TasksKeyColumn = "Id";
+            });
+            s.Configure<PostgresTriggerStoreOptions>(o => o.MigrationMode = MigrationStartupMode.ValidateOnly);
+        });
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<MigrationException>()).Which.Message.Should()
+            .Contain("0001_create_bom_triggers.sql", "ValidateOnly, set after UsePostgres, validates instead of applying");
+        calls.Should().Be(1, "the configure delegate runs once, when the options are read");
+    }
+
+    [Fact]
+    public async Task UsePostgres_TasksKeyColumn_ReferencesThatColumn()
+    {
+        // EF Core names keys "Id": the foreign key must follow the option, not assume "id".
+        var connectionString = await database.CreateDatabaseAsync("bomtriggerskeycolumn");
+        await using (var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString))
+        await using (var create = dataSource.CreateCommand("""CREATE TABLE "Tasks" ("Id" integer PRIMARY KEY)"""))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        using var host = Build(s => s.AddBomTriggers().UsePostgres(connectionString, o =>
+        {
+            o.TasksTable = "Tasks";
+            o.TasksKeyColumn = "Id";
+        }));
+        await host.StartAsync();
+        await host.StopAsync();
+
+        await using var check = Npgsql.NpgsqlDataSource.Create(connectionString);
+        await using var command = check.CreateCommand("""
+            SELECT pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'public.bom_trigger_logs'::regclass AND contype = 'f' AND pg_get_constraintdef(oid) LIKE '%(task_id)%'
+            """);
+        ((string)(await command.ExecuteScalarAsync())!).Should().Contain("REFERENCES \"Tasks\"(\"Id\")");
+    }
+
+    [Fact]
     public void AddAction_InvalidTypeName_ThrowsAtRegistration()
     {
         var act = () => new ServiceCollection().AddBomTriggers().AddAction<ThrowingAction>("lower");

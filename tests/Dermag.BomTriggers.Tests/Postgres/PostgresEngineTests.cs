@@ -148,6 +148,6 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : IClassFi
         var text = (string)(await fks.ExecuteScalarAsync())!;
         text.Split(',').Should().BeEquivalentTo("bom.bom_trigger_logs->bom.bom_triggers", "bom.bom_trigger_logs->tasks", "bom.bom_triggers->task_types", "bom.bom_triggers->task_types", "bom.bom_triggers->users");
 
-        runner.ExportScript().Should().Contain("REFERENCES \"public\".\"tasks\" (id) ON DELETE CASCADE");
+        runner.ExportScript().Should().Contain("REFERENCES \"public\".\"tasks\" (\"id\") ON DELETE CASCADE");
     }
 }

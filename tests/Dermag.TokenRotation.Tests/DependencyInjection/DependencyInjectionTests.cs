@@ -121,6 +121,42 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
     }
 
     [Fact]
+    public async Task UsePostgres_MigrationModeSetLaterThroughConfigure_IsHonouredAndTheDelegateRunsOnce()
+    {
+        var connectionString = await database.CreateDatabaseAsync("tokenrotationlatemode");
+        var calls = 0;
+        using var host = Host(services =>
+        {
+            services.AddRefreshTokenRotation(Valid).UsePostgres(connectionString, o =>
+            {
+                calls++;
+                o.Schema = "late";
+            });
+            services.Configure<PostgresTokenStoreOptions>(o => o.MigrationMode = MigrationStartupMode.None);
+        });
+
+        await host.StartAsync();
+        await host.StopAsync();
+
+        calls.Should().Be(1, "the configure delegate runs once, when the options are read");
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand("SELECT to_regnamespace('late') IS NULL");
+        ((bool)(await command.ExecuteScalarAsync())!).Should().BeTrue("MigrationMode None, set after UsePostgres, means nothing is applied");
+    }
+
+    [Fact]
+    public async Task UsePostgres_NoConnectionStringAndNoDataSourceInDi_FailsNamingBothWays()
+    {
+        using var host = Host(services => services.AddRefreshTokenRotation(Valid).UsePostgres(o => o.DataSourceKey = "auth"));
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should()
+            .Contain("PostgresTokenStoreOptions names no connection string and DI has no NpgsqlDataSource with the key 'auth'")
+            .And.Contain("PostgresTokenStoreOptions.ConnectionString");
+    }
+
+    [Fact]
     public async Task UsePostgres_KeyedDataSource_UsesThatDataSource()
     {
         await using var dataSource = NpgsqlDataSource.Create(await database.CreateDatabaseAsync("tokenrotationkeyeddatasource"));
