@@ -42,6 +42,23 @@ internal static class RevocationScenario
         await using var b = await StartAsync(connectionString, notifications, cache);
         var serviceA = a.GetRequiredService<IRefreshTokenManager>();
         var serviceB = b.GetRequiredService<IRefreshTokenManager>();
+        if (notifications)
+        {
+            // Not measured: the first revocation to reach B proves B's listener is up.
+            var warmUp = await serviceA.IssueAsync("revocation-warm-up");
+            await serviceB.IsSessionActiveAsync(warmUp.SessionId);
+            await serviceA.RevokeSessionAsync("revocation-warm-up", warmUp.SessionId);
+            var deadline = Stopwatch.StartNew();
+            while (await serviceB.IsSessionActiveAsync(warmUp.SessionId))
+            {
+                await Task.Delay(10);
+                if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+                {
+                    throw new InvalidOperationException("instance B never heard a revocation: its listener did not start");
+                }
+            }
+        }
+
         var samples = new double[Clients][];
         await Task.WhenAll(Enumerable.Range(0, Clients).Select(client => Task.Run(async () =>
         {
@@ -74,11 +91,6 @@ internal static class RevocationScenario
         foreach (var hosted in provider.GetServices<IHostedService>())
         {
             await hosted.StartAsync(CancellationToken.None);
-        }
-
-        if (notifications)
-        {
-            await provider.GetRequiredService<RevocationListener>().Listening.WaitAsync(TimeSpan.FromSeconds(10));
         }
 
         return provider;
