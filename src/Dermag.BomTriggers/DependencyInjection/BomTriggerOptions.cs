@@ -9,6 +9,14 @@ public sealed class BomTriggerOptions
     /// <value>The default is 30 seconds. Must be positive and at most one hour.</value>
     public TimeSpan ActionTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long an action whose timeout fired (its cancellation token is cancelled) may take to stop before the dispatch
+    /// abandons it. An abandoned action is reported as failed, its later failure is logged, and the dispatch's DI scope is
+    /// disposed only when it ends.
+    /// </summary>
+    /// <value>The default is 2 seconds. Between 0 and 1 minute.</value>
+    public TimeSpan ActionCancellationGrace { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The deepest chained event that still runs triggers; deeper ones are <c>SuppressedLoop</c>.</summary>
     /// <value>The default is 5. Must be between 0 and 100.</value>
     public int MaxChainDepth { get; set; } = 5;

@@ -14,6 +14,11 @@ internal sealed class BomTriggerOptionsValidator : IValidateOptions<BomTriggerOp
             errors.Add($"BomTriggerOptions.ActionTimeout must be positive and at most 01:00:00; got {options.ActionTimeout}.");
         }
 
+        if (options.ActionCancellationGrace < TimeSpan.Zero || options.ActionCancellationGrace > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"BomTriggerOptions.ActionCancellationGrace must be between 0 and 00:01:00; got {options.ActionCancellationGrace}.");
+        }
+
         if (options.MaxChainDepth is < 0 or > 100)
         {
             errors.Add($"BomTriggerOptions.MaxChainDepth must be between 0 and 100; got {options.MaxChainDepth}.");

@@ -8,7 +8,7 @@ internal static partial class Log
     public static partial void TriggerExecuted(ILogger logger, int triggerId, string actionType, int taskId, double elapsedMs);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Trigger {TriggerId} ({ActionType}) failed for task {TaskId}: {Error}")]
-    public static partial void TriggerFailed(ILogger logger, Exception exception, int triggerId, string actionType, int taskId, string error);
+    public static partial void TriggerFailed(ILogger logger, Exception? exception, int triggerId, string actionType, int taskId, string error);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Trigger {TriggerId} suppressed for task {TaskId} at chain depth {Depth} (correlation {CorrelationId}): loop or chain too deep")]
     public static partial void LoopSuppressed(ILogger logger, int triggerId, int taskId, int depth, Guid correlationId);

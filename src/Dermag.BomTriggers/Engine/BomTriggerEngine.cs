@@ -40,9 +40,11 @@ internal sealed class BomTriggerEngine(
         queue.Enqueue((Readable(triggerEvent), 0));
         var notConsidered = 0;
 
-        // Actions get one DI scope per dispatch, created when the first action runs.
+        // Actions get one DI scope per dispatch, created when the first action runs. An action abandoned after its
+        // timeout and grace keeps the scope (and its timeout source) alive until it finishes.
         AsyncServiceScope? scope = null;
         ActionTimeoutSource? timeouts = null;
+        List<Task>? abandoned = null;
         try
         {
             while (queue.TryDequeue(out var item))
@@ -61,7 +63,7 @@ internal sealed class BomTriggerEngine(
                     {
                         scope ??= scopes.CreateAsyncScope();
                         timeouts ??= new ActionTimeoutSource(timeProvider);
-                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, cancellationToken).ConfigureAwait(false);
+                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, abandoned ??= [], cancellationToken).ConfigureAwait(false);
                     }
 
                     outcomes.Add(outcome);
@@ -99,10 +101,17 @@ internal sealed class BomTriggerEngine(
         }
         finally
         {
-            timeouts?.Dispose();
-            if (scope is { } created)
+            if (abandoned is { Count: > 0 })
             {
-                await created.DisposeAsync().ConfigureAwait(false);
+                _ = ReleaseAfterAsync(abandoned, scope, timeouts);
+            }
+            else
+            {
+                timeouts?.Dispose();
+                if (scope is { } created)
+                {
+                    await created.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
 
@@ -259,6 +268,7 @@ internal sealed class BomTriggerEngine(
         DispatchOptions dispatchOptions,
         Queue<(BomTriggerEvent, int)> queue,
         ActionTimeoutSource timeouts,
+        List<Task> abandoned,
         CancellationToken cancellationToken)
     {
         var trigger = candidate.Trigger;
@@ -269,15 +279,26 @@ internal sealed class BomTriggerEngine(
         Task<ActionResult>? running = null;
         try
         {
-            var handler = actions.Resolve(services, trigger.ActionType)
-                ?? throw new BomTriggerException($"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\").");
+            if (actions.Resolve(services, trigger.ActionType) is not { } handler)
+            {
+                return (Failed(trigger, current, depth, started, null, $"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\")."), null);
+            }
+
             var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Enlistment, services);
 
             // The action starts on the thread pool, so one that blocks before returning its task cannot hold the dispatch
-            // past its timeout, and waiting on the token bounds one that ignores it. Either is then left to finish alone
-            // (the only way not to wait for it); the timeout source it saw has fired and is never reused.
+            // past its timeout. When the timeout fires, the action's token is cancelled and it gets a bounded grace to stop.
             running = RunOnThreadPoolAsync(handler, context, token);
-            var result = await running.WaitAsync(token).ConfigureAwait(false);
+            ActionResult result;
+            try
+            {
+                result = await running.WaitAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return (await TimedOutAsync(running, trigger, current, depth, started, abandoned).ConfigureAwait(false), null);
+            }
+
             var elapsed = timeProvider.GetElapsedTime(started);
             metrics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
 
@@ -295,19 +316,64 @@ internal sealed class BomTriggerEngine(
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
-            var elapsed = timeProvider.GetElapsedTime(started);
-            var error = timeout.IsCancellationRequested
-                ? $"The action timed out after {_options.ActionTimeout}."
-                : $"{ex.GetType().Name}: {ex.Message}";
-            Log.TriggerFailed(Logger, ex, trigger.Id, trigger.ActionType, current.TaskId, error);
-            return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed }, null);
+            return (Failed(trigger, current, depth, started, ex, $"{ex.GetType().Name}: {ex.Message}"), null);
         }
         finally
         {
-            if (running is { IsCompleted: false })
+            if (running is { IsCompleted: false } && !abandoned.Contains(running))
             {
+                // The caller cancelled the dispatch: the action is cancelled too, but nobody waits for it any more.
+                abandoned.Add(running);
                 ObserveAbandoned(running, trigger, current.TaskId);
             }
+        }
+    }
+
+    /// <summary>
+    /// The action's token was cancelled at its timeout: give it <see cref="BomTriggerOptions.ActionCancellationGrace"/> to
+    /// stop; one that does not is abandoned (recorded, its failure logged when it ends, its scope kept until then).
+    /// </summary>
+    private async Task<TriggerOutcome> TimedOutAsync(Task<ActionResult> running, BomTrigger trigger, BomTriggerEvent current, int depth, long started, List<Task> abandoned)
+    {
+        if (!running.IsCompleted && _options.ActionCancellationGrace > TimeSpan.Zero)
+        {
+            using var stopTimer = new CancellationTokenSource();
+            await Task.WhenAny(running, Task.Delay(_options.ActionCancellationGrace, timeProvider, stopTimer.Token)).ConfigureAwait(false);
+            await stopTimer.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (running.IsCompleted)
+        {
+            _ = running.Exception; // observed: its cancellation is the expected end
+            return Failed(trigger, current, depth, started, null, $"The action timed out after {_options.ActionTimeout}.");
+        }
+
+        abandoned.Add(running);
+        ObserveAbandoned(running, trigger, current.TaskId);
+        return Failed(
+            trigger,
+            current,
+            depth,
+            started,
+            null,
+            $"The action timed out after {_options.ActionTimeout} and did not stop within {_options.ActionCancellationGrace} of being cancelled; it was abandoned and may still be running.");
+    }
+
+    private TriggerOutcome Failed(BomTrigger trigger, BomTriggerEvent current, int depth, long started, Exception? exception, string error)
+    {
+        var elapsed = timeProvider.GetElapsedTime(started);
+        Log.TriggerFailed(Logger, exception, trigger.Id, trigger.ActionType, current.TaskId, error);
+        return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
+    }
+
+    /// <summary>Disposes the dispatch's scope and timeout source once every abandoned action has ended.</summary>
+    private static async Task ReleaseAfterAsync(List<Task> abandoned, AsyncServiceScope? scope, ActionTimeoutSource? timeouts)
+    {
+        await Task.WhenAll(abandoned).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        timeouts?.Dispose();
+        if (scope is { } created)
+        {
+            await created.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -138,12 +138,30 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         var dispatch = Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 5, null, "{}"));
         await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
         dispatch.IsCompleted.Should().BeFalse("the action is still running before the timeout");
-        Context.Time.Advance(TimeSpan.FromSeconds(10));
-        var report = await dispatch.WaitAsync(TimeSpan.FromSeconds(30));
+        DispatchReport report;
+        if (ignoresToken)
+        {
+            report = await TimeOutAndRunOutTheGraceAsync(dispatch);
+        }
+        else
+        {
+            // It stops as soon as its token is cancelled, within the grace: no more time has to pass.
+            Context.Time.Advance(TimeSpan.FromSeconds(10));
+            report = await dispatch.WaitAsync(TimeSpan.FromSeconds(30));
+        }
 
         report.Outcomes[0].Kind.Should().Be(TriggerOutcomeKind.Failed);
-        report.Outcomes[0].Error.Should().Be("The action timed out after 00:00:10.");
-        report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(10));
+        if (ignoresToken)
+        {
+            report.Outcomes[0].Error.Should().Be("The action timed out after 00:00:10 and did not stop within 00:00:02 of being cancelled; it was abandoned and may still be running.");
+            report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(12), "the grace ran out on fake time");
+        }
+        else
+        {
+            report.Outcomes[0].Error.Should().Be("The action timed out after 00:00:10.", "it stopped as soon as its token was cancelled");
+            report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(10));
+        }
+
         report.Outcomes[1].Kind.Should().Be(TriggerOutcomeKind.Executed);
         (await Context.Store.GetLogsAsync(slow.Id)).Items.Single().ErrorMessage.Should().Contain("timed out");
     }
@@ -160,12 +178,11 @@ public abstract class TriggerEngineContract : IAsyncLifetime
             // Started from another thread: before the fix the dispatch blocked its caller inside the action.
             var dispatch = Task.Run(() => Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 12, null, "{}")));
             await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            Context.Time.Advance(TimeSpan.FromSeconds(10));
-            var report = await dispatch.WaitAsync(TimeSpan.FromSeconds(10));
+            var report = await TimeOutAndRunOutTheGraceAsync(dispatch);
 
             report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal((blocking.Id, TriggerOutcomeKind.Failed), (report.Outcomes[1].TriggerId, TriggerOutcomeKind.Executed));
-            report.Outcomes[0].Error.Should().Be("The action timed out after 00:00:10.");
-            report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(10));
+            report.Outcomes[0].Error.Should().StartWith("The action timed out after 00:00:10 and did not stop within 00:00:02").And.Contain("abandoned");
+            report.Outcomes[0].Duration.Should().Be(TimeSpan.FromSeconds(12));
             Context.Host.Calls.Should().Equal("notify:12:after:a");
             (await Context.Store.GetLogsAsync(blocking.Id)).Items.Single().ErrorMessage.Should().Contain("timed out");
         }
@@ -173,6 +190,58 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         {
             release.Set();
         }
+    }
+
+    [Fact]
+    public async Task AbandonedAction_KeepsItsScopeUntilItEnds_AndItsFailureIsLogged()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        await Context.CreateAsync("holds", BomTriggerEvents.TaskCreate, "{}", "HOLD_SCOPE", $$"""{"key":"{{key}}"}""");
+        var (started, release, scoped) = ScopeHoldingAction.For(key);
+
+        var dispatch = Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 14, null, "{}"));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var report = await TimeOutAndRunOutTheGraceAsync(dispatch);
+
+        report.Outcomes.Single().Error.Should().Contain("abandoned");
+        scoped.Task.IsCompleted.Should().BeFalse("the abandoned action still runs, so its scoped services must not be disposed under it");
+        release.TrySetResult();
+        var disposedAfterTheActionEnded = await scoped.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        disposedAfterTheActionEnded.Should().BeTrue();
+        await EventuallyAsync(() => Context.Logs.Entries.Any(e => e.Item3.Id == 4010), "the abandoned action's later failure is logged");
+    }
+
+    /// <summary>
+    /// Fires the 10 s action timeout; then, once the dispatch has armed the grace timer (the next timer created) and the
+    /// action has not stopped, runs the 2 s grace out. Time moves by exactly these amounts, so later actions keep theirs.
+    /// </summary>
+    private async Task<DispatchReport> TimeOutAndRunOutTheGraceAsync(Task<DispatchReport> dispatch)
+    {
+        var timers = Context.Time.TimersCreated;
+        Context.Time.Advance(TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!dispatch.IsCompleted && Context.Time.TimersCreated == timers && DateTime.UtcNow < deadline)
+        {
+            await Task.Yield();
+        }
+
+        if (!dispatch.IsCompleted)
+        {
+            Context.Time.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        return await dispatch.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private static async Task EventuallyAsync(Func<bool> condition, string because)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Yield();
+        }
+
+        condition().Should().BeTrue(because);
     }
 
     [Fact]

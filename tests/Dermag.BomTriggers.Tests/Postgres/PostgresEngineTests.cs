@@ -75,6 +75,39 @@ public sealed class PostgresEngineTests(PostgresDatabase database) : IClassFixtu
     }
 
     [Fact]
+    public async Task TriggerOfAnActionNoLongerRegistered_IsReportedAsFailedNamingTheCallToMake()
+    {
+        // Saved by an instance that registered the action; dispatched by one that no longer does (a deploy removed it).
+        await using var other = await TriggerTestContext.CreateAsync(
+            b => b.UsePostgres(database.ConnectionString, o => o.Schema = _schema),
+            more: b => b.AddAction<AddLineLater>(AddLineLater.Type));
+        await other.CreateAsync("gone", BomTriggerEvents.TaskCreate, "{}", AddLineLater.Type, "{}");
+        await _context.RefreshSnapshotAsync();
+
+        var report = await _context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 21, null, "{}"));
+
+        report.Outcomes.Single(o => o.TriggerName == "gone").Error.Should()
+            .Be($"The action type '{AddLineLater.Type}' is not registered; call AddAction<THandler>(\"{AddLineLater.Type}\").");
+    }
+
+    private sealed class AddLineLater : IBomTriggerAction
+    {
+        public const string Type = "REMOVED_IN_A_LATER_DEPLOY";
+
+        public string Description => "Registered on one instance only.";
+
+        public IReadOnlyList<ActionConfigField> ConfigFields => [];
+
+        public IReadOnlyList<string> CausedEvents => [];
+
+        public void ValidateConfig(System.Text.Json.JsonElement config, ActionConfigValidationContext context)
+        {
+        }
+
+        public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken) => Task.FromResult(ActionResult.Empty);
+    }
+
+    [Fact]
     public async Task EfMapping_ReportsLogsJoinedWithTriggers()
     {
         var trigger = await _context.CreateAsync("cost", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");

@@ -151,6 +151,56 @@ public sealed class DirtyAction : IBomTriggerAction
 }
 
 /// <summary>A custom action that blocks its thread before it returns a task, until the test releases it.</summary>
+/// <summary>Fake time that counts the timers created, so a test knows when the code under test has armed one.</summary>
+public sealed class CountingTimeProvider(DateTimeOffset start) : FakeTimeProvider(start)
+{
+    private int _timers;
+
+    public int TimersCreated => Volatile.Read(ref _timers);
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        Interlocked.Increment(ref _timers);
+        return base.CreateTimer(callback, state, dueTime, period);
+    }
+}
+
+/// <summary>A scoped service that records when its scope disposes it.</summary>
+public sealed class ScopeProbe : IDisposable
+{
+    public TaskCompletionSource<bool>? Disposed { get; set; }
+
+    public void Dispose() => Disposed?.TrySetResult(true);
+}
+
+/// <summary>An action that ignores cancellation, holds a scoped service, and fails when released.</summary>
+public sealed class ScopeHoldingAction(ScopeProbe probe) : IBomTriggerAction
+{
+    public static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, TaskCompletionSource Release, TaskCompletionSource<bool> Disposed)> Runs = new();
+
+    public string Description => "Holds its scope.";
+
+    public IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
+
+    public IReadOnlyList<string> CausedEvents => [];
+
+    public static (TaskCompletionSource Started, TaskCompletionSource Release, TaskCompletionSource<bool> Disposed) For(string key) =>
+        Runs.GetOrAdd(key, _ => (new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)));
+
+    public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
+    {
+    }
+
+    public async Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+    {
+        var (started, release, disposed) = For(context.Config.GetProperty("key").GetString()!);
+        probe.Disposed = disposed;
+        started.TrySetResult();
+        await release.Task;
+        throw new InvalidOperationException("failed after being abandoned");
+    }
+}
+
 public sealed class BlockingAction : IBomTriggerAction
 {
     public static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, ManualResetEventSlim Release)> Runs = new();
@@ -203,7 +253,7 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
 /// <summary>A service provider with the library wired to one store, a fake host and fake time.</summary>
 public sealed class TriggerTestContext : IAsyncDisposable
 {
-    private TriggerTestContext(ServiceProvider services, FakeTimeProvider time, FakeHost host, CapturingLoggerProvider logs)
+    private TriggerTestContext(ServiceProvider services, CountingTimeProvider time, FakeHost host, CapturingLoggerProvider logs)
     {
         Services = services;
         Time = time;
@@ -213,11 +263,14 @@ public sealed class TriggerTestContext : IAsyncDisposable
 
     public ServiceProvider Services { get; }
 
-    public FakeTimeProvider Time { get; }
+    public CountingTimeProvider Time { get; }
 
     public FakeHost Host { get; }
 
     public CapturingLoggerProvider Logs { get; }
+
+    /// <summary>Reloads the engine's snapshot now, as the revision poll would after another instance changed a trigger.</summary>
+    public Task RefreshSnapshotAsync() => Services.GetRequiredService<TriggerSnapshotProvider>().RefreshAsync(CancellationToken.None);
 
     public IBomTriggerManager Store => Services.GetRequiredService<IBomTriggerManager>();
 
@@ -229,7 +282,7 @@ public sealed class TriggerTestContext : IAsyncDisposable
 
     public static async Task<TriggerTestContext> CreateAsync(Action<BomTriggersBuilder> useStore, Action<BomTriggerOptions>? configure = null, Action<BomTriggersBuilder>? more = null)
     {
-        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        var time = new CountingTimeProvider(TimeProvider.System.GetUtcNow());
         var host = new FakeHost();
         var logs = new CapturingLoggerProvider();
         var services = new ServiceCollection();
@@ -239,7 +292,8 @@ public sealed class TriggerTestContext : IAsyncDisposable
         services.AddSingleton<IBomCostCalculator>(host);
         services.AddSingleton<IBomNotificationSender>(host);
         var builder = services.AddBomTriggers(configure);
-        builder.AddAction<SlowAction>("SLOW").AddAction<ThrowingAction>("EXPLODE").AddAction<DirtyAction>("DIRTY").AddAction<BlockingAction>("BLOCK");
+        builder.AddAction<SlowAction>("SLOW").AddAction<ThrowingAction>("EXPLODE").AddAction<DirtyAction>("DIRTY").AddAction<BlockingAction>("BLOCK").AddAction<ScopeHoldingAction>("HOLD_SCOPE");
+        services.AddScoped<ScopeProbe>();
         services.AddLogging();
         services.AddSingleton<ILoggerProvider>(logs);
         useStore(builder);
