@@ -46,7 +46,7 @@ internal sealed class CompiledCondition
     private static (string Path, string Value)[] FindEqualityKeys(ConditionNode root) => root is AllNode all
         ? [.. all.Items
             .OfType<FieldNode>()
-            .Where(f => f.Operator == FieldOperator.Eq && f.Literal.ValueKind == JsonValueKind.String)
+            .Where(f => ReferenceEquals(f.Operator, ConditionOperators.Eq) && f.Literal.ValueKind == JsonValueKind.String)
             .Select(f => (f.Path, f.Literal.GetString()!))
             .OrderBy(k => k.Path, StringComparer.Ordinal)]
         : [];

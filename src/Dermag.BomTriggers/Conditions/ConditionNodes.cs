@@ -134,24 +134,8 @@ internal sealed class NotNode(string pointer, ConditionNode inner) : ConditionNo
     }
 }
 
-internal enum FieldOperator
-{
-    Eq,
-    Ne,
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-    In,
-    Nin,
-    Exists,
-    Contains,
-    StartsWith,
-    Changed,
-}
-
 /// <summary>One operator applied to one field. Literals were type-checked against the field when parsed.</summary>
-internal sealed class FieldNode(string pointer, string path, FieldOperator op, JsonElement literal, JsonElement? from, JsonElement? to) : ConditionNode(pointer)
+internal sealed class FieldNode(string pointer, string path, ConditionOperator op, JsonElement literal) : ConditionNode(pointer)
 {
     private readonly string[] _segments = path.Split('.');
     private Func<EvaluationInput, bool>? _compiled;
@@ -159,73 +143,11 @@ internal sealed class FieldNode(string pointer, string path, FieldOperator op, J
 
     public string Path { get; } = path;
 
-    public FieldOperator Operator { get; } = op;
+    public ConditionOperator Operator { get; } = op;
 
     public JsonElement Literal { get; } = literal;
 
-    public override Func<EvaluationInput, bool> Compile()
-    {
-        var segments = _segments;
-        var literal = Literal;
-        switch (Operator)
-        {
-            case FieldOperator.Eq:
-                return input => EqualsLiteral(input.Current(segments), literal);
-            case FieldOperator.Ne:
-                return input => !EqualsLiteral(input.Current(segments), literal);
-            case FieldOperator.Gt:
-                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) > 0;
-            case FieldOperator.Gte:
-                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) >= 0;
-            case FieldOperator.Lt:
-                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) < 0;
-            case FieldOperator.Lte:
-                return input => input.Current(segments) is { } v && JsonValues.Compare(v, literal) <= 0;
-            case FieldOperator.In:
-            {
-                var options = literal.EnumerateArray().Select(e => e.Clone()).ToArray();
-                return input => input.Current(segments) is { } v && options.Any(o => JsonValues.AreEqual(v, o));
-            }
-
-            case FieldOperator.Nin:
-            {
-                var options = literal.EnumerateArray().Select(e => e.Clone()).ToArray();
-                return input => input.Current(segments) is not { } v || !options.Any(o => JsonValues.AreEqual(v, o));
-            }
-
-            case FieldOperator.Exists:
-            {
-                var expected = literal.ValueKind == JsonValueKind.True;
-                return input => (input.Current(segments) is { ValueKind: not JsonValueKind.Null }) == expected;
-            }
-
-            case FieldOperator.Contains:
-            {
-                var needle = literal.GetString()!;
-                return input => input.Current(segments) switch
-                {
-                    { ValueKind: JsonValueKind.String } s => s.GetString()!.Contains(needle, StringComparison.Ordinal),
-                    { ValueKind: JsonValueKind.Array } a => a.EnumerateArray().Any(e => e.ValueKind == JsonValueKind.String && e.ValueEquals(needle)),
-                    _ => false,
-                };
-            }
-
-            case FieldOperator.StartsWith:
-            {
-                var prefix = literal.GetString()!;
-                return input => input.Current(segments) is { ValueKind: JsonValueKind.String } s && s.GetString()!.StartsWith(prefix, StringComparison.Ordinal);
-            }
-
-            case FieldOperator.Changed:
-            {
-                var (fromValue, toValue) = (from, to);
-                return input => HasChanged(input.Before(segments), input.Current(segments), fromValue, toValue);
-            }
-
-            default:
-                throw new InvalidOperationException($"Unknown operator {Operator}.");
-        }
-    }
+    public override Func<EvaluationInput, bool> Compile() => Operator.Compile(_segments, Literal);
 
     public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
@@ -238,7 +160,7 @@ internal sealed class FieldNode(string pointer, string path, FieldOperator op, J
 
         var clause = _clause ??= Describe();
         var actual = JsonValues.Describe(input.Current(_segments));
-        if (Operator == FieldOperator.Changed)
+        if (Operator.ComparesPrevious)
         {
             actual = $"from {JsonValues.Describe(input.Before(_segments))} to {actual}";
         }
@@ -250,28 +172,13 @@ internal sealed class FieldNode(string pointer, string path, FieldOperator op, J
 
     private string Describe()
     {
-        var name = "$" + char.ToLowerInvariant(Operator.ToString()[0]) + Operator.ToString()[1..];
-        if (Operator == FieldOperator.Changed)
+        if (Operator.ComparesPrevious && Literal.ValueKind == JsonValueKind.Object)
         {
-            return $"{Path} $changed" + (from is { } f ? " from " + f.GetRawText() : string.Empty) + (to is { } t ? " to " + t.GetRawText() : string.Empty);
+            var from = Literal.TryGetProperty("from", out var f) ? " from " + f.GetRawText() : string.Empty;
+            var to = Literal.TryGetProperty("to", out var t) ? " to " + t.GetRawText() : string.Empty;
+            return $"{Path} {Operator.Name}{from}{to}";
         }
 
-        return $"{Path} {name} {Literal.GetRawText()}";
-    }
-
-    private static bool EqualsLiteral(JsonElement? actual, JsonElement literal) =>
-        literal.ValueKind == JsonValueKind.Null
-            ? actual is null or { ValueKind: JsonValueKind.Null }
-            : actual is { } v && JsonValues.AreEqual(v, literal);
-
-    private static bool HasChanged(JsonElement? before, JsonElement? after, JsonElement? from, JsonElement? to)
-    {
-        var changed = before is { } b && after is { } a ? !JsonValues.AreEqual(b, a) : before.HasValue != after.HasValue;
-        if (!changed)
-        {
-            return false;
-        }
-
-        return (from is not { } f || EqualsLiteral(before, f)) && (to is not { } t || EqualsLiteral(after, t));
+        return Operator.ComparesPrevious ? $"{Path} {Operator.Name}" : $"{Path} {Operator.Name} {Literal.GetRawText()}";
     }
 }

@@ -6,7 +6,7 @@ namespace Dermag.BomTriggers;
 /// Parses and type-checks a condition against an event type's fields, collecting every problem with a JSON Pointer.
 /// Never throws on bad input: anything it cannot accept becomes an error.
 /// </summary>
-internal sealed class ConditionParser
+internal sealed class ConditionParser : IOperatorLiteralChecks
 {
     public const int MaxDepth = 32;
 
@@ -130,7 +130,7 @@ internal sealed class ConditionParser
             // The original's plain form: {"field": value} means equality.
             if (CheckLiteral(value, field.Type, pointer, allowNull: true))
             {
-                items.Add(new FieldNode(pointer, path, FieldOperator.Eq, value.Clone(), null, null));
+                items.Add(new FieldNode(pointer, path, ConditionOperators.Eq, value.Clone()));
             }
 
             return;
@@ -161,119 +161,30 @@ internal sealed class ConditionParser
 
     private FieldNode? ParseOperator(string path, BomEventField field, string name, JsonElement literal, string pointer)
     {
-        var type = field.Type;
-        switch (name)
+        if (!ConditionOperators.All.TryGetValue(name, out var op))
         {
-            case "$eq":
-            case "$ne":
-                return CheckLiteral(literal, type, pointer, allowNull: true)
-                    ? new FieldNode(pointer, path, name == "$eq" ? FieldOperator.Eq : FieldOperator.Ne, literal.Clone(), null, null)
-                    : null;
-            case "$gt":
-            case "$gte":
-            case "$lt":
-            case "$lte":
-                if (type is not (BomFieldType.Number or BomFieldType.String))
-                {
-                    return NotApplicable(pointer, name, type);
-                }
-
-                return CheckLiteral(literal, type, pointer, allowNull: false)
-                    ? new FieldNode(pointer, path, name switch { "$gt" => FieldOperator.Gt, "$gte" => FieldOperator.Gte, "$lt" => FieldOperator.Lt, _ => FieldOperator.Lte }, literal.Clone(), null, null)
-                    : null;
-            case "$in":
-            case "$nin":
-            {
-                if (type == BomFieldType.StringArray)
-                {
-                    return NotApplicable(pointer, name, type);
-                }
-
-                if (literal.ValueKind != JsonValueKind.Array)
-                {
-                    return Error(pointer, "expected an array of " + Plural(type));
-                }
-
-                var ok = true;
-                var index = 0;
-                foreach (var item in literal.EnumerateArray())
-                {
-                    ok &= CheckLiteral(item, type, pointer + "/" + index++, allowNull: false);
-                }
-
-                return ok ? new FieldNode(pointer, path, name == "$in" ? FieldOperator.In : FieldOperator.Nin, literal.Clone(), null, null) : null;
-            }
-
-            case "$exists":
-                return literal.ValueKind is JsonValueKind.True or JsonValueKind.False
-                    ? new FieldNode(pointer, path, FieldOperator.Exists, literal.Clone(), null, null)
-                    : Error(pointer, "expected a boolean");
-            case "$contains":
-                if (type is not (BomFieldType.String or BomFieldType.StringArray))
-                {
-                    return NotApplicable(pointer, name, type);
-                }
-
-                return literal.ValueKind == JsonValueKind.String
-                    ? new FieldNode(pointer, path, FieldOperator.Contains, literal.Clone(), null, null)
-                    : Error(pointer, "expected a string");
-            case "$startsWith":
-                if (type != BomFieldType.String)
-                {
-                    return NotApplicable(pointer, name, type);
-                }
-
-                return literal.ValueKind == JsonValueKind.String
-                    ? new FieldNode(pointer, path, FieldOperator.StartsWith, literal.Clone(), null, null)
-                    : Error(pointer, "expected a string");
-            case "$changed":
-                return ParseChanged(path, type, literal, pointer);
-            default:
-                return Error(pointer, $"unknown operator '{name}'; expected one of $eq $ne $gt $gte $lt $lte $in $nin $exists $contains $startsWith $changed");
+            return Error(pointer, $"unknown operator '{name}'; expected one of {ConditionOperators.NameList}");
         }
+
+        if (!op.AppliesTo.Contains(field.Type))
+        {
+            return NotApplicable(pointer, name, field.Type);
+        }
+
+        return op.CheckLiteral(this, literal, field.Type, pointer) ? new FieldNode(pointer, path, op, literal.Clone()) : null;
     }
 
-    private FieldNode? ParseChanged(string path, BomFieldType type, JsonElement literal, string pointer)
+    string IOperatorLiteralChecks.EventType => _eventType;
+
+    bool IOperatorLiteralChecks.EventHasPreviousValues => _catalog.Get(_eventType) is not { SupportsPreviousValues: false };
+
+    bool IOperatorLiteralChecks.Fail(string pointer, string message)
     {
-        if (_catalog.Get(_eventType) is { SupportsPreviousValues: false })
-        {
-            return Error(pointer, $"'$changed' needs previous values, which {_eventType} does not carry; use it with {BomTriggerEvents.StatusChange} or {BomTriggerEvents.QuantityChange}");
-        }
-
-        if (literal.ValueKind == JsonValueKind.True)
-        {
-            return new FieldNode(pointer, path, FieldOperator.Changed, literal.Clone(), null, null);
-        }
-
-        if (literal.ValueKind != JsonValueKind.Object)
-        {
-            return Error(pointer, "expected true or an object with \"from\" and/or \"to\"");
-        }
-
-        JsonElement? from = null, to = null;
-        var ok = true;
-        foreach (var property in literal.EnumerateObject())
-        {
-            var propertyPointer = pointer + "/" + Escape(property.Name);
-            switch (property.Name)
-            {
-                case "from":
-                    ok &= CheckLiteral(property.Value, type, propertyPointer, allowNull: true);
-                    from = property.Value.Clone();
-                    break;
-                case "to":
-                    ok &= CheckLiteral(property.Value, type, propertyPointer, allowNull: true);
-                    to = property.Value.Clone();
-                    break;
-                default:
-                    Error(propertyPointer, "unknown property; '$changed' takes \"from\" and \"to\"");
-                    ok = false;
-                    break;
-            }
-        }
-
-        return ok ? new FieldNode(pointer, path, FieldOperator.Changed, literal.Clone(), from, to) : null;
+        Error(pointer, message);
+        return false;
     }
+
+    bool IOperatorLiteralChecks.Value(JsonElement literal, BomFieldType type, string pointer, bool allowNull) => CheckLiteral(literal, type, pointer, allowNull);
 
     private bool CheckLiteral(JsonElement literal, BomFieldType type, string pointer, bool allowNull)
     {
@@ -303,8 +214,7 @@ internal sealed class ConditionParser
         return false;
     }
 
-    private static bool IsFieldOperator(string name) =>
-        name is "$eq" or "$ne" or "$gt" or "$gte" or "$lt" or "$lte" or "$in" or "$nin" or "$exists" or "$contains" or "$startsWith" or "$changed";
+    private static bool IsFieldOperator(string name) => ConditionOperators.All.ContainsKey(name);
 
     private static string Singular(BomFieldType type) => type switch
     {
@@ -312,13 +222,6 @@ internal sealed class ConditionParser
         BomFieldType.Boolean => "a boolean",
         BomFieldType.StringArray => "an array of strings",
         _ => "a string",
-    };
-
-    private static string Plural(BomFieldType type) => type switch
-    {
-        BomFieldType.Number => "numbers",
-        BomFieldType.Boolean => "booleans",
-        _ => "strings",
     };
 
     private FieldNode? NotApplicable(string pointer, string name, BomFieldType type) =>

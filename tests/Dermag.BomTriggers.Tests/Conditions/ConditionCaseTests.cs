@@ -101,6 +101,9 @@ public class ConditionCaseTests
         { TC, """{"tags":{"$contains":"urg"}}""", Lan, null, "false" },
         { MA, """{"materialName":{"$startsWith":"Kabel"}}""", Cable, null, "true" },
         { MA, """{"materialName":{"$startsWith":"kabel"}}""", Cable, null, "false" },
+        { MA, """{"materialName":{"$endsWith":"Cat6"}}""", Cable, null, "true" },
+        { MA, """{"materialName":{"$endsWith":"cat6"}}""", Cable, null, "false" },
+        { MA, """{"materialName":{"$endsWith":6}}""", Cable, null, "error /triggerCondition/materialName/$endsWith: expected a string" },
 
         // $changed against previous values.
         { SC, """{"status":{"$changed":{"from":"in_progress","to":"completed"}}}""", """{"status":"completed"}""", """{"status":"in_progress"}""", "true" },
@@ -142,6 +145,7 @@ public class ConditionCaseTests
         { TC, """{"taskTypeCode":{"$in":"LAN"}}""", Lan, null, "error /triggerCondition/taskTypeCode/$in: expected an array of strings" },
         { MA, """{"quantity":{"$contains":"1"}}""", Cable, null, "error /triggerCondition/quantity/$contains: '$contains' does not apply to a number field" },
         { TC, """{"tags":{"$startsWith":"u"}}""", Lan, null, "error /triggerCondition/tags/$startsWith: '$startsWith' does not apply" },
+        { TC, """{"tags":{"$endsWith":"t"}}""", Lan, null, "error /triggerCondition/tags/$endsWith: '$endsWith' does not apply" },
         { TC, """{"title":{"$exists":"yes"}}""", Lan, null, "error /triggerCondition/title/$exists: expected a boolean" },
         { TC, """{"title":{"$regex":"x"}}""", Lan, null, "error /triggerCondition/title/$regex: unknown operator '$regex'" },
         { TC, """{"$or":[]}""", Lan, null, "error /triggerCondition/$or: unknown operator '$or'" },
@@ -305,5 +309,31 @@ public class ConditionCaseTests
         var readBack = CompiledCondition.TryCompile(Json.Parse("""{"status":"completed","taskTypeCode":"LAN"}"""), SC, EventCatalog.Default, errors)!;
 
         readBack.EqualityKeys.Should().Equal(saved.EqualityKeys).And.Equal(("status", "completed"), ("taskTypeCode", "LAN"));
+    }
+}
+
+/// <summary>The operator table and the README's semantics table cannot drift apart.</summary>
+public sealed class ConditionOperatorTableTests
+{
+    [Fact]
+    public void EveryOperatorInTheTable_HasARowInTheReadmeSemanticsTable()
+    {
+        var readme = File.ReadAllText(Path.Combine(FindRepoRoot(), "src", "Dermag.BomTriggers", "README.md"));
+
+        ConditionOperators.All.Keys.Should().OnlyContain(name => readme.Contains($"{{\"f\": {{\"{name}\"", StringComparison.Ordinal) || readme.Contains($"`{name}`", StringComparison.Ordinal));
+        ConditionOperators.All.Values.Should().OnlyContain(o => o.AppliesTo.Count > 0 && o.Meaning.Length > 0);
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Dermag.Libraries.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Dermag.Libraries.sln not found");
     }
 }
