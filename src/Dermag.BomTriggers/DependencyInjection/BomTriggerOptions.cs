@@ -33,6 +33,18 @@ public sealed class BomTriggerOptions
     /// <value>The default is <see langword="false"/>. Set by <c>AddExampleTriggers()</c>.</value>
     public bool SeedExampleTriggers { get; set; }
 
+    /// <summary>How long execution logs are kept before cleanup deletes them (the original's <c>cleanup_old_trigger_logs</c> default).</summary>
+    /// <value>The default is 90 days. Between 1 day and 10 years.</value>
+    public TimeSpan LogRetention { get; set; } = TimeSpan.FromDays(90);
+
+    /// <summary>How many rows one cleanup statement deletes; cleanup repeats until less than a batch is left, so locks stay short.</summary>
+    /// <value>The default is 1,000. Between 1 and 100,000.</value>
+    public int CleanupBatchSize { get; set; } = 1000;
+
+    /// <summary>How often the periodic cleanup service (registered by <c>AddPeriodicCleanup()</c>) runs.</summary>
+    /// <value>The default is 1 hour.</value>
+    public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromHours(1);
+
     internal TriggerStoreKind Store { get; set; }
 }
 

@@ -14,6 +14,21 @@ internal sealed class BomTriggerOptionsValidator : IValidateOptions<BomTriggerOp
             errors.Add($"BomTriggerOptions.ActionTimeout must be positive and at most 01:00:00; got {options.ActionTimeout}.");
         }
 
+        if (options.LogRetention < TimeSpan.FromDays(1) || options.LogRetention > TimeSpan.FromDays(3650))
+        {
+            errors.Add($"BomTriggerOptions.LogRetention must be between 1 day and 3650 days; got {options.LogRetention}.");
+        }
+
+        if (options.CleanupBatchSize is < 1 or > 100_000)
+        {
+            errors.Add($"BomTriggerOptions.CleanupBatchSize must be between 1 and 100000; got {options.CleanupBatchSize}.");
+        }
+
+        if (options.CleanupInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"BomTriggerOptions.CleanupInterval must be positive; got {options.CleanupInterval}.");
+        }
+
         if (options.ActionCancellationGrace < TimeSpan.Zero || options.ActionCancellationGrace > TimeSpan.FromMinutes(1))
         {
             errors.Add($"BomTriggerOptions.ActionCancellationGrace must be between 0 and 00:01:00; got {options.ActionCancellationGrace}.");

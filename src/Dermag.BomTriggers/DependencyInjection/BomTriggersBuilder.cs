@@ -51,13 +51,23 @@ public sealed partial class BomTriggersBuilder
     public BomTriggersBuilder UseInMemoryStore()
     {
         Services.Configure<BomTriggerOptions>(o => o.Store = TriggerStoreKind.InMemory);
-        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => new InMemoryTriggerStore(sp.GetRequiredService<TimeProvider>())));
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore, InMemoryTriggerStore>());
         return this;
     }
 
     /// <summary>Registers a custom action type (an upper-case identifier); a later registration of the same type replaces the earlier.</summary>
     public BomTriggersBuilder AddAction<THandler>(string actionType)
         where THandler : class, IBomTriggerAction => AddAction<THandler>(actionType, builtIn: false);
+
+    /// <summary>
+    /// Adds a hosted service that runs <see cref="IBomTriggerManager.CleanupAsync"/> every
+    /// <see cref="BomTriggerOptions.CleanupInterval"/>. Safe with several instances (batches skip rows another is deleting).
+    /// </summary>
+    public BomTriggersBuilder AddPeriodicCleanup()
+    {
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, TriggerLogCleanupService>());
+        return this;
+    }
 
     /// <summary>Inserts the original's three example triggers at startup unless they exist (matched by stable uuid).</summary>
     public BomTriggersBuilder AddExampleTriggers()

@@ -33,4 +33,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Trigger {TriggerId} ({ActionType}) for task {TaskId} failed after its timeout had been reported")]
     public static partial void AbandonedActionFailed(ILogger logger, Exception exception, int triggerId, string actionType, int taskId);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Information, Message = "Cleanup deleted {Count} trigger log row(s) executed before {Before:O}")]
+    public static partial void LogsCleanedUp(ILogger logger, int count, DateTimeOffset before);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message = "Periodic trigger log cleanup failed; it will run again after the interval")]
+    public static partial void CleanupFailed(ILogger logger, Exception exception);
 }

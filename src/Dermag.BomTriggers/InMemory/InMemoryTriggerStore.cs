@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Dermag.BomTriggers;
 
 /// <summary>The in-memory store: same semantics as PostgreSQL (ids, ordering, cascade, cleanup), for tests and demos.</summary>
-internal sealed class InMemoryTriggerStore(TimeProvider timeProvider) : IBomTriggerStore
+internal sealed class InMemoryTriggerStore : IBomTriggerStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, BomTrigger> _triggers = [];
@@ -159,12 +159,13 @@ internal sealed class InMemoryTriggerStore(TimeProvider timeProvider) : IBomTrig
         }
     }
 
-    public Task<int> CleanupOldLogsAsync(int retentionDays, CancellationToken cancellationToken)
+    public Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            var cutoff = timeProvider.GetUtcNow().AddDays(-retentionDays);
-            return Task.FromResult(_logs.RemoveAll(l => l.ExecutedAt < cutoff));
+            var doomed = _logs.Where(l => l.ExecutedAt < before).OrderBy(l => l.ExecutedAt).Take(batchSize).ToHashSet();
+            _logs.RemoveAll(doomed.Contains);
+            return Task.FromResult(doomed.Count);
         }
     }
 

@@ -10,6 +10,7 @@ internal sealed class BomTriggerManager(
     TriggerSnapshotProvider snapshots,
     IServiceScopeFactory scopes,
     TimeProvider timeProvider,
+    Microsoft.Extensions.Options.IOptions<BomTriggerOptions> options,
     ILogger<BomTriggerManager>? logger = null) : IBomTriggerManager
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
@@ -80,10 +81,22 @@ internal sealed class BomTriggerManager(
     public Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default) =>
         repository.GetRecentFailuresAsync(Math.Clamp(limit, 1, 1000), cancellationToken);
 
-    public Task<int> CleanupOldLogsAsync(int retentionDays = 90, CancellationToken cancellationToken = default)
+    public async Task<int> CleanupAsync(CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(retentionDays);
-        return repository.CleanupOldLogsAsync(retentionDays, cancellationToken);
+        using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.cleanup");
+        var engineOptions = options.Value;
+        var before = timeProvider.GetUtcNow() - engineOptions.LogRetention;
+        var total = 0;
+        int deleted;
+        do
+        {
+            deleted = await repository.DeleteLogsAsync(before, engineOptions.CleanupBatchSize, cancellationToken).ConfigureAwait(false);
+            total += deleted;
+        }
+        while (deleted >= engineOptions.CleanupBatchSize);
+
+        Log.LogsCleanedUp(Logger, total, before);
+        return total;
     }
 
     public IReadOnlyList<BomEventDescriptor> ListEvents() => validator.Catalog.Events;

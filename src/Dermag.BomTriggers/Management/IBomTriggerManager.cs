@@ -34,8 +34,13 @@ public interface IBomTriggerManager
     /// <summary>The most recent failed or suppressed runs across all triggers, newest first.</summary>
     Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes logs older than <paramref name="retentionDays"/> days (<c>cleanup_old_trigger_logs</c>); returns how many.</summary>
-    Task<int> CleanupOldLogsAsync(int retentionDays = 90, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Deletes execution logs older than <see cref="BomTriggerOptions.LogRetention"/> (on the injected clock) in batches of
+    /// <see cref="BomTriggerOptions.CleanupBatchSize"/>; safe with several instances. <c>AddPeriodicCleanup()</c> runs it
+    /// every <see cref="BomTriggerOptions.CleanupInterval"/>.
+    /// </summary>
+    /// <returns>How many log rows were deleted.</returns>
+    Task<int> CleanupAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The event types with the typed fields conditions may test.</summary>
     IReadOnlyList<BomEventDescriptor> ListEvents();

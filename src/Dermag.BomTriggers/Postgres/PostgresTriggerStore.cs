@@ -19,7 +19,6 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
     private readonly string _triggers;
     private readonly string _logs;
     private readonly string _revision;
-    private readonly string _cleanup;
 
     public PostgresTriggerStore(NpgsqlDataSource dataSource, string schema)
     {
@@ -28,7 +27,6 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         _triggers = quoted + ".bom_triggers";
         _logs = quoted + ".bom_trigger_logs";
         _revision = quoted + ".bom_trigger_revision";
-        _cleanup = quoted + ".cleanup_old_trigger_logs";
     }
 
     public async Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, DateTimeOffset now, CancellationToken cancellationToken)
@@ -186,11 +184,16 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         return items;
     }
 
-    public async Task<int> CleanupOldLogsAsync(int retentionDays, CancellationToken cancellationToken)
+    public async Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT {_cleanup}($1)");
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = retentionDays });
-        return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        // SKIP LOCKED lets several instances clean up at once without waiting on each other.
+        await using var command = _dataSource.CreateCommand($"""
+            DELETE FROM {_logs}
+            WHERE id IN (SELECT id FROM {_logs} WHERE executed_at < $1 ORDER BY executed_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = before });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batchSize });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<long> GetRevisionAsync(CancellationToken cancellationToken)

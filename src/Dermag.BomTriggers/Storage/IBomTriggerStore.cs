@@ -42,7 +42,8 @@ internal interface IBomTriggerStore
 
     Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit, CancellationToken cancellationToken);
 
-    Task<int> CleanupOldLogsAsync(int retentionDays, CancellationToken cancellationToken);
+    /// <summary>Deletes at most <paramref name="batchSize"/> logs executed before <paramref name="before"/>; returns how many.</summary>
+    Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken);
 
     /// <summary>A number that changes whenever any trigger changes, in any app instance.</summary>
     Task<long> GetRevisionAsync(CancellationToken cancellationToken);

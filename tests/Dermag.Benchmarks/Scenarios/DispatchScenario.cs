@@ -77,7 +77,7 @@ internal static class DispatchScenario
             }
 
             // The in-memory store keeps every log row; trim them between rounds, outside the measured time.
-            var measured = await Harness.CompareAsync(1, run.RoundDuration, run.Rounds, async () => await store.CleanupOldLogsAsync(0), [.. contenders]);
+            var measured = await Harness.CompareAsync(1, run.RoundDuration, run.Rounds, async () => await store.CleanupAsync(), [.. contenders]);
             if (groupSize == 1)
             {
                 extraRows.AddRange(measured);

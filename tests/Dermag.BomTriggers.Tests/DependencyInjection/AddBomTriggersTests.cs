@@ -111,6 +111,45 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
     }
 
     [Fact]
+    public async Task AddPeriodicCleanup_EveryInterval_DeletesLogsPastTheRetention()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var host = Build(s =>
+        {
+            s.AddSingleton<TimeProvider>(time);
+            s.AddSingleton<IBomCostCalculator, CountingCost>();
+            s.AddBomTriggers(o =>
+            {
+                o.LogRetention = TimeSpan.FromDays(1);
+                o.CleanupInterval = TimeSpan.FromHours(1);
+            }).UseInMemoryStore().AddPeriodicCleanup();
+        });
+        await host.StartAsync();
+        var manager = host.Services.GetRequiredService<IBomTriggerManager>();
+        var trigger = (await manager.CreateAsync(new BomTriggerDefinition { Name = "cost", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.CalculateCost })).Trigger!;
+        await host.Services.GetRequiredService<IBomTriggerEngine>().DispatchAsync(BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, 1, null, new System.Text.Json.Nodes.JsonObject()));
+        (await manager.GetLogsAsync(trigger.Id)).Total.Should().Be(1);
+
+        time.Advance(TimeSpan.FromDays(1));
+
+        // The service's loop runs on its own thread and may arm its timer after this point, so keep ticking the fake clock.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await manager.GetLogsAsync(trigger.Id)).Total > 0 && DateTime.UtcNow < deadline)
+        {
+            time.Advance(TimeSpan.FromHours(1));
+            await Task.Yield();
+        }
+
+        (await manager.GetLogsAsync(trigger.Id)).Total.Should().Be(0);
+        await host.StopAsync();
+    }
+
+    private sealed class CountingCost : IBomCostCalculator
+    {
+        public Task<decimal> RecalculateAsync(CostRequest request, CancellationToken cancellationToken) => Task.FromResult(1m);
+    }
+
+    [Fact]
     public void AddAction_InvalidTypeName_ThrowsAtRegistration()
     {
         var act = () => new ServiceCollection().AddBomTriggers().AddAction<ThrowingAction>("lower");

@@ -289,15 +289,15 @@ public abstract class TriggerStoreContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CleanupOldLogsAsync_RemovesOnlyLogsOlderThanRetention()
+    public async Task CleanupAsync_RemovesOnlyLogsOlderThanTheRetention()
     {
         var trigger = (await Store.CreateAsync(Valid())).Trigger!;
         await WriteLogsAsync(trigger.Id, 2, TimeSpan.FromDays(100), success: true);
         await WriteLogsAsync(trigger.Id, 3, TimeSpan.FromDays(1), success: true);
 
-        (await Store.CleanupOldLogsAsync(90)).Should().Be(2);
+        (await Store.CleanupAsync()).Should().Be(2, "the default retention is 90 days");
         (await Store.GetLogsAsync(trigger.Id)).Total.Should().Be(3);
-        (await Store.CleanupOldLogsAsync()).Should().Be(0, "the default retention is 90 days");
+        (await Store.CleanupAsync()).Should().Be(0);
     }
 
     [Fact]
