@@ -1,12 +1,12 @@
 using System.Text.RegularExpressions;
+using Dermag.BomTriggers;
 using Dermag.Migrations;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace Dermag.BomTriggers;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Configures Dermag.BomTriggers; returned by <c>services.AddBomTriggers()</c>.</summary>
 public sealed partial class BomTriggersBuilder

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Dermag.Migrations;
 using Microsoft.Extensions.Options;
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Dermag.Testing;
 
