@@ -321,6 +321,64 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : IClassFi
         (await rows.ExecuteScalarAsync()).Should().Be(3L);
     }
 
+    [Fact]
+    public async Task ReadmeRollbackOf0002_ReturnsTheSchemaTo0001_AndMigratingAgainWorks()
+    {
+        var options = new PostgresTriggerStoreOptions { Schema = "bom_rollback" };
+        var runner = new MigrationRunner(database.DataSource, BomTriggersBuilder.CreateMigrationSet(), BomTriggersBuilder.CreateRunnerOptions(options));
+        int kept, deleted;
+        await using (var context = await TriggerTestContext.CreateAsync(b => b.UsePostgres(database.ConnectionString, o => o.Schema = "bom_rollback")))
+        {
+            kept = (await context.CreateAsync("kept", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}")).Id;
+            deleted = (await context.CreateAsync("deleted", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}")).Id;
+            await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"));
+            await context.Store.DeleteAsync(deleted);
+        }
+
+        var readme = await File.ReadAllTextAsync(FindRepositoryFile("src/Dermag.BomTriggers/README.md"));
+        var rollback = readme[readme.IndexOf("## Rollback", StringComparison.Ordinal)..];
+        var block = rollback[(rollback.LastIndexOf("```sql", StringComparison.Ordinal) + "```sql".Length)..];
+        block = block[..block.IndexOf("```", StringComparison.Ordinal)];
+        block.Should().Contain("DROP TABLE IF EXISTS bom_trigger_history;");
+        await ExecuteAsync("SET search_path TO bom_rollback;\n" + block + "\nRESET search_path;");
+
+        (await TextAsync("""
+            SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns
+            WHERE table_schema = 'bom_rollback' AND table_name = 'bom_triggers' AND column_name IN ('version', 'deleted_at', 'deleted_by')
+            """)).Should().BeNull();
+        (await TextAsync("SELECT to_regclass('bom_rollback.bom_trigger_history')::text")).Should().BeNull();
+        (await TextAsync("SELECT string_agg(name, ',') FROM bom_rollback.bom_triggers")).Should().Be("kept");
+        (await TextAsync("SELECT string_agg(DISTINCT trigger_id::text, ',') FROM bom_rollback.bom_trigger_logs")).Should().Be(kept.ToString(CultureInfo.InvariantCulture));
+        (await TextAsync("""
+            SELECT string_agg(confdeltype::text, ',') FROM pg_constraint
+            WHERE conrelid = 'bom_rollback.bom_trigger_logs'::regclass AND confrelid = 'bom_rollback.bom_triggers'::regclass
+            """)).Should().Be("c", "0001's cascade is back");
+        (await runner.GetStatusAsync()).Pending.Should().Equal("0002_trigger_history.sql");
+
+        (await runner.MigrateAsync()).Applied.Should().Equal("0002_trigger_history.sql");
+        (await TextAsync("SELECT string_agg(version || ':' || change, ',') FROM bom_rollback.bom_trigger_history")).Should().Be("1:created");
+    }
+
+    private static string FindRepositoryFile(string relativePath)
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, relativePath);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException($"{relativePath} was not found above {AppContext.BaseDirectory}.");
+    }
+
+    private async Task<string?> TextAsync(string sql)
+    {
+        await using var command = database.DataSource.CreateCommand(sql);
+        return await command.ExecuteScalarAsync() as string;
+    }
+
     private async Task ExecuteAsync(string sql)
     {
         await using var command = database.DataSource.CreateCommand(sql);
