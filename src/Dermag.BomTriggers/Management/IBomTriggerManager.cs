@@ -11,7 +11,7 @@ namespace Dermag.BomTriggers;
 /// records no author), the time from the <see cref="TimeProvider"/>, and the definition after and before the change
 /// (<see cref="GetHistoryAsync"/>). Deletes are soft: logs and history stay and <see cref="RestoreAsync"/> brings a deleted
 /// trigger back. Changes to one trigger are serialized, so its versions are gapless even across app instances.
-/// The overloads without <c>changedBy</c> record no author.
+/// The overloads without <c>changedBy</c> record no author (a create records <see cref="BomTriggerDefinition.CreatedBy"/>).
 /// </remarks>
 public interface IBomTriggerManager
 {

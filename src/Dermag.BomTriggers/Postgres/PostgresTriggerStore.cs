@@ -30,6 +30,10 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
     private readonly string _definition;
     private readonly string _revision;
     private readonly string _cleanup;
+    private readonly string _update;
+    private readonly string _delete;
+    private readonly string _toggle;
+    private readonly string _restore;
 
     public PostgresTriggerStore(NpgsqlDataSource dataSource, string schema)
     {
@@ -41,6 +45,29 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         _definition = quoted + ".bom_trigger_definition";
         _revision = quoted + ".bom_trigger_revision";
         _cleanup = quoted + ".cleanup_old_trigger_logs";
+
+        // $1-$13 the definition (AddDefinition; $1 uuid and $12 created_by are typed but unused: the trigger keeps both),
+        // $14 the id, $15 the author.
+        _update = Change(
+            "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
+            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13",
+            idParameter: "$14", liveOnly: true, "'updated'", changedBy: "$15", changedAt: "$13", restoredFrom: "NULL");
+
+        // $1 the id, $2 the time, $3 the author.
+        _delete = Change(
+            "deleted_at = $2, deleted_by = $3, updated_at = $2",
+            idParameter: "$1", liveOnly: true, "'deleted'", changedBy: "$3", changedAt: "$2", restoredFrom: "NULL");
+
+        // $1 the id, $2 the time, $3 the author.
+        _toggle = Change(
+            "is_active = NOT t.is_active, updated_at = $2",
+            idParameter: "$1", liveOnly: true, "'toggled'", changedBy: "$3", changedAt: "$2", restoredFrom: "NULL");
+
+        // As an update, live or deleted, undeleting; $16 the restored version.
+        _restore = Change(
+            "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
+            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13, deleted_at = NULL, deleted_by = NULL",
+            idParameter: "$14", liveOnly: false, "'restored'", changedBy: "$15", changedAt: "$13", restoredFrom: "$16");
     }
 
     public async Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
@@ -85,11 +112,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
 
     public async Task<BomTrigger?> UpdateAsync(int id, BomTriggerDefinition definition, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // $1-$13 the definition ($1 uuid and $12 created_by are typed but unused: an update keeps both), $14 the id, $15 the author.
-        await using var command = _dataSource.CreateCommand(Change(
-            "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
-            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13",
-            idParameter: "$14", liveOnly: true, "'updated'", changedBy: "$15", changedAt: "$13", restoredFrom: "NULL"));
+        await using var command = _dataSource.CreateCommand(_update);
         AddDefinition(command, definition, null, now);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
         AddNullableInt(command, changedBy);
@@ -98,10 +121,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
 
     public async Task<bool> DeleteAsync(int id, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // $1 the id, $2 the time, $3 the author.
-        await using var command = _dataSource.CreateCommand(Change(
-            "deleted_at = $2, deleted_by = $3, updated_at = $2",
-            idParameter: "$1", liveOnly: true, "'deleted'", changedBy: "$3", changedAt: "$2", restoredFrom: "NULL"));
+        await using var command = _dataSource.CreateCommand(_delete);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
         AddNullableInt(command, changedBy);
@@ -131,10 +151,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
 
     public async Task<BomTrigger?> ToggleAsync(int id, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // $1 the id, $2 the time, $3 the author.
-        await using var command = _dataSource.CreateCommand(Change(
-            "is_active = NOT t.is_active, updated_at = $2",
-            idParameter: "$1", liveOnly: true, "'toggled'", changedBy: "$3", changedAt: "$2", restoredFrom: "NULL"));
+        await using var command = _dataSource.CreateCommand(_toggle);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
         AddNullableInt(command, changedBy);
@@ -143,11 +160,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
 
     public async Task<BomTrigger?> RestoreAsync(int id, int restoredFrom, BomTriggerDefinition definition, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // $1-$13 the definition ($1 uuid and $12 created_by unused, as in an update), $14 the id, $15 the author, $16 the restored version.
-        await using var command = _dataSource.CreateCommand(Change(
-            "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
-            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13, deleted_at = NULL, deleted_by = NULL",
-            idParameter: "$14", liveOnly: false, "'restored'", changedBy: "$15", changedAt: "$13", restoredFrom: "$16"));
+        await using var command = _dataSource.CreateCommand(_restore);
         AddDefinition(command, definition, null, now);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
         AddNullableInt(command, changedBy);
