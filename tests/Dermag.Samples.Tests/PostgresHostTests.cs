@@ -94,4 +94,39 @@ public sealed class PostgresHostTests(PostgresDatabase database) : IClassFixture
         (await ScalarAsync<string>($"SELECT string_agg(version || ':' || change || ':' || changed_by, ',' ORDER BY version) FROM bom_trigger_history WHERE trigger_id = {id}"))
             .Should().Be("1:created:1,2:toggled:1,3:deleted:1,4:restored:1");
     }
+
+    [Fact]
+    public async Task OnPostgres_RestoringAVersionNoLongerValid_Is400WithItsErrorsAndChangesNothing()
+    {
+        using var api = _factory.Api();
+        await api.LoginAsync("manager", Demo.ManagerPassword);
+        var id = (await api.PostAsync("/api/bom-triggers", new
+        {
+            name = "Notify the warehouse",
+            triggerEvent = "ON_STATUS_CHANGE",
+            actionType = "NOTIFY",
+            actionConfig = new { message = "Done", recipients = new[] { "manager" } },
+        })).Data.GetProperty("id").GetInt32();
+        // Version 2, as an instance that still registered the RETIRED_EXPORT action saved it (this host has no such action).
+        await ScalarAsync<int>($$"""
+            WITH changed AS (
+                UPDATE bom_triggers t SET action_type = 'RETIRED_EXPORT', action_config = '{}', version = version + 1 WHERE id = {{id}}
+                RETURNING t.id, t.version, bom_trigger_definition(t) AS definition)
+            INSERT INTO bom_trigger_history (trigger_id, version, change, changed_by, definition, previous)
+            SELECT id, version, 'updated', 1, definition, (SELECT definition FROM bom_trigger_history WHERE trigger_id = {{id}} AND version = 1) FROM changed
+            RETURNING version
+            """);
+        (await api.PutAsync($"/api/bom-triggers/{id}", new { actionType = "NOTIFY", actionConfig = new { message = "Done again", recipients = new[] { "manager" } } }))
+            .Status.Should().Be(HttpStatusCode.OK);
+
+        var invalid = await api.PostAsync($"/api/bom-triggers/{id}/restore/2");
+
+        invalid.Status.Should().Be(HttpStatusCode.BadRequest, invalid.ToString());
+        invalid.Code.Should().Be("VALIDATION_ERROR");
+        invalid.Message.Should().StartWith($"Version 2 of trigger {id} is not valid today: /actionType: unknown action type 'RETIRED_EXPORT'");
+        invalid.Data.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("path").GetString()).Should().Equal("/actionType");
+        (await ScalarAsync<long>($"SELECT count(*) FROM bom_trigger_history WHERE trigger_id = {id}")).Should().Be(3, "a refused restore records nothing");
+        (await api.GetAsync($"/api/bom-triggers/{id}")).Data.GetProperty("actionConfig").GetProperty("message").GetString().Should().Be("Done again");
+        (await api.PostAsync($"/api/bom-triggers/{id}/restore/1")).Status.Should().Be(HttpStatusCode.OK, "version 1 is still valid");
+    }
 }

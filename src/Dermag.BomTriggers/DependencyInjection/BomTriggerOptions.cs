@@ -55,10 +55,7 @@ public sealed class PostgresTriggerStoreOptions
     /// <value>The default is <see langword="null"/> (no foreign key).</value>
     public string? TaskTypesTable { get; set; }
 
-    /// <summary>
-    /// The host's users table; when set, <c>bom_triggers.created_by</c> and <c>deleted_by</c> and
-    /// <c>bom_trigger_history.changed_by</c> reference it.
-    /// </summary>
+    /// <summary>The host's users table; when set, <c>bom_triggers.created_by</c> references it.</summary>
     /// <value>The default is <see langword="null"/> (no foreign key).</value>
     public string? UsersTable { get; set; }
 }
