@@ -48,8 +48,54 @@ public sealed class BomTriggerEntity
     /// <summary>When last changed.</summary>
     public DateTimeOffset UpdatedAt { get; set; }
 
-    /// <summary>The trigger's logs.</summary>
+    /// <summary>The number of the trigger's latest history row.</summary>
+    public int Version { get; set; }
+
+    /// <summary>When the trigger was deleted; <see langword="null"/> for a live trigger. Deletes are soft: filter on this column to report live triggers only.</summary>
+    public DateTimeOffset? DeletedAt { get; set; }
+
+    /// <summary>The user who deleted the trigger.</summary>
+    public int? DeletedBy { get; set; }
+
+    /// <summary>The trigger's logs (a deleted trigger keeps them).</summary>
     public ICollection<BomTriggerLogEntity> Logs { get; } = [];
+
+    /// <summary>The trigger's history, one row per version.</summary>
+    public ICollection<BomTriggerHistoryEntity> History { get; } = [];
+}
+
+/// <summary>A read model of a <c>bom_trigger_history</c> row: one version of a trigger. JSON columns are raw text.</summary>
+public sealed class BomTriggerHistoryEntity
+{
+    /// <summary>The id.</summary>
+    public long Id { get; set; }
+
+    /// <summary>The trigger.</summary>
+    public int TriggerId { get; set; }
+
+    /// <summary>The trigger row.</summary>
+    public BomTriggerEntity? Trigger { get; set; }
+
+    /// <summary>The version this change produced (1 for the creation; unique per trigger, without gaps).</summary>
+    public int Version { get; set; }
+
+    /// <summary>What the change did: <c>created</c>, <c>updated</c>, <c>toggled</c>, <c>deleted</c> or <c>restored</c>.</summary>
+    public string Change { get; set; } = string.Empty;
+
+    /// <summary>The user who made the change.</summary>
+    public int? ChangedBy { get; set; }
+
+    /// <summary>When the change was made.</summary>
+    public DateTimeOffset ChangedAt { get; set; }
+
+    /// <summary>The definition after the change (JSON text; for <c>deleted</c>, the definition that was deleted).</summary>
+    public string Definition { get; set; } = "{}";
+
+    /// <summary>The definition before the change (JSON text); <see langword="null"/> for <c>created</c>.</summary>
+    public string? Previous { get; set; }
+
+    /// <summary>For <c>restored</c>, the version whose definition was written back.</summary>
+    public int? RestoredFromVersion { get; set; }
 }
 
 /// <summary>A read model of a <c>bom_trigger_logs</c> row.</summary>

@@ -6,7 +6,13 @@ namespace Microsoft.EntityFrameworkCore;
 /// <summary>Maps the Dermag.BomTriggers tables into an app's own DbContext.</summary>
 public static class BomTriggersModelBuilderExtensions
 {
-    /// <summary>Maps <c>bom_triggers</c> and <c>bom_trigger_logs</c> in <paramref name="schema"/> to <see cref="BomTriggerEntity"/> and <see cref="BomTriggerLogEntity"/>, for reporting. The library's migrations own the tables: exclude them from EF migrations.</summary>
+    /// <summary>
+    /// Maps <c>bom_triggers</c>, <c>bom_trigger_logs</c> and <c>bom_trigger_history</c> in <paramref name="schema"/> to
+    /// <see cref="BomTriggerEntity"/>, <see cref="BomTriggerLogEntity"/> and <see cref="BomTriggerHistoryEntity"/>, for
+    /// reporting. Deleted triggers are included (deletes are soft; filter on <see cref="BomTriggerEntity.DeletedAt"/>). The
+    /// library's migrations own the tables, which are excluded from EF migrations; change triggers through
+    /// <c>IBomTriggerManager</c>, which writes the history.
+    /// </summary>
     public static ModelBuilder MapBomTriggerTables(this ModelBuilder modelBuilder, string schema = "public")
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
@@ -34,7 +40,26 @@ public static class BomTriggersModelBuilderExtensions
             e.Property(x => x.CreatedBy).HasColumnName("created_by");
             e.Property(x => x.CreatedAt).HasColumnName("created_at");
             e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
-            e.HasMany(x => x.Logs).WithOne(l => l.Trigger).HasForeignKey(l => l.TriggerId);
+            e.Property(x => x.Version).HasColumnName("version");
+            e.Property(x => x.DeletedAt).HasColumnName("deleted_at");
+            e.Property(x => x.DeletedBy).HasColumnName("deleted_by");
+            e.HasMany(x => x.Logs).WithOne(l => l.Trigger).HasForeignKey(l => l.TriggerId).OnDelete(DeleteBehavior.Restrict);
+            e.HasMany(x => x.History).WithOne(h => h.Trigger).HasForeignKey(h => h.TriggerId);
+        });
+        modelBuilder.Entity<BomTriggerHistoryEntity>(e =>
+        {
+            e.ToTable("bom_trigger_history", schema, t => t.ExcludeFromMigrations());
+            e.HasKey(x => x.Id);
+            e.HasIndex(x => new { x.TriggerId, x.Version }).IsUnique().HasDatabaseName("bom_trigger_history_trigger_version_key");
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.TriggerId).HasColumnName("trigger_id");
+            e.Property(x => x.Version).HasColumnName("version");
+            e.Property(x => x.Change).HasColumnName("change").HasMaxLength(20);
+            e.Property(x => x.ChangedBy).HasColumnName("changed_by");
+            e.Property(x => x.ChangedAt).HasColumnName("changed_at");
+            e.Property(x => x.Definition).HasColumnName("definition").HasColumnType("jsonb");
+            e.Property(x => x.Previous).HasColumnName("previous").HasColumnType("jsonb");
+            e.Property(x => x.RestoredFromVersion).HasColumnName("restored_from_version");
         });
         modelBuilder.Entity<BomTriggerLogEntity>(e =>
         {

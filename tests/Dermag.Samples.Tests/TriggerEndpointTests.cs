@@ -86,6 +86,57 @@ public sealed class TriggerEndpointTests(SampleHostFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task Delete_IsSoft_HistoryNamesEachAuthor_AndRestoreBringsTheTriggerBack()
+    {
+        using var api = await LoginAsync("manager");
+        var id = (await api.PostAsync("/api/bom-triggers", ValidTrigger)).Data.GetProperty("id").GetInt32();
+        (await api.PutAsync($"/api/bom-triggers/{id}", new { priority = 3 })).Status.Should().Be(HttpStatusCode.OK);
+        using var admin = await LoginAsync("admin");
+        (await admin.DeleteAsync($"/api/bom-triggers/{id}")).Status.Should().Be(HttpStatusCode.OK);
+
+        (await api.GetAsync($"/api/bom-triggers/{id}")).Status.Should().Be(HttpStatusCode.NotFound);
+        (await api.GetAsync("/api/bom-triggers")).Data.EnumerateArray().Should().NotContain(t => t.GetProperty("id").GetInt32() == id);
+        var deleted = (await api.GetAsync("/api/bom-triggers?deleted=true")).Data.EnumerateArray().Should().ContainSingle(t => t.GetProperty("id").GetInt32() == id).Subject;
+        deleted.GetProperty("deletedBy").GetInt32().Should().Be(1);
+        deleted.GetProperty("deletedAt").ValueKind.Should().Be(JsonValueKind.String);
+        (await api.GetAsync($"/api/bom-triggers/{id}/logs")).Status.Should().Be(HttpStatusCode.OK, "a deleted trigger keeps its logs");
+
+        using var editor = await LoginAsync("bom_editor");
+        var history = await editor.GetAsync($"/api/bom-triggers/{id}/history");
+        history.Status.Should().Be(HttpStatusCode.OK, history.ToString());
+        history.Data.GetProperty("total").GetInt64().Should().Be(3);
+        var items = history.Data.GetProperty("items").EnumerateArray().ToList();
+        items.Select(v => (v.GetProperty("version").GetInt32(), v.GetProperty("change").GetString(), v.GetProperty("changedBy").GetInt32())).Should().Equal(
+            (3, "Deleted", 1), (2, "Updated", 2), (1, "Created", 2));
+        items[1].GetProperty("definition").GetProperty("priority").GetInt32().Should().Be(3);
+        items[1].GetProperty("previous").GetProperty("priority").GetInt32().Should().Be(9);
+        items[2].GetProperty("previous").ValueKind.Should().Be(JsonValueKind.Null);
+
+        var restored = await api.PostAsync($"/api/bom-triggers/{id}/restore/1");
+        restored.Status.Should().Be(HttpStatusCode.OK, restored.ToString());
+        restored.Message.Should().Be("Version 1 restored as version 4.");
+        restored.Data.GetProperty("priority").GetInt32().Should().Be(9);
+        (await api.GetAsync($"/api/bom-triggers/{id}")).Data.GetProperty("version").GetInt32().Should().Be(4);
+        var latest = (await api.GetAsync($"/api/bom-triggers/{id}/history?limit=1")).Data.GetProperty("items")[0];
+        (latest.GetProperty("change").GetString(), latest.GetProperty("changedBy").GetInt32(), latest.GetProperty("restoredFromVersion").GetInt32()).Should().Be(("Restored", 2, 1));
+    }
+
+    [Fact]
+    public async Task Restore_UnknownTriggerOrVersion_Is404AndRecordsNothing()
+    {
+        using var api = await LoginAsync("manager");
+        var id = (await api.PostAsync("/api/bom-triggers", ValidTrigger)).Data.GetProperty("id").GetInt32();
+
+        var unknownTrigger = await api.PostAsync("/api/bom-triggers/999999/restore/1");
+        var unknownVersion = await api.PostAsync($"/api/bom-triggers/{id}/restore/9");
+
+        (unknownTrigger.Status, unknownTrigger.Code, unknownTrigger.Message).Should().Be((HttpStatusCode.NotFound, "NOT_FOUND", "Trigger 999999 not found."));
+        (unknownVersion.Status, unknownVersion.Code, unknownVersion.Message).Should().Be((HttpStatusCode.NotFound, "NOT_FOUND", $"Trigger {id} has no version 9."));
+        (await api.GetAsync($"/api/bom-triggers/{id}/history")).Data.GetProperty("total").GetInt64().Should().Be(1);
+        (await api.GetAsync("/api/bom-triggers/999999/history")).Status.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Create_Invalid_Is400WithEveryErrorAndItsPath()
     {
         using var api = await LoginAsync();
@@ -221,6 +272,11 @@ public sealed class TriggerEndpointTests(SampleHostFactory factory) : IClassFixt
     [InlineData("technician", "GET", "/api/bom-triggers/1/logs", HttpStatusCode.Forbidden)]
     [InlineData("technician", "GET", "/api/tasks", HttpStatusCode.OK)]
     [InlineData("manager", "GET", "/api/bom-triggers/actions", HttpStatusCode.OK)]
+    [InlineData("bom_editor", "GET", "/api/bom-triggers/1/history", HttpStatusCode.OK)]
+    [InlineData("manager", "GET", "/api/bom-triggers/1/history", HttpStatusCode.OK)]
+    [InlineData("technician", "GET", "/api/bom-triggers/1/history", HttpStatusCode.Forbidden)]
+    [InlineData("bom_editor", "POST", "/api/bom-triggers/1/restore/1", HttpStatusCode.Forbidden)]
+    [InlineData("technician", "POST", "/api/bom-triggers/1/restore/1", HttpStatusCode.Forbidden)]
     public async Task Roles_AreEnforced(string user, string method, string url, HttpStatusCode expected)
     {
         using var api = await LoginAsync(user);

@@ -49,6 +49,22 @@ public sealed record BomTrigger
 
     /// <summary>When the trigger was last changed; together with <see cref="Id"/> it identifies the trigger version.</summary>
     public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>
+    /// The number of the trigger's latest entry in its history (<see cref="IBomTriggerManager.GetHistoryAsync"/>): 1 when it
+    /// is created, one more with every update, toggle, delete and restore.
+    /// </summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>
+    /// When the trigger was deleted; <see langword="null"/> for a live trigger. Deletes are soft: a deleted trigger never
+    /// runs and is left out of <c>GetAsync</c> and <c>ListAsync</c>, but its logs and history stay, it is listed with
+    /// <see cref="BomTriggerQuery.Deleted"/>, and <see cref="IBomTriggerManager.RestoreAsync"/> brings it back.
+    /// </summary>
+    public DateTimeOffset? DeletedAt { get; init; }
+
+    /// <summary>The id of the user who deleted the trigger, when known.</summary>
+    public int? DeletedBy { get; init; }
 }
 
 /// <summary>What a caller sends to create or update a trigger (the REST body of the original API).</summary>
@@ -86,7 +102,10 @@ public sealed record BomTriggerDefinition
     /// <value>The default is <see langword="true"/>.</value>
     public bool IsActive { get; init; } = true;
 
-    /// <summary>The id of the user creating the trigger.</summary>
+    /// <summary>
+    /// The id of the user creating the trigger; when left out, the <c>changedBy</c> passed to
+    /// <see cref="IBomTriggerManager.CreateAsync(BomTriggerDefinition, int?, CancellationToken)"/> fills it. Updates and restores keep the stored value.
+    /// </summary>
     public int? CreatedBy { get; init; }
 
     /// <summary>The definition of an existing trigger, to change and save back.</summary>
@@ -128,7 +147,10 @@ public sealed record TriggerSaveResult
     /// <summary>Every problem found; empty when the save succeeded.</summary>
     public IReadOnlyList<TriggerValidationError> Errors { get; init; } = [];
 
-    /// <summary>True when the trigger did not exist (update of an unknown id).</summary>
+    /// <summary>
+    /// True when the trigger does not exist (an unknown or deleted id for an update; for a restore, an unknown id or
+    /// version); <see cref="Errors"/> then says which.
+    /// </summary>
     public bool NotFound { get; init; }
 
     /// <summary>True when the trigger was stored.</summary>
@@ -192,4 +214,11 @@ public sealed record BomTriggerQuery
 
     /// <summary>Only active (true) or inactive (false) triggers.</summary>
     public bool? IsActive { get; init; }
+
+    /// <summary>
+    /// When <see langword="true"/>, lists deleted triggers instead of live ones (to find one to restore), with
+    /// <see cref="BomTrigger.DeletedAt"/> and <see cref="BomTrigger.DeletedBy"/> set.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: deleted triggers are left out.</value>
+    public bool Deleted { get; init; }
 }

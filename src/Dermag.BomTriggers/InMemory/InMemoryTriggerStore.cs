@@ -1,26 +1,28 @@
 using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace Dermag.BomTriggers;
 
-/// <summary>The in-memory store: same semantics as PostgreSQL (ids, ordering, cascade, cleanup), for tests and demos.</summary>
+/// <summary>
+/// The in-memory store: same semantics as PostgreSQL (ids, ordering, soft deletes, gapless history, cleanup), for tests
+/// and demos. One lock serializes every change, as the row lock does in PostgreSQL.
+/// </summary>
 internal sealed class InMemoryTriggerStore : IBomTriggerStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, BomTrigger> _triggers = [];
+    private readonly Dictionary<int, List<BomTriggerVersion>> _history = [];
     private readonly List<BomTriggerLog> _logs = [];
     private int _nextTriggerId;
     private long _nextLogId;
     private long _revision;
 
-    public Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            var trigger = Create(++_nextTriggerId, uuid, definition, now, now);
-            _triggers[trigger.Id] = trigger;
-            _revision++;
-            return Task.FromResult(trigger);
+            return Task.FromResult(Insert(definition, uuid, changedBy, now));
         }
     }
 
@@ -33,40 +35,36 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
                 return Task.FromResult(false);
             }
 
-            var trigger = Create(++_nextTriggerId, uuid, definition, now, now);
-            _triggers[trigger.Id] = trigger;
-            _revision++;
+            Insert(definition, uuid, definition.CreatedBy, now);
             return Task.FromResult(true);
         }
     }
 
-    public Task<BomTrigger?> UpdateAsync(int id, BomTriggerDefinition definition, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<BomTrigger?> UpdateAsync(int id, BomTriggerDefinition definition, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (!_triggers.TryGetValue(id, out var existing))
+            if (!TryGetLive(id, out var existing))
             {
                 return Task.FromResult<BomTrigger?>(null);
             }
 
-            var updated = Create(id, existing.Uuid, definition with { CreatedBy = existing.CreatedBy }, existing.CreatedAt, now);
-            _triggers[id] = updated;
-            _revision++;
-            return Task.FromResult<BomTrigger?>(updated);
+            var updated = Create(id, existing.Uuid, definition with { CreatedBy = existing.CreatedBy }, existing.CreatedAt, now) with { Version = existing.Version + 1 };
+            return Task.FromResult<BomTrigger?>(Change(existing, updated, BomTriggerChange.Updated, changedBy, now));
         }
     }
 
-    public Task<bool> DeleteAsync(int id, CancellationToken cancellationToken)
+    public Task<bool> DeleteAsync(int id, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            if (!_triggers.Remove(id))
+            if (!TryGetLive(id, out var existing))
             {
                 return Task.FromResult(false);
             }
 
-            _logs.RemoveAll(l => l.TriggerId == id);
-            _revision++;
+            var deleted = existing with { DeletedAt = Truncate(now), DeletedBy = changedBy, UpdatedAt = Truncate(now), Version = existing.Version + 1 };
+            Change(existing, deleted, BomTriggerChange.Deleted, changedBy, now);
             return Task.FromResult(true);
         }
     }
@@ -75,7 +73,7 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
     {
         lock (_lock)
         {
-            return Task.FromResult(_triggers.GetValueOrDefault(id));
+            return Task.FromResult(TryGetLive(id, out var trigger) ? trigger : null);
         }
     }
 
@@ -84,6 +82,7 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
         lock (_lock)
         {
             IReadOnlyList<BomTrigger> list = [.. _triggers.Values
+                .Where(t => (t.DeletedAt is not null) == query.Deleted)
                 .Where(t => query.TriggerEvent is null || t.TriggerEvent == query.TriggerEvent)
                 .Where(t => query.IsActive is null || t.IsActive == query.IsActive)
                 .OrderByDescending(t => t.Priority).ThenBy(t => t.Id)];
@@ -91,7 +90,21 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
         }
     }
 
-    public Task<BomTrigger?> ToggleAsync(int id, DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<BomTrigger?> ToggleAsync(int id, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!TryGetLive(id, out var existing))
+            {
+                return Task.FromResult<BomTrigger?>(null);
+            }
+
+            var toggled = existing with { IsActive = !existing.IsActive, UpdatedAt = Truncate(now), Version = existing.Version + 1 };
+            return Task.FromResult<BomTrigger?>(Change(existing, toggled, BomTriggerChange.Toggled, changedBy, now));
+        }
+    }
+
+    public Task<BomTrigger?> RestoreAsync(int id, int restoredFrom, BomTriggerDefinition definition, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
@@ -100,10 +113,26 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
                 return Task.FromResult<BomTrigger?>(null);
             }
 
-            var toggled = existing with { IsActive = !existing.IsActive, UpdatedAt = now };
-            _triggers[id] = toggled;
-            _revision++;
-            return Task.FromResult<BomTrigger?>(toggled);
+            var restored = Create(id, existing.Uuid, definition with { CreatedBy = existing.CreatedBy }, existing.CreatedAt, now) with { Version = existing.Version + 1 };
+            return Task.FromResult<BomTrigger?>(Change(existing, restored, BomTriggerChange.Restored, changedBy, now, restoredFrom));
+        }
+    }
+
+    public Task<BomTriggerVersion?> GetVersionAsync(int triggerId, int version, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return Task.FromResult(_history.TryGetValue(triggerId, out var versions) ? versions.Find(v => v.Version == version) : null);
+        }
+    }
+
+    public Task<BomTriggerHistoryPage> GetHistoryAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var versions = _history.GetValueOrDefault(triggerId) ?? [];
+            IReadOnlyList<BomTriggerVersion> page = [.. versions.AsEnumerable().Reverse().Skip(offset).Take(limit)];
+            return Task.FromResult(new BomTriggerHistoryPage(page, versions.Count, limit, offset));
         }
     }
 
@@ -111,7 +140,8 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
     {
         lock (_lock)
         {
-            // Like the foreign key: a row for a trigger deleted meanwhile fails the whole batch.
+            // Like the foreign key: a row for an unknown trigger fails the whole batch. Deleted triggers are still known
+            // (deletes are soft), so a run that races with a delete is logged.
             if (logs.FirstOrDefault(l => !_triggers.ContainsKey(l.TriggerId)) is { } orphan)
             {
                 throw new InvalidOperationException($"Trigger {orphan.TriggerId} does not exist.");
@@ -176,6 +206,39 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
             return Task.FromResult(_revision);
         }
     }
+
+    private BomTrigger Insert(BomTriggerDefinition definition, Guid uuid, int? changedBy, DateTimeOffset now)
+    {
+        var trigger = Create(++_nextTriggerId, uuid, definition, now, now);
+        _triggers[trigger.Id] = trigger;
+        _history[trigger.Id] = [NewVersion(trigger, BomTriggerChange.Created, changedBy, now, previous: null, restoredFrom: null)];
+        _revision++;
+        return trigger;
+    }
+
+    /// <summary>Stores the changed trigger and its history row; called under the lock.</summary>
+    private BomTrigger Change(BomTrigger existing, BomTrigger changed, BomTriggerChange change, int? changedBy, DateTimeOffset now, int? restoredFrom = null)
+    {
+        _triggers[changed.Id] = changed;
+        _history[changed.Id].Add(NewVersion(changed, change, changedBy, now, BomTriggerDefinition.From(existing), restoredFrom));
+        _revision++;
+        return changed;
+    }
+
+    private bool TryGetLive(int id, [NotNullWhen(true)] out BomTrigger? trigger) =>
+        _triggers.TryGetValue(id, out trigger) && trigger.DeletedAt is null;
+
+    private static BomTriggerVersion NewVersion(BomTrigger trigger, BomTriggerChange change, int? changedBy, DateTimeOffset now, BomTriggerDefinition? previous, int? restoredFrom) => new()
+    {
+        TriggerId = trigger.Id,
+        Version = trigger.Version,
+        Change = change,
+        ChangedBy = changedBy,
+        ChangedAt = Truncate(now),
+        Definition = BomTriggerDefinition.From(trigger),
+        Previous = previous,
+        RestoredFromVersion = restoredFrom,
+    };
 
     private static BomTrigger Create(int id, Guid uuid, BomTriggerDefinition d, DateTimeOffset createdAt, DateTimeOffset updatedAt) => new()
     {

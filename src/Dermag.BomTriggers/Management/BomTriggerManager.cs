@@ -15,7 +15,7 @@ internal sealed class BomTriggerManager(
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 
-    public async Task<TriggerSaveResult> CreateAsync(BomTriggerDefinition definition, CancellationToken cancellationToken = default)
+    public async Task<TriggerSaveResult> CreateAsync(BomTriggerDefinition definition, int? changedBy = null, CancellationToken cancellationToken = default)
     {
         var errors = validator.Validate(definition, out _);
         if (errors.Count > 0)
@@ -23,12 +23,14 @@ internal sealed class BomTriggerManager(
             return TriggerSaveResult.Invalid(errors);
         }
 
-        var trigger = await repository.InsertAsync(Normalize(definition), Guid.CreateVersion7(timeProvider.GetUtcNow()), timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var now = timeProvider.GetUtcNow();
+        var stored = Normalize(definition) with { CreatedBy = definition.CreatedBy ?? changedBy };
+        var trigger = await repository.InsertAsync(stored, Guid.CreateVersion7(now), changedBy ?? definition.CreatedBy, now, cancellationToken).ConfigureAwait(false);
         await RefreshAsync(cancellationToken).ConfigureAwait(false);
         return new TriggerSaveResult { Trigger = trigger };
     }
 
-    public async Task<TriggerSaveResult> UpdateAsync(int id, BomTriggerDefinition definition, CancellationToken cancellationToken = default)
+    public async Task<TriggerSaveResult> UpdateAsync(int id, BomTriggerDefinition definition, int? changedBy = null, CancellationToken cancellationToken = default)
     {
         var errors = validator.Validate(definition, out _);
         if (errors.Count > 0)
@@ -36,19 +38,19 @@ internal sealed class BomTriggerManager(
             return TriggerSaveResult.Invalid(errors);
         }
 
-        var trigger = await repository.UpdateAsync(id, Normalize(definition), timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var trigger = await repository.UpdateAsync(id, Normalize(definition), changedBy, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (trigger is null)
         {
-            return new TriggerSaveResult { NotFound = true, Errors = [new TriggerValidationError("/id", $"trigger {id} does not exist")] };
+            return TriggerNotFound($"trigger {id} does not exist or is deleted");
         }
 
         await RefreshAsync(cancellationToken).ConfigureAwait(false);
         return new TriggerSaveResult { Trigger = trigger };
     }
 
-    public async Task<bool> DeleteAsync(int id, CancellationToken cancellationToken = default)
+    public async Task<bool> DeleteAsync(int id, int? changedBy = null, CancellationToken cancellationToken = default)
     {
-        var deleted = await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        var deleted = await repository.DeleteAsync(id, changedBy, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (deleted)
         {
             await RefreshAsync(cancellationToken).ConfigureAwait(false);
@@ -62,15 +64,53 @@ internal sealed class BomTriggerManager(
     public Task<IReadOnlyList<BomTrigger>> ListAsync(BomTriggerQuery? query = null, CancellationToken cancellationToken = default) =>
         repository.ListAsync(query ?? new BomTriggerQuery(), cancellationToken);
 
-    public async Task<BomTrigger?> ToggleAsync(int id, CancellationToken cancellationToken = default)
+    public async Task<BomTrigger?> ToggleAsync(int id, int? changedBy = null, CancellationToken cancellationToken = default)
     {
-        var trigger = await repository.ToggleAsync(id, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        var trigger = await repository.ToggleAsync(id, changedBy, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (trigger is not null)
         {
             await RefreshAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return trigger;
+    }
+
+    public Task<BomTriggerHistoryPage> GetHistoryAsync(int triggerId, int limit = 50, int offset = 0, CancellationToken cancellationToken = default) =>
+        repository.GetHistoryAsync(triggerId, Math.Clamp(limit, 1, 1000), Math.Max(0, offset), cancellationToken);
+
+    public async Task<TriggerSaveResult> RestoreAsync(int triggerId, int version, int? changedBy = null, CancellationToken cancellationToken = default)
+    {
+        // History rows never change, so the definition read here is still version's when it is written back; what the
+        // trigger holds in between does not matter, and the store records it as the previous definition under the row lock.
+        var restored = await repository.GetVersionAsync(triggerId, version, cancellationToken).ConfigureAwait(false);
+        if (restored is null)
+        {
+            var latest = await repository.GetHistoryAsync(triggerId, 1, 0, cancellationToken).ConfigureAwait(false);
+            return latest.Items.Count == 0
+                ? TriggerNotFound($"trigger {triggerId} does not exist")
+                : new TriggerSaveResult
+                {
+                    NotFound = true,
+                    Errors = [new TriggerValidationError("/version", $"trigger {triggerId} has no version {version}; its versions are 1 to {latest.Items[0].Version}")],
+                };
+        }
+
+        // Validated against today's events, fields and actions: a version saved under an older catalog may no longer be valid.
+        var errors = validator.Validate(restored.Definition, out _);
+        if (errors.Count > 0)
+        {
+            return TriggerSaveResult.Invalid(errors);
+        }
+
+        var trigger = await repository.RestoreAsync(triggerId, version, Normalize(restored.Definition), changedBy, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (trigger is null)
+        {
+            // Only a DELETE by hand removes a trigger row; the library's deletes are soft.
+            return TriggerNotFound($"trigger {triggerId} does not exist");
+        }
+
+        await RefreshAsync(cancellationToken).ConfigureAwait(false);
+        return new TriggerSaveResult { Trigger = trigger };
     }
 
     public IReadOnlyList<TriggerValidationError> Validate(BomTriggerDefinition definition) => validator.Validate(definition, out _);
@@ -131,6 +171,9 @@ internal sealed class BomTriggerManager(
 
         return inserted;
     }
+
+    private static TriggerSaveResult TriggerNotFound(string message) =>
+        new() { NotFound = true, Errors = [new TriggerValidationError("/id", message)] };
 
     private static BomTriggerDefinition Normalize(BomTriggerDefinition definition) => definition with
     {

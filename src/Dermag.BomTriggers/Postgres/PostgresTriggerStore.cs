@@ -6,11 +6,19 @@ using NpgsqlTypes;
 
 namespace Dermag.BomTriggers;
 
-/// <summary>The PostgreSQL store. Table names come only from the validated schema option; every value is a parameter.</summary>
+/// <summary>
+/// The PostgreSQL store. Table names come only from the validated schema option; every value is a parameter.
+/// Each change is one statement: a CTE locks the live row (<c>FOR UPDATE</c>, so concurrent changes of one trigger from any
+/// instance queue up and see each other's result), updates it with <c>version = version + 1</c> and inserts the history
+/// row with the definitions before and after, both built by the schema's <c>bom_trigger_definition</c> function.
+/// </summary>
 internal sealed class PostgresTriggerStore : IBomTriggerStore
 {
     private const string Columns =
-        "id, uuid, name, description, trigger_event, trigger_condition::text, action_type, action_config::text, source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at";
+        "id, uuid, name, description, trigger_event, trigger_condition::text, action_type, action_config::text, source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version, deleted_at, deleted_by";
+
+    private const string HistoryColumns =
+        "trigger_id, version, change, changed_by, changed_at, definition::text, previous::text, restored_from_version";
 
     private const string LogColumns =
         "id, trigger_id, task_id, executed_at, success, input_data::text, result_data::text, error_message, outcome, duration_ms, correlation_id, depth";
@@ -18,7 +26,13 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _triggers;
     private readonly string _logs;
+    private readonly string _history;
+    private readonly string _definition;
     private readonly string _revision;
+    private readonly string _update;
+    private readonly string _delete;
+    private readonly string _toggle;
+    private readonly string _restore;
 
     public PostgresTriggerStore(NpgsqlDataSource dataSource, string schema)
     {
@@ -26,82 +40,168 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         var quoted = SqlIdentifier.Quote(schema, "PostgresTriggerStoreOptions.Schema");
         _triggers = quoted + ".bom_triggers";
         _logs = quoted + ".bom_trigger_logs";
+        _history = quoted + ".bom_trigger_history";
+        _definition = quoted + ".bom_trigger_definition";
         _revision = quoted + ".bom_trigger_revision";
+        // $1-$13 the definition (AddDefinition; $1 uuid and $12 created_by are typed but unused: the trigger keeps both),
+        // $14 the id, $15 the author.
+        _update = Change(
+            "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
+            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13",
+            idParameter: "$14", liveOnly: true, "'updated'", changedBy: "$15", changedAt: "$13", restoredFrom: "NULL");
+
+        // $1 the id, $2 the time, $3 the author.
+        _delete = Change(
+            "deleted_at = $2, deleted_by = $3, updated_at = $2",
+            idParameter: "$1", liveOnly: true, "'deleted'", changedBy: "$3", changedAt: "$2", restoredFrom: "NULL");
+
+        // $1 the id, $2 the time, $3 the author.
+        _toggle = Change(
+            "is_active = NOT t.is_active, updated_at = $2",
+            idParameter: "$1", liveOnly: true, "'toggled'", changedBy: "$3", changedAt: "$2", restoredFrom: "NULL");
+
+        // As an update, live or deleted, undeleting; $16 the restored version.
+        _restore = Change(
+            "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
+            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13, deleted_at = NULL, deleted_by = NULL",
+            idParameter: "$14", liveOnly: false, "'restored'", changedBy: "$15", changedAt: "$13", restoredFrom: "$16");
     }
 
-    public async Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        // $1-$13 the definition (AddDefinition), $14 the author.
         await using var command = _dataSource.CreateCommand($"""
-            INSERT INTO {_triggers} (uuid, name, description, trigger_event, trigger_condition, action_type, action_config,
-                source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
-            RETURNING {Columns}
+            WITH saved AS (
+                INSERT INTO {_triggers} AS t (uuid, name, description, trigger_event, trigger_condition, action_type, action_config,
+                    source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)
+                RETURNING t.*, {_definition}(t) AS definition
+            ), history AS (
+                INSERT INTO {_history} (trigger_id, version, change, changed_by, changed_at, definition)
+                SELECT id, version, 'created', $14, $13, definition FROM saved
+            )
+            SELECT {Columns} FROM saved
             """);
         AddDefinition(command, definition, uuid, now);
+        AddNullableInt(command, changedBy);
         return (await ReadTriggersAsync(command, cancellationToken).ConfigureAwait(false))[0];
     }
 
     public async Task<bool> InsertIfAbsentAsync(BomTriggerDefinition definition, Guid uuid, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        // $1-$13 the definition; the creator ($12) is the author.
         await using var command = _dataSource.CreateCommand($"""
-            INSERT INTO {_triggers} (uuid, name, description, trigger_event, trigger_condition, action_type, action_config,
-                source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
-            ON CONFLICT (uuid) DO NOTHING
+            WITH saved AS (
+                INSERT INTO {_triggers} AS t (uuid, name, description, trigger_event, trigger_condition, action_type, action_config,
+                    source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)
+                ON CONFLICT (uuid) DO NOTHING
+                RETURNING t.id, t.version, {_definition}(t) AS definition
+            ), history AS (
+                INSERT INTO {_history} (trigger_id, version, change, changed_by, changed_at, definition)
+                SELECT id, version, 'created', $12, $13, definition FROM saved
+            )
+            SELECT count(*) FROM saved
             """);
         AddDefinition(command, definition, uuid, now);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 1;
     }
 
-    public async Task<BomTrigger?> UpdateAsync(int id, BomTriggerDefinition definition, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<BomTrigger?> UpdateAsync(int id, BomTriggerDefinition definition, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"""
-            UPDATE {_triggers} SET name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6,
-                action_config = $7, source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13
-            WHERE id = $14
-            RETURNING {Columns}
-            """);
-        // $1 (uuid) and $12 (created_by) are typed but unused: an update keeps both.
+        await using var command = _dataSource.CreateCommand(_update);
         AddDefinition(command, definition, null, now);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
-        var rows = await ReadTriggersAsync(command, cancellationToken).ConfigureAwait(false);
-        return rows.Count == 0 ? null : rows[0];
+        AddNullableInt(command, changedBy);
+        return await ReadSingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<bool> DeleteAsync(int id, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(int id, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"DELETE FROM {_triggers} WHERE id = $1");
+        await using var command = _dataSource.CreateCommand(_delete);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        AddNullableInt(command, changedBy);
+        return await ReadSingleAsync(command, cancellationToken).ConfigureAwait(false) is not null;
     }
 
     public async Task<BomTrigger?> GetAsync(int id, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM {_triggers} WHERE id = $1");
+        await using var command = _dataSource.CreateCommand($"SELECT {Columns} FROM {_triggers} WHERE id = $1 AND deleted_at IS NULL");
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
-        var rows = await ReadTriggersAsync(command, cancellationToken).ConfigureAwait(false);
-        return rows.Count == 0 ? null : rows[0];
+        return await ReadSingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<BomTrigger>> ListAsync(BomTriggerQuery query, CancellationToken cancellationToken)
     {
+        // $1 the event or NULL, $2 active or NULL, $3 deleted (true) or live (false) triggers.
         await using var command = _dataSource.CreateCommand($"""
             SELECT {Columns} FROM {_triggers}
-            WHERE ($1::text IS NULL OR trigger_event = $1) AND ($2::boolean IS NULL OR is_active = $2)
+            WHERE ($1::text IS NULL OR trigger_event = $1) AND ($2::boolean IS NULL OR is_active = $2) AND (deleted_at IS NOT NULL) = $3
             ORDER BY priority DESC, id
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.TriggerEvent ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)query.IsActive ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean });
+        command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = query.Deleted });
         return await ReadTriggersAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<BomTrigger?> ToggleAsync(int id, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<BomTrigger?> ToggleAsync(int id, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"UPDATE {_triggers} SET is_active = NOT is_active, updated_at = $2 WHERE id = $1 RETURNING {Columns}");
+        await using var command = _dataSource.CreateCommand(_toggle);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        var rows = await ReadTriggersAsync(command, cancellationToken).ConfigureAwait(false);
-        return rows.Count == 0 ? null : rows[0];
+        AddNullableInt(command, changedBy);
+        return await ReadSingleAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<BomTrigger?> RestoreAsync(int id, int restoredFrom, BomTriggerDefinition definition, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(_restore);
+        AddDefinition(command, definition, null, now);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
+        AddNullableInt(command, changedBy);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = restoredFrom });
+        return await ReadSingleAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<BomTriggerVersion?> GetVersionAsync(int triggerId, int version, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT {HistoryColumns} FROM {_history} WHERE trigger_id = $1 AND version = $2");
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = triggerId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadVersion(reader) : null;
+    }
+
+    public async Task<BomTriggerHistoryPage> GetHistoryAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT {HistoryColumns}, count(*) OVER () FROM {_history} WHERE trigger_id = $1 ORDER BY version DESC LIMIT $2 OFFSET $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = triggerId });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
+        var items = new List<BomTriggerVersion>();
+        long total = -1;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                items.Add(ReadVersion(reader));
+                total = reader.GetInt64(8);
+            }
+        }
+
+        if (total < 0)
+        {
+            // The page is past the end (or empty); count separately so the total is still right.
+            await using var count = _dataSource.CreateCommand($"SELECT count(*) FROM {_history} WHERE trigger_id = $1");
+            count.Parameters.Add(new NpgsqlParameter<int> { TypedValue = triggerId });
+            total = (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        return new BomTriggerHistoryPage(items, total, limit, offset);
     }
 
     public async Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? enlisted, CancellationToken cancellationToken)
@@ -202,6 +302,37 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long revision ? revision : 0;
     }
 
+    /// <summary>
+    /// One statement that changes a trigger and writes its history row. <c>old</c> locks the row and keeps its definition: a
+    /// concurrent change of the same trigger waits for the lock, then (READ COMMITTED) sees the committed row, so
+    /// <c>version + 1</c> and the previous definition are always those of the change that went before, and a change that
+    /// finds the trigger deleted meanwhile changes nothing. The revision trigger on <c>bom_triggers</c> fires as for any UPDATE.
+    /// </summary>
+    private string Change(string set, string idParameter, bool liveOnly, string change, string changedBy, string changedAt, string restoredFrom) => $"""
+        WITH old AS (
+            SELECT o.id AS old_id, {_definition}(o) AS previous FROM {_triggers} o
+            WHERE o.id = {idParameter}{(liveOnly ? " AND o.deleted_at IS NULL" : "")}
+            FOR UPDATE
+        ), saved AS (
+            UPDATE {_triggers} t SET {set}, version = t.version + 1
+            FROM old WHERE t.id = old.old_id
+            RETURNING t.*, {_definition}(t) AS definition, old.previous
+        ), history AS (
+            INSERT INTO {_history} (trigger_id, version, change, changed_by, changed_at, definition, previous, restored_from_version)
+            SELECT id, version, {change}, {changedBy}, {changedAt}, definition, previous, {restoredFrom} FROM saved
+        )
+        SELECT {Columns} FROM saved
+        """;
+
+    private static void AddNullableInt(NpgsqlCommand command, int? value) =>
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+
+    private static async Task<BomTrigger?> ReadSingleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var rows = await ReadTriggersAsync(command, cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
     private static void AddDefinition(NpgsqlCommand command, BomTriggerDefinition d, Guid? uuid, DateTimeOffset now)
     {
         var p = command.Parameters;
@@ -243,6 +374,9 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
                 CreatedBy = reader.IsDBNull(12) ? null : reader.GetInt32(12),
                 CreatedAt = reader.GetFieldValue<DateTimeOffset>(13),
                 UpdatedAt = reader.GetFieldValue<DateTimeOffset>(14),
+                Version = reader.GetInt32(15),
+                DeletedAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
+                DeletedBy = reader.IsDBNull(17) ? null : reader.GetInt32(17),
             });
         }
 
@@ -264,6 +398,49 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         CorrelationId = reader.IsDBNull(10) ? null : reader.GetGuid(10),
         Depth = reader.GetInt32(11),
     };
+
+    private static BomTriggerVersion ReadVersion(DbDataReader reader) => new()
+    {
+        TriggerId = reader.GetInt32(0),
+        Version = reader.GetInt32(1),
+        Change = reader.GetString(2) switch
+        {
+            "created" => BomTriggerChange.Created,
+            "updated" => BomTriggerChange.Updated,
+            "toggled" => BomTriggerChange.Toggled,
+            "deleted" => BomTriggerChange.Deleted,
+            "restored" => BomTriggerChange.Restored,
+            var other => throw new BomTriggerException($"bom_trigger_history has a change '{other}' this version of Dermag.BomTriggers does not know."),
+        },
+        ChangedBy = reader.IsDBNull(3) ? null : reader.GetInt32(3),
+        ChangedAt = reader.GetFieldValue<DateTimeOffset>(4),
+        Definition = ReadDefinition(reader.GetString(5)),
+        Previous = reader.IsDBNull(6) ? null : ReadDefinition(reader.GetString(6)),
+        RestoredFromVersion = reader.IsDBNull(7) ? null : reader.GetInt32(7),
+    };
+
+    /// <summary>Reads the document <c>bom_trigger_definition</c> builds.</summary>
+    private static BomTriggerDefinition ReadDefinition(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        return new BomTriggerDefinition
+        {
+            Name = root.GetProperty("name").GetString()!,
+            Description = root.GetProperty("description").GetString(),
+            TriggerEvent = root.GetProperty("triggerEvent").GetString()!,
+            TriggerCondition = root.GetProperty("triggerCondition").Clone(),
+            ActionType = root.GetProperty("actionType").GetString()!,
+            ActionConfig = root.GetProperty("actionConfig").Clone(),
+            SourceTaskTypeId = NullableInt(root.GetProperty("sourceTaskTypeId")),
+            TargetTaskTypeId = NullableInt(root.GetProperty("targetTaskTypeId")),
+            Priority = root.GetProperty("priority").GetInt32(),
+            IsActive = root.GetProperty("isActive").GetBoolean(),
+            CreatedBy = NullableInt(root.GetProperty("createdBy")),
+        };
+
+        static int? NullableInt(JsonElement value) => value.ValueKind == JsonValueKind.Null ? null : value.GetInt32();
+    }
 
     private static JsonElement Parse(string json)
     {

@@ -113,7 +113,7 @@ internal static class BomRuleSet
                 throw new InvalidOperationException(string.Join("; ", errors));
             }
 
-            await repository.InsertAsync(definition, Guid.NewGuid(), TimeProvider.System.GetUtcNow(), CancellationToken.None);
+            await repository.InsertAsync(definition, Guid.NewGuid(), changedBy: null, TimeProvider.System.GetUtcNow(), CancellationToken.None);
         }
     }
 }

@@ -47,4 +47,30 @@ public class ReadmeSnippetTests
         report.Outcomes.Select(o => o.Kind).Should().Equal(TriggerOutcomeKind.Executed);
         myBom.Calls.Should().Equal("notify:42:Large cable order:manager");
     }
+
+    [Fact]
+    public async Task ReadmeHistorySnippet_RecordsEveryChangeAndRestores()
+    {
+        await using var context = await TriggerTestContext.CreateAsync(b => b.UseInMemoryStore());
+        var manager = context.Store;
+        var userId = 42;
+        var definition = new BomTriggerDefinition { Name = "Recalculate", TriggerEvent = BomTriggerEvents.MaterialAdd, ActionType = BomTriggerActions.CalculateCost };
+
+        // --- README snippet start ---
+        var trigger = (await manager.CreateAsync(definition, changedBy: userId)).Trigger!;                                    // version 1
+        await manager.UpdateAsync(trigger.Id, BomTriggerDefinition.From(trigger) with { Priority = 20 }, changedBy: userId); // version 2
+        await manager.DeleteAsync(trigger.Id, changedBy: userId);                                                           // version 3
+
+        var history = await manager.GetHistoryAsync(trigger.Id); // newest first: Deleted 3, Updated 2, Created 1, each with Definition and Previous
+        var restored = await manager.RestoreAsync(trigger.Id, version: 1, changedBy: userId);
+        // restored.Trigger is live again as version 4 (Restored, RestoredFromVersion 1). When version 1 is no longer valid
+        // (say its action is no longer registered), restored.Errors lists every problem, as a create would, and nothing changes.
+        // --- README snippet end ---
+
+        history.Items.Select(v => (v.Version, v.Change, v.ChangedBy)).Should().Equal(
+            (3, BomTriggerChange.Deleted, 42), (2, BomTriggerChange.Updated, 42), (1, BomTriggerChange.Created, 42));
+        (history.Items[1].Previous!.Priority, history.Items[1].Definition.Priority).Should().Be((10, 20));
+        (restored.Trigger!.Version, restored.Trigger.Priority, restored.Trigger.DeletedAt).Should().Be((4, 10, (DateTimeOffset?)null));
+        (await manager.GetHistoryAsync(trigger.Id)).Items[0].RestoredFromVersion.Should().Be(1);
+    }
 }

@@ -20,10 +20,10 @@ public abstract class TriggerEngineContract : IAsyncLifetime
 
     public async Task DisposeAsync() => await Context.DisposeAsync();
 
-    private async Task<TriggerTestContext> OtherContextAsync(Action<BomTriggerOptions> configure)
+    private async Task<TriggerTestContext> OtherContextAsync(Action<BomTriggerOptions> configure, Action<BomTriggersBuilder>? more = null)
     {
         await Context.DisposeAsync();
-        _context = await TriggerTestContext.CreateAsync(UseStore, configure);
+        _context = await TriggerTestContext.CreateAsync(UseStore, configure, more);
         return _context;
     }
 
@@ -332,10 +332,10 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     public async Task StoredTriggerWithUnregisteredActionOrBrokenCondition_FailsInsteadOfThrowing()
     {
         var now = Context.Time.GetUtcNow();
-        var ghost = await Context.Repository.InsertAsync(new BomTriggerDefinition { Name = "ghost", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = "GHOST" }, Guid.NewGuid(), now, default);
+        var ghost = await Context.Repository.InsertAsync(new BomTriggerDefinition { Name = "ghost", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = "GHOST" }, Guid.NewGuid(), null, now, default);
         var broken = await Context.Repository.InsertAsync(
             new BomTriggerDefinition { Name = "broken", TriggerEvent = BomTriggerEvents.TaskCreate, TriggerCondition = Json.Parse("""{"status":7}"""), ActionType = BomTriggerActions.CalculateCost },
-            Guid.NewGuid(), now, default);
+            Guid.NewGuid(), null, now, default);
         await Context.Services.GetRequiredService<TriggerSnapshotProvider>().RefreshAsync(default);
 
         var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, """{"status":"x"}"""));
@@ -501,11 +501,27 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dispatch_ActionDeletesItsOwnTrigger_TheRunIsStillLoggedAndTheTriggerStopsRunning()
+    {
+        var self = await Context.CreateAsync("deletes itself", BomTriggerEvents.TaskCreate, "{}", "DIRTY", """{"deleteTrigger":true}""", priority: 20);
+        var after = await Context.CreateAsync("after", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 10, null, "{}"));
+
+        report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal((self.Id, TriggerOutcomeKind.Executed), (after.Id, TriggerOutcomeKind.Executed));
+        report.LogWriteError.Should().BeNull("deletes are soft, so a trigger deleted during the dispatch still takes its log row");
+        (await Context.Store.GetLogsAsync(self.Id)).Items.Should().ContainSingle().Which.TaskId.Should().Be(10);
+        (await Context.Store.GetLogsAsync(after.Id)).Total.Should().Be(1);
+        (await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 11, null, "{}"))).Outcomes.Select(o => o.TriggerId).Should().Equal(after.Id);
+    }
+
+    [Fact]
     public async Task Dispatch_LogRowsThatCannotBeWritten_AreReportedLoggedAndCounted()
     {
-        // The first action deletes its own trigger, so the batch of log rows breaks the foreign key on every store.
-        await Context.CreateAsync("deletes itself", BomTriggerEvents.TaskCreate, "{}", "DIRTY", """{"deleteTrigger":true}""", priority: 20);
-        await Context.CreateAsync("after", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");
+        var context = await OtherContextAsync(o => o.ActionTimeout = TimeSpan.FromSeconds(10), FailingLogStore.Install);
+        await context.CreateAsync("first", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}", priority: 20);
+        await context.CreateAsync("after", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");
+        var store = context.Services.GetRequiredService<FailingLogStore>();
         long counted = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
@@ -517,15 +533,17 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         };
         listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counted, value));
         listener.Start();
+        store.FailLogWrites = true;
 
-        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 10, null, "{}"));
+        var report = await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 10, null, "{}"));
 
         report.Outcomes.Select(o => o.Kind).Should().Equal(TriggerOutcomeKind.Executed, TriggerOutcomeKind.Executed);
-        report.LogWriteError.Should().StartWith("2 log row(s) could not be written: ");
+        report.LogWriteError.Should().Be("2 log row(s) could not be written: InvalidOperationException: The log table cannot be written (simulated).");
         Interlocked.Read(ref counted).Should().BeGreaterThanOrEqualTo(2, "other test classes may count failures of their own at the same time");
-        Context.Logs.Entries.Should().ContainSingle(e => e.EventId.Id == 4004)
+        context.Logs.Entries.Should().ContainSingle(e => e.EventId.Id == 4004)
             .Which.Message.Should().Be($"Could not write 2 trigger log row(s) of dispatch {report.CorrelationId}");
-        (await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 11, null, "{}"))).LogWriteError.Should().BeNull("the next dispatch's rows are written");
+        store.FailLogWrites = false;
+        (await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 11, null, "{}"))).LogWriteError.Should().BeNull("the next dispatch's rows are written");
     }
 
     [Fact]

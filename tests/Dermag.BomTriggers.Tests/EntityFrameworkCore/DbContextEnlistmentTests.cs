@@ -7,11 +7,16 @@ using Microsoft.EntityFrameworkCore;
 namespace Dermag.BomTriggers.Tests.EntityFrameworkCore;
 
 /// <summary>The app's own domain, as an EF Core app has it: tasks and their BOM lines, with a foreign key between them.</summary>
-public sealed class AppDb(DbContextOptions<AppDb> options, string schema) : DbContext(options)
+public sealed class AppDb(DbContextOptions<AppDb> options, string schema) : DbContext(options), ISchemaContext
 {
+    public string Schema => schema;
+
     public DbSet<AppTask> Tasks => Set<AppTask>();
 
     public DbSet<AppBomLine> BomLines => Set<AppBomLine>();
+
+    protected override void OnConfiguring(DbContextOptionsBuilder optionsBuilder) =>
+        optionsBuilder.ReplaceService<Microsoft.EntityFrameworkCore.Infrastructure.IModelCacheKeyFactory, PerSchemaModelCacheKeyFactory>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {

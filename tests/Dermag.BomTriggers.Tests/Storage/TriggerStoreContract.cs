@@ -4,8 +4,8 @@ using Dermag.Testing;
 
 namespace Dermag.BomTriggers.Tests.Storage;
 
-/// <summary>The store contract; every store runs it.</summary>
-public abstract class TriggerStoreContract : IAsyncLifetime
+/// <summary>The store contract; every store runs it. History, soft delete and restore are in TriggerStoreContract.History.cs.</summary>
+public abstract partial class TriggerStoreContract : IAsyncLifetime
 {
     private TriggerTestContext? _context;
 
@@ -237,22 +237,6 @@ public abstract class TriggerStoreContract : IAsyncLifetime
         (await Store.ToggleAsync(created.Id))!.IsActive.Should().BeFalse();
         (await Store.ToggleAsync(created.Id))!.IsActive.Should().BeTrue();
         (await Store.ToggleAsync(999999)).Should().BeNull();
-    }
-
-    [Fact]
-    public async Task DeleteAsync_RemovesTriggerAndItsLogs()
-    {
-        var created = (await Store.CreateAsync(Valid())).Trigger!;
-        var other = (await Store.CreateAsync(Valid("other"))).Trigger!;
-        await WriteLogsAsync(created.Id, 2, TimeSpan.Zero, success: true);
-        await WriteLogsAsync(other.Id, 1, TimeSpan.Zero, success: false);
-
-        (await Store.DeleteAsync(created.Id)).Should().BeTrue();
-
-        (await Store.GetAsync(created.Id)).Should().BeNull();
-        (await Store.GetLogsAsync(created.Id)).Total.Should().Be(0);
-        (await Store.GetLogsAsync(other.Id)).Total.Should().Be(1);
-        (await Store.DeleteAsync(created.Id)).Should().BeFalse();
     }
 
     [Fact]

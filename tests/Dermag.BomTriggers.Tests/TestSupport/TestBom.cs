@@ -105,7 +105,7 @@ public sealed class ThrowingAction : IBomTriggerAction
 /// <summary>
 /// A custom action whose output no store can hold as it is: result data with U+0000, an unpaired surrogate and a number
 /// beyond PostgreSQL's numeric, or (with <c>"fail":true</c>) an exception whose message has U+0000 and an unpaired
-/// surrogate; with <c>"deleteTrigger":true</c> it deletes its own trigger, so writing its log row fails.
+/// surrogate; with <c>"deleteTrigger":true</c> it deletes its own trigger while it runs.
 /// </summary>
 public sealed class DirtyAction : IBomTriggerAction
 {
