@@ -206,6 +206,49 @@ public sealed record BomTriggerLog
 /// <param name="Offset">The offset asked for.</param>
 public sealed record BomTriggerLogPage(IReadOnlyList<BomTriggerLog> Items, long Total, int Limit, int Offset);
 
+/// <summary>
+/// A filter over execution logs, newest first: every criterion that is set must hold. Time bounds are on
+/// <see cref="BomTriggerLog.ExecutedAt"/>, <see cref="From"/> inclusive and <see cref="To"/> exclusive.
+/// </summary>
+public sealed record BomTriggerLogQuery
+{
+    /// <summary>Only the runs of this trigger.</summary>
+    public int? TriggerId { get; init; }
+
+    /// <summary>Only the runs for this task.</summary>
+    public int? TaskId { get; init; }
+
+    /// <summary>Only the runs of one dispatch and the chain it caused (<see cref="DispatchReport.CorrelationId"/>).</summary>
+    public Guid? CorrelationId { get; init; }
+
+    /// <summary>Only runs with this outcome (logged outcomes are <c>Executed</c>, <c>Failed</c> and <c>SuppressedLoop</c>).</summary>
+    public TriggerOutcomeKind? Outcome { get; init; }
+
+    /// <summary>Only runs at or after this time.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>Only runs before this time.</summary>
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>The page size, clamped to 1..1000.</summary>
+    /// <value>The default is 50.</value>
+    public int Limit { get; init; } = 50;
+
+    /// <summary>How many matching runs to skip.</summary>
+    /// <value>The default is 0.</value>
+    public int Offset { get; init; }
+
+    internal BomTriggerLogQuery Normalized() => this with { Limit = Math.Clamp(Limit, 1, 1000), Offset = Math.Max(0, Offset) };
+
+    internal bool Matches(BomTriggerLog log) =>
+        (TriggerId is not { } trigger || log.TriggerId == trigger)
+        && (TaskId is not { } task || log.TaskId == task)
+        && (CorrelationId is not { } correlation || log.CorrelationId == correlation)
+        && (Outcome is not { } outcome || string.Equals(log.Outcome, outcome.ToString(), StringComparison.Ordinal))
+        && (From is not { } from || log.ExecutedAt >= from)
+        && (To is not { } to || log.ExecutedAt < to);
+}
+
 /// <summary>A filter for listing triggers.</summary>
 public sealed record BomTriggerQuery
 {

@@ -171,12 +171,12 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
         }
     }
 
-    public Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken)
+    public Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            var all = _logs.Where(l => l.TriggerId == triggerId).OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).ToList();
-            return Task.FromResult(new BomTriggerLogPage([.. all.Skip(offset).Take(limit)], all.Count, limit, offset));
+            var all = _logs.Where(query.Matches).OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).ToList();
+            return Task.FromResult(new BomTriggerLogPage([.. all.Skip(query.Offset).Take(query.Limit)], all.Count, query.Limit, query.Offset));
         }
     }
 

@@ -116,7 +116,13 @@ internal sealed class BomTriggerManager(
     public IReadOnlyList<TriggerValidationError> Validate(BomTriggerDefinition definition) => validator.Validate(definition, out _);
 
     public Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit = 50, int offset = 0, CancellationToken cancellationToken = default) =>
-        repository.GetLogsAsync(triggerId, Math.Clamp(limit, 1, 1000), Math.Max(0, offset), cancellationToken);
+        QueryLogsAsync(new BomTriggerLogQuery { TriggerId = triggerId, Limit = limit, Offset = offset }, cancellationToken);
+
+    public Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return repository.QueryLogsAsync(query.Normalized(), cancellationToken);
+    }
 
     public Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default) =>
         repository.GetRecentFailuresAsync(Math.Clamp(limit, 1, 1000), cancellationToken);

@@ -98,6 +98,9 @@ public interface IBomTriggerManager
     /// <summary>One page of a trigger's logs, newest first; a deleted trigger's logs stay. <paramref name="limit"/> is clamped to 1..1000.</summary>
     Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit = 50, int offset = 0, CancellationToken cancellationToken = default);
 
+    /// <summary>One page of the execution logs matching <paramref name="query"/> (by trigger, task, chain, outcome, time), newest first.</summary>
+    Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken = default);
+
     /// <summary>The most recent failed or suppressed runs across all triggers, newest first.</summary>
     Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default);
 

@@ -240,14 +240,20 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         }
     }
 
-    public async Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken)
+    public async Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken)
     {
+        // $1 trigger_id, $2 task_id, $3 correlation_id, $4 outcome, $5 from (inclusive), $6 to (exclusive); null means any.
+        // Sent unprepared, so each query is planned with its values and an unset criterion folds away.
+        const string Filter = """
+            ($1::integer IS NULL OR trigger_id = $1) AND ($2::integer IS NULL OR task_id = $2) AND ($3::uuid IS NULL OR correlation_id = $3)
+            AND ($4::text IS NULL OR outcome = $4) AND ($5::timestamptz IS NULL OR executed_at >= $5) AND ($6::timestamptz IS NULL OR executed_at < $6)
+            """;
         await using var command = _dataSource.CreateCommand($"""
-            SELECT {LogColumns}, count(*) OVER () FROM {_logs} WHERE trigger_id = $1 ORDER BY executed_at DESC, id DESC LIMIT $2 OFFSET $3
+            SELECT {LogColumns}, count(*) OVER () FROM {_logs} WHERE {Filter} ORDER BY executed_at DESC, id DESC LIMIT $7 OFFSET $8
             """);
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = triggerId });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = offset });
+        AddLogFilter(command, query);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Offset });
         var items = new List<BomTriggerLog>();
         long total = -1;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -262,12 +268,22 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         if (total < 0)
         {
             // The page is past the end (or empty); count separately so the total is still right.
-            await using var count = _dataSource.CreateCommand($"SELECT count(*) FROM {_logs} WHERE trigger_id = $1");
-            count.Parameters.Add(new NpgsqlParameter<int> { TypedValue = triggerId });
+            await using var count = _dataSource.CreateCommand($"SELECT count(*) FROM {_logs} WHERE {Filter}");
+            AddLogFilter(count, query);
             total = (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }
 
-        return new BomTriggerLogPage(items, total, limit, offset);
+        return new BomTriggerLogPage(items, total, query.Limit, query.Offset);
+    }
+
+    private static void AddLogFilter(NpgsqlCommand command, BomTriggerLogQuery query)
+    {
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)query.TriggerId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)query.TaskId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Uuid, Value = (object?)query.CorrelationId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)query.Outcome?.ToString() ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)query.From?.ToUniversalTime() ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = (object?)query.To?.ToUniversalTime() ?? DBNull.Value });
     }
 
     public async Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit, CancellationToken cancellationToken)

@@ -63,7 +63,8 @@ internal interface IBomTriggerStore
     /// <summary>Writes every row in one round trip, in the caller's transaction when given.</summary>
     Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? transaction, CancellationToken cancellationToken);
 
-    Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken);
+    /// <summary>One page of the logs matching a normalized query, newest first, with the total count.</summary>
+    Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit, CancellationToken cancellationToken);
 

@@ -317,6 +317,43 @@ public abstract partial class TriggerStoreContract : IAsyncLifetime
         all[2].ActionConfig.GetProperty("recipients").EnumerateArray().Select(r => r.GetString()).Should().Equal("manager", "coordinator");
     }
 
+    [Fact]
+    public async Task QueryLogsAsync_ByTaskChainOutcomeAndTime_FiltersPagesAndCounts()
+    {
+        var first = (await Store.CreateAsync(Valid())).Trigger!;
+        var second = (await Store.CreateAsync(Valid() with { Name = "second" })).Trigger!;
+        var chain = Guid.NewGuid();
+        var at = new DateTimeOffset(2031, 5, 1, 12, 0, 0, TimeSpan.Zero);
+        NewTriggerLog Log(int trigger, int task, int minutes, string outcome, Guid correlation) => new(
+            trigger, task, at.AddMinutes(minutes), outcome == "Executed", null, null, outcome == "Failed" ? "boom" : null, outcome, 1, correlation, 0);
+        await Context.Repository.WriteLogsAsync(
+            [
+                Log(first.Id, 7, 0, "Executed", chain),
+                Log(second.Id, 7, 1, "Failed", chain),
+                Log(first.Id, 8, 2, "Executed", Guid.NewGuid()),
+                Log(second.Id, 8, 3, "SuppressedLoop", Guid.NewGuid()),
+                Log(first.Id, 9, 60, "Failed", Guid.NewGuid()),
+            ],
+            null,
+            default);
+
+        (await Store.QueryLogsAsync(new BomTriggerLogQuery { TaskId = 7 })).Items.Select(l => l.TriggerId).Should().Equal(second.Id, first.Id);
+        (await Store.QueryLogsAsync(new BomTriggerLogQuery { CorrelationId = chain })).Total.Should().Be(2);
+        (await Store.QueryLogsAsync(new BomTriggerLogQuery { Outcome = TriggerOutcomeKind.Failed })).Items.Select(l => l.TaskId).Should().Equal(9, 7);
+        (await Store.QueryLogsAsync(new BomTriggerLogQuery { From = at.AddMinutes(1), To = at.AddMinutes(3) })).Items.Select(l => l.TaskId).Should().Equal(8, 7);
+        (await Store.QueryLogsAsync(new BomTriggerLogQuery { From = at.ToOffset(TimeSpan.FromHours(2)).AddMinutes(59) })).Items.Should().ContainSingle("offsets other than UTC mean the same instant")
+            .Which.TaskId.Should().Be(9);
+        (await Store.QueryLogsAsync(new BomTriggerLogQuery { TriggerId = first.Id, Outcome = TriggerOutcomeKind.Executed })).Total.Should().Be(2);
+
+        var page = await Store.QueryLogsAsync(new BomTriggerLogQuery { Limit = 2, Offset = 2 });
+        page.Items.Select(l => l.TaskId).Should().Equal(8, 7);
+        page.Total.Should().Be(5);
+        var pastTheEnd = await Store.QueryLogsAsync(new BomTriggerLogQuery { TaskId = 8, Offset = 10 });
+        pastTheEnd.Items.Should().BeEmpty();
+        pastTheEnd.Total.Should().Be(2, "the total is right even for a page past the end");
+        (await Store.QueryLogsAsync(new BomTriggerLogQuery { Limit = 0 })).Limit.Should().Be(1, "the page size is clamped");
+    }
+
     private async Task WriteLogsAsync(int triggerId, int count, TimeSpan age, bool success)
     {
         var now = TimeProvider.System.GetUtcNow() - age;

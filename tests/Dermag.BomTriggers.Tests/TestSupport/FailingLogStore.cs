@@ -54,8 +54,8 @@ internal sealed class FailingLogStore(IBomTriggerStore inner) : IBomTriggerStore
     public Task<BomTriggerHistoryPage> GetHistoryAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken) =>
         inner.GetHistoryAsync(triggerId, limit, offset, cancellationToken);
 
-    public Task<BomTriggerLogPage> GetLogsAsync(int triggerId, int limit, int offset, CancellationToken cancellationToken) =>
-        inner.GetLogsAsync(triggerId, limit, offset, cancellationToken);
+    public Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken) =>
+        inner.QueryLogsAsync(query, cancellationToken);
 
     public Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit, CancellationToken cancellationToken) =>
         inner.GetRecentFailuresAsync(limit, cancellationToken);
