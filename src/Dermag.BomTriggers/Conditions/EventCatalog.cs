@@ -46,6 +46,9 @@ internal sealed class EventCatalog
         new("tags", BomFieldType.StringArray, "The task's tags."),
     ];
 
+    /// <summary>The fields every event carries in its envelope; a host's own event types start with these.</summary>
+    private static readonly BomEventField[] EnvelopeFields = [TaskFields[0], TaskFields[1]];
+
     private static readonly BomEventField[] MaterialFields =
     [
         new("materialName", BomFieldType.String, "The material's name."),
@@ -60,7 +63,8 @@ internal sealed class EventCatalog
     private readonly FrozenDictionary<string, BomEventDescriptor> _events;
     private readonly FrozenDictionary<string, FrozenDictionary<string, BomEventField>> _fields;
 
-    public EventCatalog(IEnumerable<(string EventType, BomEventField Field)>? extraFields = null)
+    /// <exception cref="BomTriggerException">A field names an event type that is neither built in nor registered.</exception>
+    public EventCatalog(IEnumerable<(string EventType, BomEventField Field)>? extraFields = null, IEnumerable<(string EventType, string Description, bool SupportsPreviousValues)>? extraEvents = null)
     {
         var extras = (extraFields ?? []).ToLookup(e => e.EventType, e => e.Field, StringComparer.Ordinal);
         BomEventDescriptor Make(string name, string description, bool previous, params BomEventField[][] groups)
@@ -77,7 +81,15 @@ internal sealed class EventCatalog
                 [new("itemCount", BomFieldType.Number, "How many lines the BOM has."), new("totalCost", BomFieldType.Number, "The BOM's total cost.")]),
             Make(BomTriggerEvents.MaterialAdd, "A material was added to a task's BOM.", false, TaskFields, MaterialFields),
             Make(BomTriggerEvents.QuantityChange, "A material's quantity changed; previous values carry the old quantity.", true, TaskFields, MaterialFields),
+            .. (extraEvents ?? []).Select(e => Make(e.EventType, e.Description, e.SupportsPreviousValues, EnvelopeFields)),
         ];
+        if (extras.Select(g => g.Key).FirstOrDefault(name => !all.Any(e => e.Name == name)) is { } unknown)
+        {
+            throw new BomTriggerException(
+                $"AddEventField(\"{unknown}\", ...) names an event type that is neither built in nor added with AddEventType(\"{unknown}\", ...); "
+                + "built in: " + string.Join(", ", BomTriggerEvents.All) + ".");
+        }
+
         Events = all;
         _events = all.ToFrozenDictionary(e => e.Name, StringComparer.Ordinal);
         _fields = all.ToFrozenDictionary(e => e.Name, e => e.Fields.ToFrozenDictionary(f => f.Path, StringComparer.Ordinal), StringComparer.Ordinal);

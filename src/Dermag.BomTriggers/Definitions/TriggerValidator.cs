@@ -37,11 +37,11 @@ internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegis
         var eventKnown = catalog.IsKnown(definition.TriggerEvent);
         if (string.IsNullOrWhiteSpace(definition.TriggerEvent))
         {
-            errors.Add(new("/triggerEvent", "is required; expected one of " + string.Join(", ", BomTriggerEvents.All)));
+            errors.Add(new("/triggerEvent", "is required; expected one of " + string.Join(", ", catalog.Events.Select(e => e.Name))));
         }
         else if (!eventKnown)
         {
-            errors.Add(new("/triggerEvent", $"unknown event '{definition.TriggerEvent}'; expected one of {string.Join(", ", BomTriggerEvents.All)}"));
+            errors.Add(new("/triggerEvent", $"unknown event '{definition.TriggerEvent}'; expected one of {string.Join(", ", catalog.Events.Select(e => e.Name))}"));
         }
 
         if (eventKnown)

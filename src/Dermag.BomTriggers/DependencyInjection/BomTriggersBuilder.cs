@@ -76,12 +76,46 @@ public sealed partial class BomTriggersBuilder
         return this;
     }
 
-    /// <summary>Documents an extra field the host puts into an event's data, so conditions may test it.</summary>
+    /// <summary>
+    /// Adds an event type of the host's (for example <c>ON_PO_RECEIVED</c>): triggers may then be saved for it and the host
+    /// dispatches it like a built-in one. It starts with the envelope fields <c>taskId</c> and <c>taskTypeId</c>; describe
+    /// the rest of its data with <see cref="AddEventField"/>.
+    /// </summary>
+    /// <param name="eventType">An upper-case identifier (A-Z, 0-9, _; at most 50 characters), not a built-in event.</param>
+    /// <param name="description">When the host raises it.</param>
+    /// <param name="supportsPreviousValues">Whether the host passes previous values, so <c>$changed</c> may be used.</param>
+    public BomTriggersBuilder AddEventType(string eventType, string description, bool supportsPreviousValues = false)
+    {
+        if (eventType is null || !TriggerValidator.ActionTypePattern().IsMatch(eventType))
+        {
+            throw new ArgumentException($"The event type '{eventType}' must be an upper-case identifier (A-Z, 0-9, _; at most 50 characters).", nameof(eventType));
+        }
+
+        if (BomTriggerEvents.All.Contains(eventType))
+        {
+            throw new ArgumentException($"'{eventType}' is a built-in event type; add fields to it with AddEventField.", nameof(eventType));
+        }
+
+        ArgumentException.ThrowIfNullOrWhiteSpace(description);
+        var existing = Services.FirstOrDefault(d => d.ImplementationInstance is EventTypeRegistration r && r.EventType == eventType);
+        if (existing is not null)
+        {
+            Services.Remove(existing);
+        }
+
+        Services.AddSingleton(new EventTypeRegistration(eventType, description, supportsPreviousValues));
+        return this;
+    }
+
+    /// <summary>
+    /// Documents an extra field the host puts into an event's data (a built-in event type, or one added with
+    /// <see cref="AddEventType"/>), so conditions may test it. An unknown event type fails the host's start.
+    /// </summary>
     public BomTriggersBuilder AddEventField(string eventType, string path, BomFieldType type, string? description = null)
     {
-        if (!BomTriggerEvents.All.Contains(eventType))
+        if (eventType is null || !TriggerValidator.ActionTypePattern().IsMatch(eventType))
         {
-            throw new ArgumentException($"Unknown event type '{eventType}'; expected one of {string.Join(", ", BomTriggerEvents.All)}.", nameof(eventType));
+            throw new ArgumentException($"The event type '{eventType}' must be an upper-case identifier (A-Z, 0-9, _; at most 50 characters).", nameof(eventType));
         }
 
         if (path is null || !FieldPath().IsMatch(path))

@@ -29,7 +29,9 @@ public static class BomTriggersServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => new BomTriggerMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
 
-        services.TryAddSingleton(sp => new EventCatalog(sp.GetServices<EventFieldRegistration>().Select(r => (r.EventType, r.Field))));
+        services.TryAddSingleton(sp => new EventCatalog(
+            sp.GetServices<EventFieldRegistration>().Select(r => (r.EventType, r.Field)),
+            sp.GetServices<EventTypeRegistration>().Select(r => (r.EventType, r.Description, r.SupportsPreviousValues))));
         services.TryAddSingleton(sp => new ActionRegistry(sp.GetServices<ActionRegistration>()));
         services.TryAddSingleton<IBomTriggerStore>(_ => throw new BomTriggerException(NoStoreMessage));
         services.TryAddSingleton<TriggerValidator>();

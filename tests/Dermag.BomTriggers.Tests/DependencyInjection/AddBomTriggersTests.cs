@@ -150,6 +150,27 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
     }
 
     [Fact]
+    public async Task AddEventField_ForAnEventTypeNobodyAdded_FailsStartupNamingTheCallToMake()
+    {
+        using var host = Build(s => s.AddBomTriggers().UseInMemoryStore().AddEventField("ON_PO_RECEIVED", "supplier", BomFieldType.String));
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<BomTriggerException>()).Which.Message.Should()
+            .Contain("AddEventField(\"ON_PO_RECEIVED\", ...) names an event type that is neither built in nor added with AddEventType(\"ON_PO_RECEIVED\", ...)");
+    }
+
+    [Theory]
+    [InlineData("ON_TASK_CREATE", "is a built-in event type")]
+    [InlineData("on_po", "must be an upper-case identifier")]
+    public void AddEventType_BuiltInOrBadName_ThrowsAtRegistration(string name, string message)
+    {
+        var act = () => new ServiceCollection().AddBomTriggers().AddEventType(name, "described");
+
+        act.Should().Throw<ArgumentException>().WithMessage($"*{message}*");
+    }
+
+    [Fact]
     public void AddAction_InvalidTypeName_ThrowsAtRegistration()
     {
         var act = () => new ServiceCollection().AddBomTriggers().AddAction<ThrowingAction>("lower");

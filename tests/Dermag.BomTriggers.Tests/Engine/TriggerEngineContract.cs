@@ -547,6 +547,33 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task HostEventType_AddedWithItsFields_TriggersSaveValidateAndDispatch()
+    {
+        // Adding an event type takes one call per type and one per field in the host; nothing in the library changes.
+        var context = await OtherContextAsync(
+            o => o.ActionTimeout = TimeSpan.FromSeconds(10),
+            b => b.AddEventType("ON_PO_RECEIVED", "A purchase order was received.").AddEventField("ON_PO_RECEIVED", "supplier", BomFieldType.String));
+        var trigger = await context.CreateAsync("po", "ON_PO_RECEIVED", """{"supplier":"ACME"}""", BomTriggerActions.CalculateCost, "{}");
+        var rejected = await context.Store.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "typed",
+            TriggerEvent = "ON_PO_RECEIVED",
+            TriggerCondition = Json.Parse("""{"supplier":5}"""),
+            ActionType = BomTriggerActions.CalculateCost,
+        });
+
+        var fired = await context.Engine.DispatchAsync(Json.Event("ON_PO_RECEIVED", 3, null, """{"supplier":"ACME"}"""));
+        var other = await context.Engine.DispatchAsync(Json.Event("ON_PO_RECEIVED", 4, null, """{"supplier":"Other"}"""), new DispatchOptions { Explain = true });
+
+        fired.Outcomes.Should().ContainSingle().Which.Kind.Should().Be(TriggerOutcomeKind.Executed);
+        other.Outcomes.Should().ContainSingle().Which.Kind.Should().Be(TriggerOutcomeKind.ConditionFalse);
+        rejected.Errors.Should().ContainSingle().Which.Path.Should().Be("/triggerCondition/supplier");
+        context.Store.ListEvents().Should().ContainSingle(e => e.Name == "ON_PO_RECEIVED")
+            .Which.Fields.Select(f => f.Path).Should().Equal("taskId", "taskTypeId", "supplier");
+        (await context.Store.GetAsync(trigger.Id))!.TriggerEvent.Should().Be("ON_PO_RECEIVED");
+    }
+
+    [Fact]
     public async Task CopyBom_UsesTargetTaskType_AndChainsBomUpdate()
     {
         var copy = await Context.Store.CreateAsync(new BomTriggerDefinition { Name = "copy", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.CopyBom, TargetTaskTypeId = 12 });
