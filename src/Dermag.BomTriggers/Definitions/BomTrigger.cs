@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Dermag.BomTriggers;
 
@@ -107,6 +108,36 @@ public sealed record BomTriggerDefinition
     /// <see cref="IBomTriggerManager.CreateAsync(BomTriggerDefinition, int?, CancellationToken)"/> fills it. Updates and restores keep the stored value.
     /// </summary>
     public int? CreatedBy { get; init; }
+
+    /// <summary>This definition with the condition given as JSON text, for example <c>{"taskTypeCode":"LAN"}</c>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="json"/> is not well-formed JSON (the message gives the line and position).</exception>
+    public BomTriggerDefinition WithCondition(string json) => this with { TriggerCondition = ParseJson(json, nameof(json)) };
+
+    /// <summary>This definition with the condition given as a <see cref="JsonNode"/>; <see langword="null"/> means <c>{}</c>.</summary>
+    public BomTriggerDefinition WithCondition(JsonNode? condition) => this with { TriggerCondition = ToElement(condition) };
+
+    /// <summary>This definition with the action configuration given as JSON text.</summary>
+    /// <exception cref="ArgumentException"><paramref name="json"/> is not well-formed JSON (the message gives the line and position).</exception>
+    public BomTriggerDefinition WithActionConfig(string json) => this with { ActionConfig = ParseJson(json, nameof(json)) };
+
+    /// <summary>This definition with the action configuration given as a <see cref="JsonNode"/>; <see langword="null"/> means <c>{}</c>.</summary>
+    public BomTriggerDefinition WithActionConfig(JsonNode? config) => this with { ActionConfig = ToElement(config) };
+
+    private static JsonElement ParseJson(string json, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(json, parameterName);
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"Not well-formed JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}): {ex.Message}", parameterName, ex);
+        }
+    }
+
+    private static JsonElement? ToElement(JsonNode? node) => node is null ? null : JsonSerializer.SerializeToElement(node);
 
     /// <summary>The definition of an existing trigger, to change and save back.</summary>
     public static BomTriggerDefinition From(BomTrigger trigger)

@@ -354,6 +354,25 @@ public abstract partial class TriggerStoreContract : IAsyncLifetime
         (await Store.QueryLogsAsync(new BomTriggerLogQuery { Limit = 0 })).Limit.Should().Be(1, "the page size is clamped");
     }
 
+    [Fact]
+    public async Task CreateAsync_DefinitionFromJsonTextOrJsonNode_StoresTheSameCondition()
+    {
+        var fromText = new BomTriggerDefinition { Name = "text", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.AddMaterial }
+            .WithCondition("""{"taskTypeCode":"LAN"}""")
+            .WithActionConfig("""{"materialName":"Kabel UTP Cat6","defaultQuantity":100}""");
+        var fromNode = fromText
+            .WithCondition(new System.Text.Json.Nodes.JsonObject { ["taskTypeCode"] = "LAN" })
+            .WithActionConfig(new System.Text.Json.Nodes.JsonObject { ["materialName"] = "Kabel UTP Cat6", ["defaultQuantity"] = 100 }) with { Name = "node" };
+
+        var a = (await Store.CreateAsync(fromText)).Trigger!;
+        var b = (await Store.CreateAsync(fromNode)).Trigger!;
+
+        a.TriggerCondition.GetRawText().Should().Be(b.TriggerCondition.GetRawText());
+        a.ActionConfig.GetRawText().Should().Be(b.ActionConfig.GetRawText());
+        var malformed = () => fromText.WithCondition("""{"taskTypeCode": }""");
+        malformed.Should().Throw<ArgumentException>().WithMessage("Not well-formed JSON (line 1, byte *").And.ParamName.Should().Be("json");
+    }
+
     private async Task WriteLogsAsync(int triggerId, int count, TimeSpan age, bool success)
     {
         var now = TimeProvider.System.GetUtcNow() - age;
