@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Dermag.TokenRotation.Tests.Rotation;
 
-public class RefreshTokenServiceTests
+public class RefreshTokenManagerTests
 {
     [Fact]
     public async Task RefreshAsync_ThousandsOfMalformedTokens_AreInvalidWithoutStoreCallOrException()
