@@ -126,30 +126,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
     [Fact]
     public async Task DotnetAddPackage_ThrowawayConsoleApp_IssuesRotatesAndDispatches()
     {
-        var app = Path.Combine(feed.Root, "ProofApp");
-        Directory.CreateDirectory(app);
-        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="local" value="{feed.Feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-            </configuration>
-            """);
-        await File.WriteAllTextAsync(Path.Combine(app, "ProofApp.csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-            </Project>
-            """);
-        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), ProofProgram);
+        var app = await CreateAppAsync("ProofApp", ProofProgram);
 
         await DotnetAsync(app, "add", "package", "Microsoft.Extensions.Hosting", "--version", "10.0.5", "--no-restore");
         await DotnetAsync(app, "add", "package", "Dermag.TokenRotation", "--version", feed.Version);
@@ -170,30 +147,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
     [Fact]
     public async Task DotnetAddPackage_AppOnEfCore10_0_0_RestoresWithoutDowngradeAndDispatchesInItsDbContext()
     {
-        var app = Path.Combine(feed.Root, "EfProofApp");
-        Directory.CreateDirectory(app);
-        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <clear />
-                <add key="local" value="{feed.Feed}" />
-                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
-              </packageSources>
-            </configuration>
-            """);
-        await File.WriteAllTextAsync(Path.Combine(app, "EfProofApp.csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-            </Project>
-            """);
-        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), EfProofProgram);
+        var app = await CreateAppAsync("EfProofApp", EfProofProgram);
 
         // An app pinned to the first EF Core 10 release: a higher lower bound in our packages would fail restore with NU1605.
         await DotnetAsync(app, "add", "package", "Microsoft.EntityFrameworkCore.InMemory", "--version", "10.0.0", "--no-restore");
@@ -248,6 +202,36 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
             }
         }
         """;
+
+    /// <summary>A console app a new user would create: the local feed first, then nuget.org; warnings are errors.</summary>
+    private async Task<string> CreateAppAsync(string name, string program)
+    {
+        var app = Path.Combine(feed.Root, name);
+        Directory.CreateDirectory(app);
+        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed.Feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, name + ".csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+            </Project>
+            """);
+        await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program);
+        return app;
+    }
 
     private static async Task<string> DotnetAsync(string workingDirectory, params string[] arguments)
     {

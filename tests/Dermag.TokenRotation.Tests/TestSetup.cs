@@ -22,6 +22,22 @@ internal static class TestSetup
         new(store, Microsoft.Extensions.Options.Options.Create(Options(configure)), time, new TokenRotationMetrics());
 
     public static FakeTimeProvider Clock() => new(Start);
+
+    /// <summary>The PostgreSQL store on a freshly migrated schema of its own.</summary>
+    public static async Task<PostgresRefreshTokenStore> MigratedStoreAsync(Npgsql.NpgsqlDataSource dataSource, string schema)
+    {
+        var options = new PostgresTokenStoreOptions { Schema = schema };
+        await TokenRotationMigrations.CreateRunner(dataSource, options).MigrateAsync();
+        return new PostgresRefreshTokenStore(dataSource, options);
+    }
+
+    /// <summary>How many unrevoked tokens the session has in <paramref name="schema"/> (0 once it is ended).</summary>
+    public static async Task<long> CountActiveTokensAsync(Npgsql.NpgsqlDataSource dataSource, string schema, Guid sessionId)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT count(*) FROM \"{schema}\".refresh_tokens WHERE session_id = $1 AND NOT revoked");
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<Guid> { TypedValue = sessionId });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 }
 
 /// <summary>A store that fails the test if anything reaches it.</summary>

@@ -20,9 +20,7 @@ public sealed class LinearizabilityTests(PostgresDatabase database) : IClassFixt
 
     public async Task InitializeAsync()
     {
-        var options = new PostgresTokenStoreOptions { Schema = _schema };
-        await TokenRotationMigrations.CreateRunner(database.DataSource, options).MigrateAsync();
-        _store = new PostgresRefreshTokenStore(database.DataSource, options);
+        _store = await TestSetup.MigratedStoreAsync(database.DataSource, _schema);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

@@ -29,9 +29,7 @@ public sealed class RevocationRaceTests(PostgresDatabase database) : IClassFixtu
 
     public async Task InitializeAsync()
     {
-        var options = new PostgresTokenStoreOptions { Schema = _schema };
-        await TokenRotationMigrations.CreateRunner(database.DataSource, options).MigrateAsync();
-        _store = new PostgresRefreshTokenStore(database.DataSource, options);
+        _store = await TestSetup.MigratedStoreAsync(database.DataSource, _schema);
 
         // Sleeps inside the successor insert of a rotation whose client says it is slow: the rotation holds every lock it
         // takes for that long, so a revocation started meanwhile must wait for it (or make it fail).
@@ -135,12 +133,7 @@ public sealed class RevocationRaceTests(PostgresDatabase database) : IClassFixtu
         (await service.RefreshAsync(rotated.Tokens!.RefreshToken)).Status.Should().Be(RefreshStatus.Revoked);
     }
 
-    private async Task<long> CountActiveAsync(Guid sessionId)
-    {
-        await using var command = database.DataSource.CreateCommand($"SELECT count(*) FROM \"{_schema}\".refresh_tokens WHERE session_id = $1 AND NOT revoked");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = sessionId });
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private Task<long> CountActiveAsync(Guid sessionId) => TestSetup.CountActiveTokensAsync(database.DataSource, _schema, sessionId);
 
     /// <summary>Polls a count query until it is positive; false when <paramref name="until"/> finished first.</summary>
     private async Task<bool> WaitUntilAsync(string countSql, Task until)

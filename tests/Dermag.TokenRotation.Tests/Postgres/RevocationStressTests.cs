@@ -18,9 +18,7 @@ public sealed class RevocationStressTests(PostgresDatabase database) : IClassFix
 
     public async Task InitializeAsync()
     {
-        var options = new PostgresTokenStoreOptions { Schema = _schema };
-        await TokenRotationMigrations.CreateRunner(database.DataSource, options).MigrateAsync();
-        _store = new PostgresRefreshTokenStore(database.DataSource, options);
+        _store = await TestSetup.MigratedStoreAsync(database.DataSource, _schema);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -93,10 +91,5 @@ public sealed class RevocationStressTests(PostgresDatabase database) : IClassFix
         survivors.Should().Be(0, $"no session may survive a revocation that returned ({Rounds} rounds of {revocation})");
     }
 
-    private async Task<long> CountActiveAsync(Guid sessionId)
-    {
-        await using var command = database.DataSource.CreateCommand($"SELECT count(*) FROM \"{_schema}\".refresh_tokens WHERE session_id = $1 AND NOT revoked");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = sessionId });
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private Task<long> CountActiveAsync(Guid sessionId) => TestSetup.CountActiveTokensAsync(database.DataSource, _schema, sessionId);
 }
