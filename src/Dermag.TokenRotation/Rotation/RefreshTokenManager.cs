@@ -93,6 +93,11 @@ internal sealed class RefreshTokenManager : IRefreshTokenManager
 
         // Before the rotation, so a provider that fails leaves the session as it was.
         claims = await WithProvidedClaimsAsync(claims, new AccessTokenClaimsContext(presented.UserId, presented.SessionId, AccessTokenIssueReason.Refresh), cancellationToken).ConfigureAwait(false);
+        if (_claimsScopes is not null)
+        {
+            now = _time.GetUtcNow(); // the providers took time: judge expiry and issue the pair at the moment of rotation
+        }
+
         var request = new RotationRequest(
             presented.TokenId,
             presented.SessionId,
