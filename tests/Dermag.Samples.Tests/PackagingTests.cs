@@ -189,11 +189,11 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
 
         internal sealed class AppDb(DbContextOptions<AppDb> options) : DbContext(options);
 
-        internal sealed class CountingAction : IBomTriggerAction
+        internal sealed class CountingAction : IBomTriggerAction, IBomActionDescription
         {
-            public string Description => "Uses the caller's DbContext.";
-            public IReadOnlyList<ActionConfigField> ConfigFields => [];
-            public IReadOnlyList<string> CausedEvents => [];
+            public static string Description => "Uses the caller's DbContext.";
+            public static IReadOnlyList<ActionConfigField> ConfigFields => [];
+            public static IReadOnlyList<string> CausedEvents => [];
             public void ValidateConfig(JsonElement config, ActionConfigValidationContext context) { }
             public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
             {

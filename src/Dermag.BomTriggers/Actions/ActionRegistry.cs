@@ -3,8 +3,11 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Dermag.BomTriggers;
 
-/// <summary>An action type bound to its handler type; registered by <c>AddAction</c>.</summary>
-internal sealed record ActionRegistration(string ActionType, Type HandlerType, bool IsBuiltIn);
+/// <summary>An action type bound to its handler type and its static description; registered by <c>AddAction</c>.</summary>
+internal sealed record ActionRegistration(string ActionType, Type HandlerType, bool IsBuiltIn, string Description, IReadOnlyList<ActionConfigField> ConfigFields, IReadOnlyList<string> CausedEvents)
+{
+    public BomActionDescriptor Descriptor => new(ActionType, Description, ConfigFields, CausedEvents, IsBuiltIn);
+}
 
 /// <summary>The registered action types (the last registration of a type wins).</summary>
 internal sealed class ActionRegistry
@@ -25,6 +28,8 @@ internal sealed class ActionRegistry
     public IEnumerable<ActionRegistration> All => _byType.Values.OrderBy(r => r.IsBuiltIn ? 0 : 1).ThenBy(r => r.ActionType, StringComparer.Ordinal);
 
     public bool IsRegistered(string actionType) => _byType.ContainsKey(actionType);
+
+    public ActionRegistration? Get(string actionType) => _byType.GetValueOrDefault(actionType);
 
     public IBomTriggerAction? Resolve(IServiceProvider services, string actionType) =>
         _byType.TryGetValue(actionType, out var registration) ? (IBomTriggerAction)services.GetRequiredService(registration.HandlerType) : null;

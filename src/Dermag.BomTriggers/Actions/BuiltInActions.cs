@@ -9,17 +9,11 @@ internal abstract class BuiltInAction : IBomTriggerAction
 {
     private static readonly string[] TaskFields = ["taskTypeCode", "taskNumber", "title", "status", "tags"];
 
-    public abstract string Description { get; }
-
-    public abstract IReadOnlyList<ActionConfigField> ConfigFields { get; }
-
-    public virtual IReadOnlyList<string> CausedEvents => [];
-
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {
         if (ConfigReader.IsObject(config, context))
         {
-            ConfigReader.RejectUnknown(config, ConfigFields, context);
+            ConfigReader.RejectUnknown(config, context.ConfigFields, context);
             Validate(config, context);
         }
     }
@@ -65,11 +59,11 @@ internal abstract class BuiltInAction : IBomTriggerAction
     protected static JsonElement Element(JsonObject node) => BomTriggerEvent.ToElement(node);
 }
 
-internal sealed class AddMaterialAction : BuiltInAction
+internal sealed class AddMaterialAction : BuiltInAction, IBomActionDescription
 {
-    public override string Description => "Adds a material to the task's BOM.";
+    public static string Description => "Adds a material to the task's BOM.";
 
-    public override IReadOnlyList<ActionConfigField> ConfigFields { get; } =
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } =
     [
         new("materialName", "string", true, "The material to add."),
         new("defaultQuantity", "number", true, "The quantity to add (positive)."),
@@ -77,7 +71,7 @@ internal sealed class AddMaterialAction : BuiltInAction
         new("category", "string", false, "The material category, for example network."),
     ];
 
-    public override IReadOnlyList<string> CausedEvents { get; } = [BomTriggerEvents.MaterialAdd];
+    public static IReadOnlyList<string> CausedEvents { get; } = [BomTriggerEvents.MaterialAdd];
 
     protected override void Validate(JsonElement config, ActionConfigValidationContext context)
     {
@@ -106,18 +100,18 @@ internal sealed class AddMaterialAction : BuiltInAction
     }
 }
 
-internal sealed class UpdateQuantityAction : BuiltInAction
+internal sealed class UpdateQuantityAction : BuiltInAction, IBomActionDescription
 {
-    public override string Description => "Sets (quantity) or changes (delta) a material's quantity on the task's BOM.";
+    public static string Description => "Sets (quantity) or changes (delta) a material's quantity on the task's BOM.";
 
-    public override IReadOnlyList<ActionConfigField> ConfigFields { get; } =
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } =
     [
         new("materialName", "string", true, "The material whose quantity changes."),
         new("quantity", "number", false, "The new quantity (zero or more); exactly one of quantity and delta."),
         new("delta", "number", false, "The change to apply (non-zero); exactly one of quantity and delta."),
     ];
 
-    public override IReadOnlyList<string> CausedEvents { get; } = [BomTriggerEvents.QuantityChange];
+    public static IReadOnlyList<string> CausedEvents { get; } = [BomTriggerEvents.QuantityChange];
 
     protected override void Validate(JsonElement config, ActionConfigValidationContext context)
     {
@@ -153,17 +147,17 @@ internal sealed class UpdateQuantityAction : BuiltInAction
     }
 }
 
-internal sealed class CopyBomAction : BuiltInAction
+internal sealed class CopyBomAction : BuiltInAction, IBomActionDescription
 {
-    public override string Description => "Copies the BOM template of another task type into the task's BOM.";
+    public static string Description => "Copies the BOM template of another task type into the task's BOM.";
 
-    public override IReadOnlyList<ActionConfigField> ConfigFields { get; } =
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } =
     [
         new("fromTaskTypeId", "number", false, "The task type whose BOM is copied; defaults to the trigger's target_task_type_id."),
         new("replaceExisting", "boolean", false, "Replace the task's lines instead of adding to them (default false)."),
     ];
 
-    public override IReadOnlyList<string> CausedEvents { get; } = [BomTriggerEvents.BomUpdate];
+    public static IReadOnlyList<string> CausedEvents { get; } = [BomTriggerEvents.BomUpdate];
 
     protected override void Validate(JsonElement config, ActionConfigValidationContext context)
     {
@@ -194,11 +188,13 @@ internal sealed class CopyBomAction : BuiltInAction
     }
 }
 
-internal sealed class NotifyAction : BuiltInAction
+internal sealed class NotifyAction : BuiltInAction, IBomActionDescription
 {
-    public override string Description => "Sends a notification to the configured recipients.";
+    public static string Description => "Sends a notification to the configured recipients.";
 
-    public override IReadOnlyList<ActionConfigField> ConfigFields { get; } =
+    public static IReadOnlyList<string> CausedEvents { get; } = [];
+
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } =
     [
         new("message", "string", true, "The notification text."),
         new("recipients", "string[]", true, "Roles or user names, for example manager, coordinator."),
@@ -243,11 +239,13 @@ internal sealed class NotifyAction : BuiltInAction
     }
 }
 
-internal sealed class CalculateCostAction : BuiltInAction
+internal sealed class CalculateCostAction : BuiltInAction, IBomActionDescription
 {
-    public override string Description => "Recalculates the task's BOM cost.";
+    public static string Description => "Recalculates the task's BOM cost.";
 
-    public override IReadOnlyList<ActionConfigField> ConfigFields { get; } = [];
+    public static IReadOnlyList<string> CausedEvents { get; } = [];
+
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } = [];
 
     protected override void Validate(JsonElement config, ActionConfigValidationContext context)
     {

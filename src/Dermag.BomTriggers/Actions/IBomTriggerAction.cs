@@ -5,24 +5,33 @@ namespace Dermag.BomTriggers;
 
 /// <summary>
 /// An action type. Register custom ones with <c>AddBomTriggers().AddAction&lt;THandler&gt;("TYPE")</c>; handlers are
-/// resolved from a service scope per dispatch, so they may depend on scoped services such as a DbContext.
+/// resolved from a service scope per dispatch, so they may depend on scoped services such as a DbContext. What the
+/// action is (description, config fields, caused events) is static (<see cref="IBomActionDescription"/>), read once at
+/// registration: listing actions or validating a definition never creates a handler for that.
 /// </summary>
 public interface IBomTriggerAction
 {
-    /// <summary>A one-line description for the list of actions.</summary>
-    string Description { get; }
-
-    /// <summary>The fields <c>action_config</c> takes, for the list of actions and for editors.</summary>
-    IReadOnlyList<ActionConfigField> ConfigFields { get; }
-
-    /// <summary>The event types this action may cause, so the engine can chain them.</summary>
-    IReadOnlyList<string> CausedEvents { get; }
-
     /// <summary>Checks <c>action_config</c> when a trigger is saved; report every problem through <paramref name="context"/>.</summary>
     void ValidateConfig(JsonElement config, ActionConfigValidationContext context);
 
     /// <summary>Runs the action. Throw (or let the timeout cancel) to fail; the engine isolates and logs failures.</summary>
     Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// What an action type is, declared as static members of its handler class so it is known without an instance: the
+/// list of actions, editors and the save-time check of unknown config fields read it from the registration.
+/// </summary>
+public interface IBomActionDescription
+{
+    /// <summary>A one-line description for the list of actions.</summary>
+    static abstract string Description { get; }
+
+    /// <summary>The fields <c>action_config</c> takes; a saved config with any other property is refused.</summary>
+    static abstract IReadOnlyList<ActionConfigField> ConfigFields { get; }
+
+    /// <summary>The event types this action may cause, so editors can show the chain.</summary>
+    static abstract IReadOnlyList<string> CausedEvents { get; }
 }
 
 /// <summary>A field of an action's configuration.</summary>
@@ -45,12 +54,16 @@ public sealed class ActionConfigValidationContext
 {
     private readonly List<TriggerValidationError> _errors;
 
-    internal ActionConfigValidationContext(List<TriggerValidationError> errors, string actionType, int? targetTaskTypeId)
+    internal ActionConfigValidationContext(List<TriggerValidationError> errors, string actionType, int? targetTaskTypeId, IReadOnlyList<ActionConfigField> configFields)
     {
         _errors = errors;
         ActionType = actionType;
         TargetTaskTypeId = targetTaskTypeId;
+        ConfigFields = configFields;
     }
+
+    /// <summary>The config fields the action type declares (<see cref="IBomActionDescription.ConfigFields"/>).</summary>
+    public IReadOnlyList<ActionConfigField> ConfigFields { get; }
 
     /// <summary>The action type being validated.</summary>
     public string ActionType { get; }

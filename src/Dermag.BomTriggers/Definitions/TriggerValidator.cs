@@ -76,7 +76,7 @@ internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegis
         {
             using var scope = scopes.CreateScope();
             var handler = actions.Resolve(scope.ServiceProvider, definition.ActionType)!;
-            handler.ValidateConfig(config, new ActionConfigValidationContext(errors, definition.ActionType, definition.TargetTaskTypeId));
+            handler.ValidateConfig(config, new ActionConfigValidationContext(errors, definition.ActionType, definition.TargetTaskTypeId, actions.Get(definition.ActionType)!.ConfigFields));
         }
 
         CheckId(definition.SourceTaskTypeId, "/sourceTaskTypeId", errors);

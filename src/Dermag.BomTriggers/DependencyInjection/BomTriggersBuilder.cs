@@ -57,7 +57,7 @@ public sealed partial class BomTriggersBuilder
 
     /// <summary>Registers a custom action type (an upper-case identifier); a later registration of the same type replaces the earlier.</summary>
     public BomTriggersBuilder AddAction<THandler>(string actionType)
-        where THandler : class, IBomTriggerAction => AddAction<THandler>(actionType, builtIn: false);
+        where THandler : class, IBomTriggerAction, IBomActionDescription => AddAction<THandler>(actionType, builtIn: false);
 
     /// <summary>
     /// Adds a hosted service that runs <see cref="IBomTriggerManager.CleanupAsync"/> every
@@ -128,7 +128,7 @@ public sealed partial class BomTriggersBuilder
     }
 
     internal BomTriggersBuilder AddAction<THandler>(string actionType, bool builtIn)
-        where THandler : class, IBomTriggerAction
+        where THandler : class, IBomTriggerAction, IBomActionDescription
     {
         if (actionType is null || !TriggerValidator.ActionTypePattern().IsMatch(actionType))
         {
@@ -141,7 +141,7 @@ public sealed partial class BomTriggersBuilder
             Services.Remove(existing);
         }
 
-        Services.AddSingleton(new ActionRegistration(actionType, typeof(THandler), builtIn));
+        Services.AddSingleton(new ActionRegistration(actionType, typeof(THandler), builtIn, THandler.Description, THandler.ConfigFields, THandler.CausedEvents));
         Services.TryAddTransient<THandler>();
         return this;
     }

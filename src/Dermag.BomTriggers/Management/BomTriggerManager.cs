@@ -8,7 +8,6 @@ internal sealed class BomTriggerManager(
     IBomTriggerStore repository,
     TriggerValidator validator,
     TriggerSnapshotProvider snapshots,
-    IServiceScopeFactory scopes,
     TimeProvider timeProvider,
     Microsoft.Extensions.Options.IOptions<BomTriggerOptions> options,
     ILogger<BomTriggerManager>? logger = null) : IBomTriggerManager
@@ -147,15 +146,7 @@ internal sealed class BomTriggerManager(
 
     public IReadOnlyList<BomEventDescriptor> ListEvents() => validator.Catalog.Events;
 
-    public IReadOnlyList<BomActionDescriptor> ListActions()
-    {
-        using var scope = scopes.CreateScope();
-        return [.. validator.Actions.All.Select(r =>
-        {
-            var handler = validator.Actions.Resolve(scope.ServiceProvider, r.ActionType)!;
-            return new BomActionDescriptor(r.ActionType, handler.Description, handler.ConfigFields, handler.CausedEvents, r.IsBuiltIn);
-        })];
-    }
+    public IReadOnlyList<BomActionDescriptor> ListActions() => [.. validator.Actions.All.Select(r => r.Descriptor)];
 
     /// <summary>Inserts the original's three example triggers unless they exist; returns how many were inserted.</summary>
     internal async Task<int> SeedExampleTriggersAsync(CancellationToken cancellationToken)

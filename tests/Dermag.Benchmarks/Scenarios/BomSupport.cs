@@ -7,13 +7,13 @@ using Microsoft.Extensions.Logging;
 namespace Dermag.Benchmarks.Scenarios;
 
 /// <summary>An action that does nothing, so the benchmark measures the engine rather than a host's BOM code.</summary>
-internal sealed class NoopAction : IBomTriggerAction
+internal sealed class NoopAction : IBomTriggerAction, IBomActionDescription
 {
-    public string Description => "Does nothing (benchmark).";
+    public static string Description => "Does nothing (benchmark).";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields => [];
+    public static IReadOnlyList<ActionConfigField> ConfigFields => [];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {

@@ -171,6 +171,40 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
     }
 
     [Fact]
+    public void ListActions_DescribesEveryActionFromItsStaticDescription_WithoutCreatingAHandler()
+    {
+        using var provider = new ServiceCollection().AddBomTriggers().UseInMemoryStore().AddAction<ConstructionCounter>("COUNTED").Services.BuildServiceProvider();
+
+        var actions = provider.GetRequiredService<IBomTriggerManager>().ListActions();
+
+        actions.Should().ContainSingle(a => a.ActionType == "COUNTED").Which.Should().BeEquivalentTo(new BomActionDescriptor(
+            "COUNTED", "Counts its instances.", [new ActionConfigField("level", "number", true, "How loud.")], [BomTriggerEvents.BomUpdate], IsBuiltIn: false));
+        actions.Where(a => a.IsBuiltIn).Select(a => a.ActionType).Should().BeEquivalentTo(BomTriggerActions.All);
+        ConstructionCounter.Created.Should().Be(0, "descriptions are static: listing never creates a handler");
+    }
+
+    private sealed class ConstructionCounter : IBomTriggerAction, IBomActionDescription
+    {
+        public ConstructionCounter() => Interlocked.Increment(ref s_created);
+
+        private static int s_created;
+
+        public static int Created => Volatile.Read(ref s_created);
+
+        public static string Description => "Counts its instances.";
+
+        public static IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("level", "number", true, "How loud.")];
+
+        public static IReadOnlyList<string> CausedEvents { get; } = [BomTriggerEvents.BomUpdate];
+
+        public void ValidateConfig(System.Text.Json.JsonElement config, ActionConfigValidationContext context)
+        {
+        }
+
+        public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken) => Task.FromResult(ActionResult.Empty);
+    }
+
+    [Fact]
     public void AddAction_InvalidTypeName_ThrowsAtRegistration()
     {
         var act = () => new ServiceCollection().AddBomTriggers().AddAction<ThrowingAction>("lower");

@@ -48,15 +48,15 @@ public sealed class AppBomLine
 }
 
 /// <summary>A host action that writes through the caller's DbContext, as the README tells EF Core apps to.</summary>
-public sealed class AddLineThroughCallersContext : IBomTriggerAction
+public sealed class AddLineThroughCallersContext : IBomTriggerAction, IBomActionDescription
 {
     public const string Type = "EF_ADD_LINE";
 
-    public string Description => "Adds a BOM line through the caller's DbContext.";
+    public static string Description => "Adds a BOM line through the caller's DbContext.";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields => [];
+    public static IReadOnlyList<ActionConfigField> ConfigFields => [];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {

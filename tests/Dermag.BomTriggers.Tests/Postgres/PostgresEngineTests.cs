@@ -98,15 +98,15 @@ public sealed class PostgresEngineTests(PostgresDatabase database) : IClassFixtu
             .Be($"The action type '{AddLineLater.Type}' is not registered; call AddAction<THandler>(\"{AddLineLater.Type}\").");
     }
 
-    private sealed class AddLineLater : IBomTriggerAction
+    private sealed class AddLineLater : IBomTriggerAction, IBomActionDescription
     {
         public const string Type = "REMOVED_IN_A_LATER_DEPLOY";
 
-        public string Description => "Registered on one instance only.";
+        public static string Description => "Registered on one instance only.";
 
-        public IReadOnlyList<ActionConfigField> ConfigFields => [];
+        public static IReadOnlyList<ActionConfigField> ConfigFields => [];
 
-        public IReadOnlyList<string> CausedEvents => [];
+        public static IReadOnlyList<string> CausedEvents => [];
 
         public void ValidateConfig(System.Text.Json.JsonElement config, ActionConfigValidationContext context)
         {

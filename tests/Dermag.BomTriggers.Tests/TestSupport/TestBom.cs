@@ -57,15 +57,15 @@ public sealed class FakeHost : IBomEditor, IBomCostCalculator, IBomNotificationS
 }
 
 /// <summary>A custom action that waits until its token is cancelled (or forever if it ignores it).</summary>
-public sealed class SlowAction : IBomTriggerAction
+public sealed class SlowAction : IBomTriggerAction, IBomActionDescription
 {
     public static readonly ConcurrentDictionary<string, TaskCompletionSource> Started = new();
 
-    public string Description => "Waits.";
+    public static string Description => "Waits.";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {
@@ -82,13 +82,13 @@ public sealed class SlowAction : IBomTriggerAction
 }
 
 /// <summary>A custom action that throws.</summary>
-public sealed class ThrowingAction : IBomTriggerAction
+public sealed class ThrowingAction : IBomTriggerAction, IBomActionDescription
 {
-    public string Description => "Throws.";
+    public static string Description => "Throws.";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields => [];
+    public static IReadOnlyList<ActionConfigField> ConfigFields => [];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {
@@ -107,13 +107,13 @@ public sealed class ThrowingAction : IBomTriggerAction
 /// beyond PostgreSQL's numeric, or (with <c>"fail":true</c>) an exception whose message has U+0000 and an unpaired
 /// surrogate; with <c>"deleteTrigger":true</c> it deletes its own trigger while it runs.
 /// </summary>
-public sealed class DirtyAction : IBomTriggerAction
+public sealed class DirtyAction : IBomTriggerAction, IBomActionDescription
 {
-    public string Description => "Returns what no store can hold as it is.";
+    public static string Description => "Returns what no store can hold as it is.";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields => [];
+    public static IReadOnlyList<ActionConfigField> ConfigFields => [];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {
@@ -174,15 +174,15 @@ public sealed class ScopeProbe : IDisposable
 }
 
 /// <summary>An action that ignores cancellation, holds a scoped service, and fails when released.</summary>
-public sealed class ScopeHoldingAction(ScopeProbe probe) : IBomTriggerAction
+public sealed class ScopeHoldingAction(ScopeProbe probe) : IBomTriggerAction, IBomActionDescription
 {
     public static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, TaskCompletionSource Release, TaskCompletionSource<bool> Disposed)> Runs = new();
 
-    public string Description => "Holds its scope.";
+    public static string Description => "Holds its scope.";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public static (TaskCompletionSource Started, TaskCompletionSource Release, TaskCompletionSource<bool> Disposed) For(string key) =>
         Runs.GetOrAdd(key, _ => (new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously), new(TaskCreationOptions.RunContinuationsAsynchronously)));
@@ -201,15 +201,15 @@ public sealed class ScopeHoldingAction(ScopeProbe probe) : IBomTriggerAction
     }
 }
 
-public sealed class BlockingAction : IBomTriggerAction
+public sealed class BlockingAction : IBomTriggerAction, IBomActionDescription
 {
     public static readonly ConcurrentDictionary<string, (TaskCompletionSource Started, ManualResetEventSlim Release)> Runs = new();
 
-    public string Description => "Blocks synchronously.";
+    public static string Description => "Blocks synchronously.";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("key", "string", true, "test key")];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public static (TaskCompletionSource Started, ManualResetEventSlim Release) For(string key) =>
         Runs.GetOrAdd(key, _ => (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new ManualResetEventSlim()));

@@ -31,17 +31,17 @@ public sealed class QuietHost : IBomEditor, IBomCostCalculator, IBomNotification
 /// Records every execution by (correlation id, trigger id) and returns the version the trigger's config carries, so a
 /// test can check that a dispatch saw one consistent version of each trigger.
 /// </summary>
-public sealed class RecordingAction : IBomTriggerAction
+public sealed class RecordingAction : IBomTriggerAction, IBomActionDescription
 {
     public const string Type = "RECORD";
 
     public static readonly ConcurrentDictionary<(Guid CorrelationId, int TriggerId), int> Executions = new();
 
-    public string Description => "Records executions (reliability tests).";
+    public static string Description => "Records executions (reliability tests).";
 
-    public IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("version", "number", false, "the definition version")];
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("version", "number", false, "the definition version")];
 
-    public IReadOnlyList<string> CausedEvents => [];
+    public static IReadOnlyList<string> CausedEvents => [];
 
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {
