@@ -28,7 +28,7 @@ internal abstract class BuiltInAction : IBomTriggerAction
         ?? throw new BomTriggerException($"{actionType} needs an implementation of {typeof(T).Name} registered in the service collection.");
 
     /// <summary>The data of an event an action causes: the task fields of the event that caused it, plus <paramref name="extra"/>.</summary>
-    protected static JsonObject TaskData(BomTriggerEvent source, JsonObject extra)
+    internal static JsonObject TaskData(BomTriggerEvent source, JsonObject extra)
     {
         var data = new JsonObject { ["taskId"] = source.TaskId };
         if (source.TaskTypeId is { } typeId)

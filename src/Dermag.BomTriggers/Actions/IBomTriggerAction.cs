@@ -77,6 +77,38 @@ public sealed class ActionConfigValidationContext
         ArgumentNullException.ThrowIfNull(property);
         _errors.Add(new TriggerValidationError("/actionConfig" + (property.Length == 0 ? string.Empty : "/" + property), message));
     }
+
+    // The checks the built-in actions make, for custom actions too; each reports at the property's JSON Pointer.
+
+    /// <summary>
+    /// Checks that <paramref name="config"/> is an object with no property outside <see cref="ConfigFields"/>; true when it is
+    /// an object (so the property checks can follow).
+    /// </summary>
+    public bool RequireObjectOfDeclaredFields(JsonElement config)
+    {
+        if (!ConfigReader.IsObject(config, this))
+        {
+            return false;
+        }
+
+        ConfigReader.RejectUnknown(config, ConfigFields, this);
+        return true;
+    }
+
+    /// <summary>Requires <paramref name="name"/> to be a non-empty string.</summary>
+    public void RequireString(JsonElement config, string name) => ConfigReader.RequireString(config, name, this);
+
+    /// <summary>Allows <paramref name="name"/> to be absent, null or a string.</summary>
+    public void OptionalString(JsonElement config, string name) => ConfigReader.OptionalString(config, name, this);
+
+    /// <summary>Checks that <paramref name="name"/> is a number <paramref name="valid"/> accepts (and present when <paramref name="required"/>).</summary>
+    /// <param name="config">The configuration.</param>
+    /// <param name="name">The property.</param>
+    /// <param name="required">Whether it must be present.</param>
+    /// <param name="valid">The range check, for example <c>q =&gt; q &gt; 0</c>.</param>
+    /// <param name="expectation">How the error describes a valid value, for example <c>a positive number</c>.</param>
+    public void CheckNumber(JsonElement config, string name, bool required, Func<decimal, bool> valid, string expectation) =>
+        ConfigReader.CheckNumber(config, name, required, valid, expectation, this);
 }
 
 /// <summary>What an action receives.</summary>
@@ -120,6 +152,33 @@ public sealed class ActionContext
 
     /// <summary>The dispatch's service scope.</summary>
     public IServiceProvider Services { get; }
+
+    /// <summary>The service the action needs from the host, or a clear failure naming the action type and the service.</summary>
+    /// <exception cref="BomTriggerException">No <typeparamref name="T"/> is registered.</exception>
+    public T GetRequiredService<T>()
+        where T : class =>
+        Services.GetService(typeof(T)) as T
+        ?? throw new BomTriggerException($"{Trigger.ActionType} needs an implementation of {typeof(T).Name} registered in the service collection.");
+
+    /// <summary>The string config property <paramref name="name"/> (validated as required when the trigger was saved).</summary>
+    public string ConfigString(string name) => ConfigReader.String(Config, name);
+
+    /// <summary>The string config property <paramref name="name"/>, or <see langword="null"/> when absent or null.</summary>
+    public string? ConfigStringOrNull(string name) => ConfigReader.OptionalStringValue(Config, name);
+
+    /// <summary>The number config property <paramref name="name"/>, exactly as a decimal, or <see langword="null"/> when absent.</summary>
+    public decimal? ConfigNumber(string name) => ConfigReader.Decimal(Config, name);
+
+    /// <summary>
+    /// An event the action causes, for <see cref="ActionResult.CausedEvents"/>: the same task, its data the task fields of
+    /// the event that fired (<c>taskId</c>, <c>taskTypeId</c>, <c>taskTypeCode</c>, <c>status</c>, ...) plus <paramref name="data"/>.
+    /// The engine dispatches it next in the same chain (same correlation id, one level deeper, loop guard).
+    /// </summary>
+    public BomTriggerEvent CauseEvent(string eventType, System.Text.Json.Nodes.JsonObject? data = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(eventType);
+        return new BomTriggerEvent(eventType, Event.TaskId, Event.TaskTypeId, BomTriggerEvent.ToElement(BuiltInAction.TaskData(Event, data ?? [])));
+    }
 }
 
 /// <summary>What an action did.</summary>
