@@ -6,6 +6,9 @@ namespace Dermag.BomTriggers;
 /// <summary>An action type bound to its handler type and its static description; registered by <c>AddAction</c>.</summary>
 internal sealed record ActionRegistration(string ActionType, Type HandlerType, bool IsBuiltIn, string Description, IReadOnlyList<ActionConfigField> ConfigFields, IReadOnlyList<string> CausedEvents)
 {
+    /// <summary>Runs on the dispatching thread (<see cref="IBomActionDescription.NeverBlocks"/>).</summary>
+    public bool RunsInline { get; init; }
+
     public BomActionDescriptor Descriptor => new(ActionType, Description, ConfigFields, CausedEvents, IsBuiltIn);
 }
 
@@ -33,4 +36,6 @@ internal sealed class ActionRegistry
 
     public IBomTriggerAction? Resolve(IServiceProvider services, string actionType) =>
         _byType.TryGetValue(actionType, out var registration) ? (IBomTriggerAction)services.GetRequiredService(registration.HandlerType) : null;
+
+    public bool RunsInline(string actionType) => _byType.TryGetValue(actionType, out var registration) && registration.RunsInline;
 }

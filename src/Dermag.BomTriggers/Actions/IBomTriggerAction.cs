@@ -32,6 +32,15 @@ public interface IBomActionDescription
 
     /// <summary>The event types this action may cause, so editors can show the chain.</summary>
     static abstract IReadOnlyList<string> CausedEvents { get; }
+
+    /// <summary>
+    /// Declare <see langword="true"/> only for an action that never blocks before returning its task (it does its work
+    /// asynchronously or finishes at once): it then runs on the dispatching thread instead of being started on the thread
+    /// pool, which saves a thread hop per execution. Its timeout still cancels it and its grace still applies, but a
+    /// synchronous block before it returns its task would hold the dispatch beyond the timeout.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: every action is started on the thread pool, so any block is bounded.</value>
+    static virtual bool NeverBlocks => false;
 }
 
 /// <summary>A field of an action's configuration.</summary>

@@ -141,7 +141,7 @@ public sealed partial class BomTriggersBuilder
             Services.Remove(existing);
         }
 
-        Services.AddSingleton(new ActionRegistration(actionType, typeof(THandler), builtIn, THandler.Description, THandler.ConfigFields, THandler.CausedEvents));
+        Services.AddSingleton(new ActionRegistration(actionType, typeof(THandler), builtIn, THandler.Description, THandler.ConfigFields, THandler.CausedEvents) { RunsInline = THandler.NeverBlocks });
         Services.TryAddTransient<THandler>();
         return this;
     }

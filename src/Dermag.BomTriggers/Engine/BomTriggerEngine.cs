@@ -288,7 +288,7 @@ internal sealed class BomTriggerEngine(
 
             // The action starts on the thread pool, so one that blocks before returning its task cannot hold the dispatch
             // past its timeout. When the timeout fires, the action's token is cancelled and it gets a bounded grace to stop.
-            running = RunOnThreadPoolAsync(handler, context, token);
+            running = actions.RunsInline(trigger.ActionType) ? RunInlineAsync(handler, context, token) : RunOnThreadPoolAsync(handler, context, token);
             ActionResult result;
             try
             {
@@ -374,6 +374,19 @@ internal sealed class BomTriggerEngine(
         if (scope is { } created)
         {
             await created.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An action that declared it never blocks: its task, with a synchronous throw turned into a faulted task.</summary>
+    private static Task<ActionResult> RunInlineAsync(IBomTriggerAction handler, ActionContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return handler.ExecuteAsync(context, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<ActionResult>(ex);
         }
     }
 

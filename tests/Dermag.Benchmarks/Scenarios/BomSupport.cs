@@ -15,6 +15,9 @@ internal sealed class NoopAction : IBomTriggerAction, IBomActionDescription
 
     public static IReadOnlyList<string> CausedEvents => [];
 
+    /// <summary>Completes at once: the dispatch may run it inline.</summary>
+    public static bool NeverBlocks => true;
+
     public void ValidateConfig(JsonElement config, ActionConfigValidationContext context)
     {
     }

@@ -42,6 +42,38 @@ public sealed class TagTaskAction : IBomTriggerAction, IBomActionDescription
     }
 }
 
+/// <summary>An action that declares it never blocks: it runs on the dispatching thread; it may throw synchronously.</summary>
+public sealed class InlineProbeAction : IBomTriggerAction, IBomActionDescription
+{
+    public const string Type = "INLINE_PROBE";
+
+    [ThreadStatic]
+    private static bool t_dispatching;
+
+    public static string Description => "Records where it ran.";
+
+    public static IReadOnlyList<ActionConfigField> ConfigFields { get; } = [new("throw", "boolean", false, "Throw before returning a task.")];
+
+    public static IReadOnlyList<string> CausedEvents { get; } = [];
+
+    public static bool NeverBlocks => true;
+
+    public static bool RanOnTheDispatchingThread { get; private set; }
+
+    /// <summary>Marks (or unmarks) the current thread as the one that calls DispatchAsync.</summary>
+    public static void MarkDispatchingThread(bool dispatching) => t_dispatching = dispatching;
+
+    public void ValidateConfig(JsonElement config, ActionConfigValidationContext context) => context.RequireObjectOfDeclaredFields(config);
+
+    public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
+    {
+        RanOnTheDispatchingThread = t_dispatching;
+        return context.Config.TryGetProperty("throw", out var t) && t.GetBoolean()
+            ? throw new InvalidOperationException("thrown before any task")
+            : Task.FromResult(ActionResult.Empty);
+    }
+}
+
 public sealed class CustomActionTests : IAsyncLifetime
 {
     private TriggerTestContext _context = null!;
@@ -50,7 +82,7 @@ public sealed class CustomActionTests : IAsyncLifetime
         b => b.UseInMemoryStore(),
         more: b =>
         {
-            b.AddAction<TagTaskAction>(TagTaskAction.Type);
+            b.AddAction<TagTaskAction>(TagTaskAction.Type).AddAction<InlineProbeAction>(InlineProbeAction.Type);
             b.Services.AddSingleton<TagRecorder>();
         });
 
@@ -89,5 +121,23 @@ public sealed class CustomActionTests : IAsyncLifetime
         var report = await bare.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 32, null, "{}"));
 
         report.Outcomes.Single().Error.Should().Contain("TAG_TASK needs an implementation of TagRecorder registered in the service collection.");
+    }
+
+    [Fact]
+    public async Task ActionThatNeverBlocks_RunsOnTheDispatchingThread_AndASynchronousThrowIsItsFailureOnly()
+    {
+        await _context.CreateAsync("inline", BomTriggerEvents.TaskCreate, "{}", InlineProbeAction.Type, """{"throw":false}""", priority: 20);
+        await _context.CreateAsync("inline-throws", BomTriggerEvents.TaskCreate, "{}", InlineProbeAction.Type, """{"throw":true}""", priority: 10);
+
+        // Saving loaded the snapshot, so the dispatch runs synchronously up to the first action.
+        InlineProbeAction.MarkDispatchingThread(true);
+        var dispatch = _context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 33, null, "{}"));
+        InlineProbeAction.MarkDispatchingThread(false);
+        var report = await dispatch;
+
+        InlineProbeAction.RanOnTheDispatchingThread.Should().BeTrue("it declared that it never blocks, so it skips the thread-pool hop");
+        report.Outcomes.Select(o => (o.TriggerName, o.Kind)).Should().Equal(("inline", TriggerOutcomeKind.Executed), ("inline-throws", TriggerOutcomeKind.Failed));
+        report.Outcomes[1].Error.Should().Be("InvalidOperationException: thrown before any task");
+        _context.Store.ListActions().Single(a => a.ActionType == InlineProbeAction.Type).ConfigFields.Should().ContainSingle();
     }
 }
