@@ -18,6 +18,13 @@ public static class BomTriggerEvents
     /// <summary>A material's quantity changed (previous values carry the old quantity).</summary>
     public const string QuantityChange = "ON_QUANTITY_CHANGE";
 
+    /// <summary>
+    /// A tick of a trigger's own schedule (<see cref="BomTriggerExecution.Schedule"/>, a cron expression): raised by the
+    /// library's scheduler, once per tick across all app instances, never dispatched by the host. The data carries
+    /// <c>scheduledAt</c> (the tick, ISO 8601 UTC); the task id is 0.
+    /// </summary>
+    public const string Schedule = "ON_SCHEDULE";
+
     /// <summary>All five, in the original's order.</summary>
     public static IReadOnlyList<string> All { get; } = [TaskCreate, StatusChange, BomUpdate, MaterialAdd, QuantityChange];
 }

@@ -16,6 +16,20 @@ public interface IBomEditor
     Task<int> CopyBomAsync(CopyBomRequest request, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// The host's current data of a task, for delayed triggers (<see cref="BomTriggerExecution.Delay"/>): when a delayed job
+/// is due, its condition is evaluated again against what this returns. Register it in the service collection (scoped
+/// or singleton); saving a delayed trigger fails while none is registered.
+/// </summary>
+public interface IBomEventDataProvider
+{
+    /// <summary>
+    /// The data the host would dispatch for <paramref name="triggerEvent"/>'s task now (same shape as the event's data),
+    /// or <see langword="null"/> when the task no longer exists (the job is then skipped).
+    /// </summary>
+    Task<System.Text.Json.JsonElement?> GetCurrentDataAsync(BomTriggerEvent triggerEvent, CancellationToken cancellationToken);
+}
+
 /// <summary>The host's cost calculation, called by <c>CALCULATE_COST</c>.</summary>
 public interface IBomCostCalculator
 {

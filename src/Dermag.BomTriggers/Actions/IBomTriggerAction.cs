@@ -123,8 +123,10 @@ public sealed class ActionConfigValidationContext
 /// <summary>What an action receives.</summary>
 public sealed class ActionContext
 {
-    internal ActionContext(BomTrigger trigger, BomTriggerEvent triggerEvent, Guid correlationId, int depth, IBomTriggerEnlistment? enlistment, IServiceProvider services)
+    internal ActionContext(BomTrigger trigger, BomTriggerEvent triggerEvent, Guid correlationId, int depth, IBomTriggerEnlistment? enlistment, IServiceProvider services, string idempotencyKey = "", int attempt = 1)
     {
+        IdempotencyKey = idempotencyKey;
+        Attempt = attempt;
         Trigger = trigger;
         Event = triggerEvent;
         CorrelationId = correlationId;
@@ -158,6 +160,17 @@ public sealed class ActionContext
 
     /// <summary>The enlisted transaction, if any (<c>Enlistment?.Transaction</c>).</summary>
     public DbTransaction? Transaction => Enlistment?.Transaction;
+
+    /// <summary>
+    /// Identifies this execution: the same for every attempt of a queued job and for the same event (by
+    /// <see cref="BomTriggerEvent.EventId"/>) dispatched again. Queued execution is at least once: an action with an
+    /// effect outside the caller's transaction should record this key with the effect (a unique column, a message id) so a
+    /// second attempt finds the first one's work done.
+    /// </summary>
+    public string IdempotencyKey { get; }
+
+    /// <summary>1 for the first attempt; above 1 when a queued job is retried or taken over from a worker that died.</summary>
+    public int Attempt { get; }
 
     /// <summary>The dispatch's service scope.</summary>
     public IServiceProvider Services { get; }

@@ -81,6 +81,8 @@ internal sealed class EventCatalog
                 [new("itemCount", BomFieldType.Number, "How many lines the BOM has."), new("totalCost", BomFieldType.Number, "The BOM's total cost.")]),
             Make(BomTriggerEvents.MaterialAdd, "A material was added to a task's BOM.", false, TaskFields, MaterialFields),
             Make(BomTriggerEvents.QuantityChange, "A material's quantity changed; previous values carry the old quantity.", true, TaskFields, MaterialFields),
+            Make(BomTriggerEvents.Schedule, "A tick of the trigger's cron schedule (raised by the scheduler, not the host).", false,
+                [new BomEventField("scheduledAt", BomFieldType.String, "The tick, ISO 8601 in UTC, for example 2026-11-30T08:00:00.0000000+00:00.")]),
             .. (extraEvents ?? []).Select(e => Make(e.EventType, e.Description, e.SupportsPreviousValues, EnvelopeFields)),
         ];
         if (extras.Select(g => g.Key).FirstOrDefault(name => !all.Any(e => e.Name == name)) is { } unknown)

@@ -39,6 +39,9 @@ public sealed record BomTrigger
     /// <summary>Higher runs first.</summary>
     public int Priority { get; init; } = 10;
 
+    /// <summary>How the action runs: inline or queued, retries, a delay, a schedule.</summary>
+    public BomTriggerExecution Execution { get; init; } = BomTriggerExecution.Default;
+
     /// <summary>Inactive triggers are stored but never run.</summary>
     public bool IsActive { get; init; } = true;
 
@@ -99,6 +102,9 @@ public sealed record BomTriggerDefinition
     /// <value>The default is 10.</value>
     public int Priority { get; init; } = 10;
 
+    /// <summary>How the action runs: inline or queued, retries, a delay, a schedule; <see langword="null"/> means inline.</summary>
+    public BomTriggerExecution? Execution { get; init; }
+
     /// <summary>Whether the trigger runs.</summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool IsActive { get; init; } = true;
@@ -154,6 +160,7 @@ public sealed record BomTriggerDefinition
             SourceTaskTypeId = trigger.SourceTaskTypeId,
             TargetTaskTypeId = trigger.TargetTaskTypeId,
             Priority = trigger.Priority,
+            Execution = trigger.Execution,
             IsActive = trigger.IsActive,
             CreatedBy = trigger.CreatedBy,
         };
@@ -228,6 +235,12 @@ public sealed record BomTriggerLog
 
     /// <summary>0 for the event the host dispatched, 1 for an event an action caused, and so on.</summary>
     public int Depth { get; init; }
+
+    /// <summary>The job this run was an attempt of, for a queued, delayed or scheduled trigger; null for an inline run.</summary>
+    public long? JobId { get; init; }
+
+    /// <summary>The attempt number (1 for the first) of <see cref="JobId"/>; null for an inline run.</summary>
+    public int? Attempt { get; init; }
 }
 
 /// <summary>One page of a trigger's logs, newest first.</summary>

@@ -79,10 +79,79 @@ internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegis
             handler.ValidateConfig(config, new ActionConfigValidationContext(errors, definition.ActionType, definition.TargetTaskTypeId, actions.Get(definition.ActionType)!.ConfigFields));
         }
 
+        CheckExecution(definition, errors);
         CheckId(definition.SourceTaskTypeId, "/sourceTaskTypeId", errors);
         CheckId(definition.TargetTaskTypeId, "/targetTaskTypeId", errors);
         CheckId(definition.CreatedBy, "/createdBy", errors);
         return errors;
+    }
+
+    private void CheckExecution(BomTriggerDefinition definition, List<TriggerValidationError> errors)
+    {
+        var execution = definition.Execution ?? BomTriggerExecution.Default;
+        var scheduled = string.Equals(definition.TriggerEvent, BomTriggerEvents.Schedule, StringComparison.Ordinal);
+        if (!Enum.IsDefined(execution.Mode))
+        {
+            errors.Add(new("/execution/mode", "expected Inline or Queued"));
+        }
+
+        if (execution.MaxAttempts is < 1 or > 100)
+        {
+            errors.Add(new("/execution/maxAttempts", "expected an integer between 1 and 100"));
+        }
+
+        if (execution.Delay is { } delay)
+        {
+            if (delay < TimeSpan.FromSeconds(1) || delay > TimeSpan.FromDays(366) || delay.Ticks % TimeSpan.TicksPerSecond != 0)
+            {
+                errors.Add(new("/execution/delay", "expected whole seconds between 1 second and 366 days"));
+            }
+            else if (scheduled)
+            {
+                errors.Add(new("/execution/delay", $"a {BomTriggerEvents.Schedule} trigger runs at its ticks and cannot be delayed"));
+            }
+            else if (!HasService(typeof(IBomEventDataProvider)))
+            {
+                errors.Add(new("/execution/delay", $"a delayed trigger re-checks its condition against the task's current data: register an {nameof(IBomEventDataProvider)} in the service collection"));
+            }
+        }
+
+        if (execution.Schedule is { } schedule)
+        {
+            if (!scheduled)
+            {
+                errors.Add(new("/execution/schedule", $"only {BomTriggerEvents.Schedule} triggers have a schedule"));
+            }
+
+            if (string.IsNullOrWhiteSpace(schedule.Cron))
+            {
+                errors.Add(new("/execution/schedule/cron", "is required, for example 0 8 * * MON-FRI"));
+            }
+            else if (schedule.Cron.Length > 200 || !Cronos.CronExpression.TryParse(schedule.Cron, schedule.Cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 6 ? Cronos.CronFormat.IncludeSeconds : Cronos.CronFormat.Standard, out _))
+            {
+                errors.Add(new("/execution/schedule/cron", "is not a cron expression: five fields (minute hour day-of-month month day-of-week) or six with seconds first"));
+            }
+
+            if (string.IsNullOrWhiteSpace(schedule.TimeZone) || schedule.TimeZone.Length > 100 || !TimeZoneInfo.TryFindSystemTimeZoneById(schedule.TimeZone, out _))
+            {
+                errors.Add(new("/execution/schedule/timeZone", "is not a known time zone id (for example UTC or Europe/Berlin)"));
+            }
+
+            if (!Enum.IsDefined(schedule.MissedTicks))
+            {
+                errors.Add(new("/execution/schedule/missedTicks", "expected RunOnce or Skip"));
+            }
+        }
+        else if (scheduled)
+        {
+            errors.Add(new("/execution/schedule", $"is required for {BomTriggerEvents.Schedule} triggers (a cron expression and a time zone)"));
+        }
+    }
+
+    private bool HasService(Type serviceType)
+    {
+        using var scope = scopes.CreateScope();
+        return scope.ServiceProvider.GetService<IServiceProviderIsService>()?.IsService(serviceType) ?? scope.ServiceProvider.GetService(serviceType) is not null;
     }
 
     internal static JsonElement EmptyObject { get; } = JsonDocument.Parse("{}").RootElement.Clone();

@@ -25,7 +25,10 @@ public sealed class BomTriggerOptions
     /// <value>The default is <see langword="false"/>: failures are logged and reported, never thrown.</value>
     public bool StrictMode { get; set; }
 
-    /// <summary>How often an instance checks whether another instance changed the triggers.</summary>
+    /// <summary>
+    /// How often an instance checks whether another instance changed the triggers. On PostgreSQL, changes arrive at once
+    /// through <c>LISTEN/NOTIFY</c>; this poll is the fallback while the listener is disconnected.
+    /// </summary>
     /// <value>The default is 5 seconds. Must be positive.</value>
     public TimeSpan SnapshotRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -45,6 +48,56 @@ public sealed class BomTriggerOptions
     /// <value>The default is 1 hour.</value>
     public TimeSpan CleanupInterval { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How many queued jobs this app instance runs at once. 0 makes the instance enqueue only (its dispatches still write
+    /// jobs) while other instances run them.
+    /// </summary>
+    /// <value>The default is 4. Between 0 and 256.</value>
+    public int WorkerCount { get; set; } = 4;
+
+    /// <summary>
+    /// How long a worker owns a claimed job without renewing; it renews every third of this while the action runs. A job
+    /// whose worker died (process killed, connection lost) is taken over by another worker after this much time.
+    /// Instances' clocks must agree to well within it.
+    /// </summary>
+    /// <value>The default is 30 seconds. Between 1 second and 1 hour.</value>
+    public TimeSpan JobLeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often idle workers look for due jobs when no notification woke them (the fallback of <c>LISTEN/NOTIFY</c>).</summary>
+    /// <value>The default is 5 seconds. Between 10 milliseconds and 5 minutes.</value>
+    public TimeSpan JobPollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many attempts a queued job gets before it is dead-lettered, unless its trigger sets <see cref="BomTriggerExecution.MaxAttempts"/>.</summary>
+    /// <value>The default is 5. Between 1 and 100.</value>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>The delay before the second attempt; each further retry waits twice as long (with ±20% jitter), up to <see cref="RetryMaxDelay"/>.</summary>
+    /// <value>The default is 5 seconds. Between 0 and 1 hour.</value>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest wait between two attempts.</summary>
+    /// <value>The default is 1 hour. At least <see cref="RetryBaseDelay"/>, at most 7 days.</value>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// When true, the jobs of one task run one at a time in the order they were enqueued (an <c>ADD_MATERIAL</c> before the
+    /// <c>CALCULATE_COST</c> it causes), across all instances, without a global lock; a dead-lettered job no longer holds
+    /// the jobs behind it. When false, jobs run in due order with no per-task exclusion.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool OrderJobsByTask { get; set; }
+
+    /// <summary>
+    /// How long a stopping host waits for the jobs it is running to finish; then it cancels them and hands them back to
+    /// the queue for another instance (the interrupted attempt does not count).
+    /// </summary>
+    /// <value>The default is 10 seconds. Between 0 and 5 minutes.</value>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long finished jobs (succeeded, skipped, discarded) are kept, so the same event id is still recognised; cleanup deletes older ones. Dead jobs stay until retried or discarded.</summary>
+    /// <value>The default is 7 days. Between 1 hour and 3650 days.</value>
+    public TimeSpan FinishedJobRetention { get; set; } = TimeSpan.FromDays(7);
+
     internal TriggerStoreKind Store { get; set; }
 }
 
@@ -63,6 +116,22 @@ internal enum TriggerStoreKind
 /// </summary>
 public sealed class PostgresTriggerStoreOptions : PostgresStoreOptions
 {
+    /// <summary>
+    /// Whether the store announces trigger changes and new jobs with <c>NOTIFY</c> and each instance keeps one connection in
+    /// <c>LISTEN</c>, so an edit reaches every instance and a job reaches a worker at once. When false (or while the listener
+    /// is disconnected), instances poll: <see cref="BomTriggerOptions.SnapshotRefreshInterval"/> and <see cref="BomTriggerOptions.JobPollInterval"/>.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool Notifications { get; set; } = true;
+
+    /// <summary>
+    /// A connection string for the one long-lived <c>LISTEN</c> connection, when the store's own connections go through a
+    /// pooler that cannot carry <c>LISTEN</c> (PgBouncer in transaction mode): point it at PostgreSQL directly or at a
+    /// session-mode pool. <c>NOTIFY</c> itself is sent by the store's statements and works through any pooler.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (the store's data source).</value>
+    public string? NotificationConnectionString { get; set; }
+
     /// <summary>The host's tasks table (<c>table</c> or <c>schema.table</c>); when set, <c>bom_trigger_logs.task_id</c> references it.</summary>
     /// <value>The default is <see langword="null"/> (no foreign key). Read when the migration first runs.</value>
     public string? TasksTable { get; set; }

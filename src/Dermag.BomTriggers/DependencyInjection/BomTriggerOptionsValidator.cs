@@ -44,11 +44,29 @@ internal sealed class BomTriggerOptionsValidator : IValidateOptions<BomTriggerOp
             errors.Add($"BomTriggerOptions.SnapshotRefreshInterval must be positive; got {options.SnapshotRefreshInterval}.");
         }
 
+        Range(options.WorkerCount, 0, 256, nameof(options.WorkerCount), errors);
+        Range(options.MaxAttempts, 1, 100, nameof(options.MaxAttempts), errors);
+        Range(options.JobLeaseDuration, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), nameof(options.JobLeaseDuration), errors);
+        Range(options.JobPollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(5), nameof(options.JobPollInterval), errors);
+        Range(options.RetryBaseDelay, TimeSpan.Zero, TimeSpan.FromHours(1), nameof(options.RetryBaseDelay), errors);
+        Range(options.RetryMaxDelay, options.RetryBaseDelay, TimeSpan.FromDays(7), nameof(options.RetryMaxDelay), errors);
+        Range(options.ShutdownTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(5), nameof(options.ShutdownTimeout), errors);
+        Range(options.FinishedJobRetention, TimeSpan.FromHours(1), TimeSpan.FromDays(3650), nameof(options.FinishedJobRetention), errors);
+
         if (options.Store == TriggerStoreKind.None)
         {
             errors.Add(BomTriggersServiceCollectionExtensions.NoStoreMessage);
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Range<T>(T value, T min, T max, string option, List<string> errors)
+        where T : IComparable<T>
+    {
+        if (value.CompareTo(min) < 0 || value.CompareTo(max) > 0)
+        {
+            errors.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"BomTriggerOptions.{option} must be between {min} and {max}; got {value}."));
+        }
     }
 }

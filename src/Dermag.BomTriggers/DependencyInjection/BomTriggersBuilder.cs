@@ -30,9 +30,12 @@ public sealed partial class BomTriggersBuilder
         Services.AddDermagPostgresStore(LibraryName, configure, CreateMigrationSet(), Placeholders);
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresTriggerStoreOptions>, PostgresTriggerStoreOptionsValidator>());
         Services.Configure<BomTriggerOptions>(o => o.Store = TriggerStoreKind.Postgres);
-        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => new PostgresTriggerStore(
+        Services.TryAddSingleton(sp => new PostgresTriggerStore(
             sp.GetRequiredService<PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource,
-            sp.GetRequiredService<IOptionsMonitor<PostgresTriggerStoreOptions>>().CurrentValue.Schema)));
+            sp.GetRequiredService<IOptionsMonitor<PostgresTriggerStoreOptions>>().CurrentValue.Schema));
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => sp.GetRequiredService<PostgresTriggerStore>()));
+        Services.TryAddSingleton<TriggerNotificationListener>();
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, TriggerNotificationListenerHost>());
         return this;
     }
 
@@ -166,6 +169,9 @@ public sealed partial class BomTriggersBuilder
         ["tasks_fk"] = Reference(options.TasksTable, options.TasksKeyColumn, nameof(options.TasksTable), "CASCADE"),
         ["task_types_fk"] = Reference(options.TaskTypesTable, options.TaskTypesKeyColumn, nameof(options.TaskTypesTable), "SET NULL"),
         ["users_fk"] = Reference(options.UsersTable, options.UsersKeyColumn, nameof(options.UsersTable), "SET NULL"),
+
+        // The bare schema name inside a string literal (the notification channels); a validated identifier has no quote.
+        ["schema_name"] = SqlIdentifier.IsValid(options.Schema) ? options.Schema : throw new BomTriggerException($"PostgresTriggerStoreOptions.Schema '{options.Schema}' is not a plain SQL identifier."),
     };
 
     internal static string? DescribeTableProblem(string? table, string optionName)

@@ -38,8 +38,15 @@ public static class BomTriggersServiceCollectionExtensions
         services.TryAddSingleton<TriggerSnapshotProvider>();
         services.TryAddSingleton<BomTriggerManager>();
         services.TryAddSingleton<IBomTriggerManager>(sp => sp.GetRequiredService<BomTriggerManager>());
-        services.TryAddSingleton<IBomTriggerEngine, BomTriggerEngine>();
+        services.TryAddSingleton<BomTriggerEngine>();
+        services.TryAddSingleton<IBomTriggerEngine>(sp => sp.GetRequiredService<BomTriggerEngine>());
+        services.TryAddSingleton<IBomTriggerJobStore>(sp => (IBomTriggerJobStore)sp.GetRequiredService<IBomTriggerStore>());
+        services.TryAddSingleton<JobSignal>();
+        services.TryAddSingleton<IBomTriggerJobManager, BomTriggerJobManager>();
+        services.TryAddSingleton<BomTriggerWorker>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BomTriggerStartupService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BomTriggerScheduler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BomTriggerWorkerHost>());
 
         var builder = new BomTriggersBuilder(services);
         if (!services.Any(d => d.ServiceType == typeof(ActionRegistration)))

@@ -24,6 +24,9 @@ public static class BomTriggerDiagnostics
     /// <summary>Counter of execution log rows that could not be written (and so are lost unless the dispatch threw).</summary>
     public const string LogWriteFailuresInstrument = "dermag.bom_triggers.log.write_failures";
 
+    /// <summary>Counter of ended job attempts, tagged <c>state</c> (the state the attempt left the job in: <c>Succeeded</c>, <c>Pending</c> for a retry, <c>Dead</c>, <c>Skipped</c>).</summary>
+    public const string JobsInstrument = "dermag.bom_triggers.jobs";
+
     internal static readonly ActivitySource ActivitySource = new(ActivitySourceName);
 }
 
@@ -41,6 +44,7 @@ internal sealed class BomTriggerMetrics : IDisposable
         Outcomes = _meter.CreateCounter<long>(BomTriggerDiagnostics.OutcomesInstrument, "{outcome}", "Trigger outcomes by kind.");
         ActionDuration = _meter.CreateHistogram<double>(BomTriggerDiagnostics.ActionDurationInstrument, "ms", "How long actions run.");
         LogWriteFailures = _meter.CreateCounter<long>(BomTriggerDiagnostics.LogWriteFailuresInstrument, "{row}", "Execution log rows that could not be written.");
+        Jobs = _meter.CreateCounter<long>(BomTriggerDiagnostics.JobsInstrument, "{attempt}", "Job attempts by the state they left the job in.");
     }
 
     public Counter<long> Dispatches { get; }
@@ -50,6 +54,8 @@ internal sealed class BomTriggerMetrics : IDisposable
     public Histogram<double> ActionDuration { get; }
 
     public Counter<long> LogWriteFailures { get; }
+
+    public Counter<long> Jobs { get; }
 
     public void Dispose()
     {

@@ -39,4 +39,28 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Error, Message = "Periodic trigger log cleanup failed; it will run again after the interval")]
     public static partial void CleanupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Error, Message = "{Count} job(s) of dispatch {CorrelationId} could not be queued; their outcomes are reported as failed")]
+    public static partial void EnqueueFailed(ILogger logger, Exception exception, int count, Guid correlationId);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Error, Message = "Job {JobId} of trigger {TriggerId} is dead-lettered after attempt {Attempt}: {Error}")]
+    public static partial void JobDeadLettered(ILogger logger, long jobId, int triggerId, int attempt, string? error);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Warning, Message = "Attempt {Attempt} of job {JobId} ended after its lease was taken over by another worker; its result was logged but not applied")]
+    public static partial void JobLeaseLost(ILogger logger, long jobId, int attempt);
+
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Warning, Message = "The job worker could not claim or renew jobs; it tries again after {Delay}")]
+    public static partial void WorkerLoopFailed(ILogger logger, Exception exception, TimeSpan delay);
+
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Information, Message = "Stopping: released {Count} running job(s) back to the queue")]
+    public static partial void JobsReleased(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 4018, Level = LogLevel.Warning, Message = "The scheduler could not run due schedules; it tries again after {Delay}")]
+    public static partial void SchedulerFailed(ILogger logger, Exception exception, TimeSpan delay);
+
+    [LoggerMessage(EventId = 4019, Level = LogLevel.Warning, Message = "The trigger notification listener on {Channel} lost its connection; instances poll until it reconnects in {Delay}")]
+    public static partial void ListenerLost(ILogger logger, string channel, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "Listening for trigger changes and jobs on {Channel}")]
+    public static partial void ListenerListening(ILogger logger, string channel);
 }

@@ -10,6 +10,7 @@ namespace Dermag.BomTriggers;
 internal sealed class BomTriggerEngine(
     TriggerSnapshotProvider snapshots,
     IBomTriggerStore repository,
+    IBomTriggerJobStore jobStore,
     TriggerValidator validator,
     ActionRegistry actions,
     IServiceScopeFactory scopes,
@@ -25,48 +26,74 @@ internal sealed class BomTriggerEngine(
     public async Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? dispatchOptions = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(triggerEvent);
+        if (string.Equals(triggerEvent.EventType, BomTriggerEvents.Schedule, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{BomTriggerEvents.Schedule} is raised by the scheduler from each trigger's cron schedule; a host cannot dispatch it.", nameof(triggerEvent));
+        }
+
         dispatchOptions ??= new DispatchOptions();
-        var correlationId = Guid.CreateVersion7(timeProvider.GetUtcNow());
+        var now = timeProvider.GetUtcNow();
+        var correlationId = Guid.CreateVersion7(now);
         using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.dispatch");
         activity?.SetTag("dermag.bom_triggers.event", triggerEvent.EventType);
         activity?.SetTag("dermag.bom_triggers.task_id", triggerEvent.TaskId);
         activity?.SetTag("dermag.correlation_id", correlationId);
 
-        var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
-        var outcomes = new List<TriggerOutcome>();
-        var logs = new List<NewTriggerLog>();
-        var ranForTask = new HashSet<(int TriggerId, int TaskId)>();
-        var queue = new Queue<(BomTriggerEvent Event, int Depth)>();
-        queue.Enqueue((Readable(triggerEvent), 0));
-        var notConsidered = 0;
+        var chain = new ChainRun(correlationId, []);
+        chain.Pending.Enqueue(new ChainItem(Readable(triggerEvent), 0, triggerEvent.EventId ?? Guid.CreateVersion7(now)));
+        await RunChainAsync(chain, dispatchOptions.Enlistment, dispatchOptions.Explain, cancellationToken).ConfigureAwait(false);
+        var logWriteError = await PersistAsync(chain, dispatchOptions.Enlistment?.Transaction, dispatchOptions.Strict ?? _options.StrictMode, cancellationToken).ConfigureAwait(false);
+        var report = new DispatchReport(correlationId, chain.Outcomes) { NotConsidered = chain.NotConsidered, LogWriteError = logWriteError };
+        metrics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
+        if (report.HasFailures && (dispatchOptions.Strict ?? _options.StrictMode))
+        {
+            var first = report.OfKind(TriggerOutcomeKind.Failed).First();
+            throw new BomTriggerException($"Trigger {first.TriggerId} ('{first.TriggerName}') failed in strict mode: {first.Error}") { Report = report };
+        }
 
-        // Actions get one DI scope per dispatch, created when the first action runs. An action abandoned after its
-        // timeout and grace keeps the scope (and its timeout source) alive until it finishes.
+        return report;
+    }
+
+    /// <summary>
+    /// Runs the chain's pending events: evaluates candidates, runs inline actions (queueing the events they cause) and
+    /// collects the jobs of queued ones and the log rows; writes nothing (see <see cref="PersistAsync"/>).
+    /// </summary>
+    private async Task RunChainAsync(ChainRun chain, IBomTriggerEnlistment? enlistment, bool explain, CancellationToken cancellationToken)
+    {
+        var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
+
+        // Actions get one DI scope per chain, created when the first action runs. An action abandoned after its timeout
+        // and grace keeps the scope (and its timeout source) alive until it finishes.
         AsyncServiceScope? scope = null;
         ActionTimeoutSource? timeouts = null;
         List<Task>? abandoned = null;
         try
         {
-            while (queue.TryDequeue(out var item))
+            while (chain.Pending.TryDequeue(out var item))
             {
-                var (current, depth) = item;
+                var current = item.Event;
+                var depth = item.Depth;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
-                JsonElement? loggedInput = null;
-                var loggedInputReady = false;
-                var candidates = snapshot.Candidates(current.EventType, input, dispatchOptions.Explain, out var skipped);
+                var candidates = snapshot.Candidates(current.EventType, input, explain, out var skipped);
                 foreach (var candidate in candidates)
                 {
                     // Skips, false conditions and loops are decided synchronously; only executions pay for async.
-                    var outcome = Precheck(candidate, current, input, depth, correlationId, ranForTask);
+                    var outcome = Precheck(candidate, current, input, depth, chain.CorrelationId, chain.Ran);
                     JsonElement? loggedResult = null;
-                    if (outcome is null)
+                    if (outcome is null && candidate.Trigger.Execution.IsQueued)
+                    {
+                        outcome = NewOutcome(candidate.Trigger, current, depth, TriggerOutcomeKind.Queued);
+                        chain.Jobs.Add((chain.Outcomes.Count, NewJobFor(candidate.Trigger, current, item.EventId, depth, chain)));
+                    }
+                    else if (outcome is null)
                     {
                         scope ??= scopes.CreateAsyncScope();
                         timeouts ??= new ActionTimeoutSource(timeProvider);
-                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, correlationId, scope.Value.ServiceProvider, dispatchOptions, queue, timeouts, abandoned ??= [], cancellationToken).ConfigureAwait(false);
+                        var key = IdempotencyKey(item.EventId, candidate.Trigger.Id);
+                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, chain.CorrelationId, scope.Value.ServiceProvider, enlistment, key, 1, chain.Pending, timeouts, abandoned ??= [], cancellationToken).ConfigureAwait(false);
                     }
 
-                    outcomes.Add(outcome);
+                    chain.Outcomes.Add(outcome);
                     if (metrics.Outcomes.Enabled)
                     {
                         metrics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("action", outcome.ActionType));
@@ -74,29 +101,11 @@ internal sealed class BomTriggerEngine(
 
                     if (outcome.Kind is TriggerOutcomeKind.Executed or TriggerOutcomeKind.Failed or TriggerOutcomeKind.SuppressedLoop)
                     {
-                        // What the stores log is sanitized here, once per event, so every store logs the same and none refuses a row.
-                        if (!loggedInputReady)
-                        {
-                            loggedInput = JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data);
-                            loggedInputReady = true;
-                        }
-
-                        logs.Add(new NewTriggerLog(
-                            outcome.TriggerId,
-                            current.TaskId,
-                            timeProvider.GetUtcNow(),
-                            outcome.Kind == TriggerOutcomeKind.Executed,
-                            loggedInput,
-                            loggedResult,
-                            JsonSanitizer.ForLog(outcome.Error),
-                            outcome.Kind.ToString(),
-                            outcome.Duration.TotalMilliseconds,
-                            correlationId,
-                            depth));
+                        chain.Logs.Add(NewLog(outcome, current, loggedResult, chain.CorrelationId, depth, jobId: null, attempt: null));
                     }
                 }
 
-                notConsidered += skipped;
+                chain.NotConsidered += skipped;
             }
         }
         finally
@@ -114,17 +123,237 @@ internal sealed class BomTriggerEngine(
                 }
             }
         }
+    }
 
-        var logWriteError = await WriteLogsAsync(logs, correlationId, dispatchOptions, cancellationToken).ConfigureAwait(false);
-        var report = new DispatchReport(correlationId, outcomes) { NotConsidered = notConsidered, LogWriteError = logWriteError };
-        metrics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
-        if (report.HasFailures && (dispatchOptions.Strict ?? _options.StrictMode))
+    /// <summary>A log row; what the stores log is sanitized here, so every store logs the same and none refuses a row.</summary>
+    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt) => new(
+        outcome.TriggerId,
+        current.TaskId,
+        timeProvider.GetUtcNow(),
+        outcome.Kind == TriggerOutcomeKind.Executed,
+        JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data),
+        loggedResult,
+        JsonSanitizer.ForLog(outcome.Error),
+        outcome.Kind.ToString(),
+        outcome.Duration.TotalMilliseconds,
+        correlationId,
+        depth,
+        jobId,
+        attempt);
+
+    private NewJob NewJobFor(BomTrigger trigger, BomTriggerEvent current, Guid eventId, int depth, ChainRun chain)
+    {
+        var execution = trigger.Execution;
+        var now = timeProvider.GetUtcNow();
+        return new NewJob(
+            IdempotencyKey(eventId, trigger.Id),
+            trigger.Id,
+            execution.Delay is null ? BomTriggerJobKind.Queued : BomTriggerJobKind.Delayed,
+            current,
+            eventId,
+            chain.CorrelationId,
+            depth,
+            JobChain.Format(chain.Ran),
+            _options.OrderJobsByTask ? current.TaskId : null,
+            execution.MaxAttempts ?? _options.MaxAttempts,
+            now + (execution.Delay ?? TimeSpan.Zero));
+    }
+
+    /// <summary>
+    /// Writes the chain's jobs, then its log rows: in the caller's transaction when given (a failure then propagates, the
+    /// transaction is lost anyway); otherwise a job that cannot be written turns its outcome into a failure that is logged,
+    /// and a failed log write is reported. Returns why log rows could not be written, or null.
+    /// </summary>
+    private async Task<string?> PersistAsync(ChainRun chain, System.Data.Common.DbTransaction? transaction, bool strict, CancellationToken cancellationToken)
+    {
+        if (chain.Jobs.Count > 0)
         {
-            var first = report.OfKind(TriggerOutcomeKind.Failed).First();
-            throw new BomTriggerException($"Trigger {first.TriggerId} ('{first.TriggerName}') failed in strict mode: {first.Error}") { Report = report };
+            try
+            {
+                await jobStore.EnqueueAsync([.. chain.Jobs.Select(j => j.Job)], transaction, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (transaction is null && !strict && !cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+            {
+                Log.EnqueueFailed(Logger, ex, chain.Jobs.Count, chain.CorrelationId);
+                foreach (var (index, job) in chain.Jobs)
+                {
+                    var failed = chain.Outcomes[index] with { Kind = TriggerOutcomeKind.Failed, Error = $"The job could not be queued: {ex.GetType().Name}: {ex.Message}" };
+                    chain.Outcomes[index] = failed;
+                    chain.Logs.Add(NewLog(failed, job.Event, null, chain.CorrelationId, job.Depth, jobId: null, attempt: null));
+                }
+            }
         }
 
-        return report;
+        return await WriteLogsAsync(chain.Logs, chain.CorrelationId, transaction, strict, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs one claimed job's attempt and records how it ended (fenced by the claim: a worker whose lease was taken over
+    /// changes nothing but still logs its attempt). Events the action causes continue the chain from here: inline
+    /// triggers run now, queued ones become jobs keyed by the causing job, so a retry re-enqueues none twice.
+    /// </summary>
+    internal async Task<BomTriggerJobState> RunJobAsync(BomTriggerJob job, string worker, CancellationToken cancellationToken)
+    {
+        using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.job");
+        activity?.SetTag("dermag.bom_triggers.job_id", job.Id);
+        activity?.SetTag("dermag.bom_triggers.attempt", job.Attempt);
+        activity?.SetTag("dermag.correlation_id", job.CorrelationId);
+        var now = timeProvider.GetUtcNow();
+        var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (!snapshot.ById.TryGetValue(job.TriggerId, out var candidate))
+        {
+            // Another instance may have created the trigger a moment ago: make sure this snapshot is current.
+            snapshot = await snapshots.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            if (!snapshot.ById.TryGetValue(job.TriggerId, out candidate))
+            {
+                return await EndAsync(job, worker, BomTriggerJobState.Skipped, $"Trigger {job.TriggerId} is deleted or inactive.", null, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var trigger = candidate.Trigger;
+        var current = Readable(job.Event);
+        if (job.Attempt > job.MaxAttempts)
+        {
+            // Only a take-over gets here: the worker running the last allowed attempt was lost.
+            var error = $"Attempt {job.Attempt - 1} of {job.MaxAttempts} was lost with its worker (the lease expired); the job is dead-lettered.";
+            var lost = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = error };
+            return await EndAsync(job, worker, BomTriggerJobState.Dead, error, null, NewLog(lost, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt - 1), cancellationToken).ConfigureAwait(false);
+        }
+
+        var scope = scopes.CreateAsyncScope();
+        var timeouts = new ActionTimeoutSource(timeProvider);
+        var abandoned = new List<Task>();
+        try
+        {
+            return await RunJobActionAsync(job, worker, candidate, current, scope.ServiceProvider, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // An action abandoned after its timeout keeps its scope until it ends, as in a dispatch.
+            if (abandoned.Count > 0)
+            {
+                _ = ReleaseAfterAsync(abandoned, scope, timeouts);
+            }
+            else
+            {
+                timeouts.Dispose();
+                await scope.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<BomTriggerJobState> RunJobActionAsync(
+        BomTriggerJob job, string worker, CompiledTrigger candidate, BomTriggerEvent current, IServiceProvider services, ActionTimeoutSource timeouts, List<Task> abandoned, CancellationToken cancellationToken)
+    {
+        var trigger = candidate.Trigger;
+        if (job.Kind != BomTriggerJobKind.Queued)
+        {
+            // Delayed: the condition is evaluated again against the task's data now. Scheduled: against the tick.
+            if (job.Kind == BomTriggerJobKind.Delayed)
+            {
+                JsonElement? fresh;
+                try
+                {
+                    var provider = services.GetService<IBomEventDataProvider>() ?? throw new BomTriggerException(
+                        $"Trigger {trigger.Id} is delayed, and no {nameof(IBomEventDataProvider)} is registered to give the task's current data.");
+                    fresh = await provider.GetCurrentDataAsync(current, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+                {
+                    var failed = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = $"Reading the task's current data failed: {ex.GetType().Name}: {ex.Message}" };
+                    return await FailAsync(job, worker, failed, current, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (fresh is not { } data)
+                {
+                    return await EndAsync(job, worker, BomTriggerJobState.Skipped, $"Task {current.TaskId} no longer exists.", null, null, cancellationToken).ConfigureAwait(false);
+                }
+
+                current = Readable(current with { Data = data, PreviousValues = null });
+            }
+
+            var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
+            if (candidate.Condition is { } condition && !condition.Matches(input))
+            {
+                var clause = condition.FirstFailure(input);
+                return await EndAsync(job, worker, BomTriggerJobState.Skipped, $"The condition no longer matches: {clause}", null, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (candidate.Condition is null)
+        {
+            var invalid = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
+            return await FailAsync(job, worker, invalid, current, cancellationToken).ConfigureAwait(false);
+        }
+
+        var caused = new Queue<ChainItem>();
+        var run = await ExecuteAsync(candidate, current, job.Depth, job.CorrelationId, services, null, job.IdempotencyKey, job.Attempt, caused, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
+
+        if (run.Outcome.Kind != TriggerOutcomeKind.Executed)
+        {
+            return await FailAsync(job, worker, run.Outcome, current, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (caused.Count > 0)
+        {
+            // The chain goes on with the loop guard it had when the job was written, plus this trigger.
+            var chain = new ChainRun(job.CorrelationId, JobChain.Parse(job.Chain));
+            chain.Ran.Add((trigger.Id, current.TaskId));
+            foreach (var next in caused)
+            {
+                chain.Pending.Enqueue(next);
+            }
+
+            await RunChainAsync(chain, null, explain: false, cancellationToken).ConfigureAwait(false);
+            await PersistAsync(chain, null, strict: false, cancellationToken).ConfigureAwait(false);
+        }
+
+        var log = NewLog(run.Outcome, current, run.LoggedResult, job.CorrelationId, job.Depth, job.Id, job.Attempt);
+        return await EndAsync(job, worker, BomTriggerJobState.Succeeded, null, null, log, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A failed attempt: retried after a backoff with jitter, or dead-lettered after the last attempt.</summary>
+    private Task<BomTriggerJobState> FailAsync(BomTriggerJob job, string worker, TriggerOutcome failed, BomTriggerEvent current, CancellationToken cancellationToken)
+    {
+        var log = NewLog(failed, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt);
+        if (job.Attempt >= job.MaxAttempts)
+        {
+            Log.JobDeadLettered(Logger, job.Id, job.TriggerId, job.Attempt, failed.Error);
+            return EndAsync(job, worker, BomTriggerJobState.Dead, failed.Error, null, log, cancellationToken);
+        }
+
+        return EndAsync(job, worker, BomTriggerJobState.Pending, failed.Error, timeProvider.GetUtcNow() + RetryDelay(job.Attempt), log, cancellationToken);
+    }
+
+    private async Task<BomTriggerJobState> EndAsync(BomTriggerJob job, string worker, BomTriggerJobState state, string? error, DateTimeOffset? retryAt, NewTriggerLog? log, CancellationToken cancellationToken)
+    {
+        var completion = new JobCompletion(job.Id, job.Attempt, worker, state, timeProvider.GetUtcNow(), retryAt, error);
+        if (!await jobStore.CompleteAsync(completion, log, cancellationToken).ConfigureAwait(false))
+        {
+            Log.JobLeaseLost(Logger, job.Id, job.Attempt);
+        }
+
+        metrics.Jobs.Add(1, new KeyValuePair<string, object?>("state", state.ToString()));
+        return state;
+    }
+
+    /// <summary>The wait before attempt <paramref name="failedAttempt"/> + 1: doubling from the base, capped, ±20% jitter.</summary>
+    internal TimeSpan RetryDelay(int failedAttempt)
+    {
+        var exponential = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failedAttempt - 1, 30));
+        var capped = Math.Min(exponential, _options.RetryMaxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+    }
+
+    /// <summary>The key of one execution: the event id and the trigger.</summary>
+    internal static string IdempotencyKey(Guid eventId, int triggerId) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{eventId:N}:{triggerId}");
+
+    /// <summary>The id of the <paramref name="index"/>th event caused by the execution <paramref name="key"/>: the same on every attempt.</summary>
+    internal static Guid CausedEventId(string key, int index)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{key}/{index}")), hash);
+        return new Guid(hash[..16]);
     }
 
     public async Task<TriggerTestResult> TestAsync(int triggerId, TriggerTestRequest request, CancellationToken cancellationToken = default)
@@ -265,8 +494,10 @@ internal sealed class BomTriggerEngine(
         int depth,
         Guid correlationId,
         IServiceProvider services,
-        DispatchOptions dispatchOptions,
-        Queue<(BomTriggerEvent, int)> queue,
+        IBomTriggerEnlistment? enlistment,
+        string idempotencyKey,
+        int attempt,
+        Queue<ChainItem> queue,
         ActionTimeoutSource timeouts,
         List<Task> abandoned,
         CancellationToken cancellationToken)
@@ -284,7 +515,7 @@ internal sealed class BomTriggerEngine(
                 return (Failed(trigger, current, depth, started, null, $"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\")."), null);
             }
 
-            var context = new ActionContext(trigger, current, correlationId, depth, dispatchOptions.Enlistment, services);
+            var context = new ActionContext(trigger, current, correlationId, depth, enlistment, services, idempotencyKey, attempt);
 
             // The action starts on the thread pool, so one that blocks before returning its task cannot hold the dispatch
             // past its timeout. When the timeout fires, the action's token is cancelled and it gets a bounded grace to stop.
@@ -306,9 +537,9 @@ internal sealed class BomTriggerEngine(
             // document the action disposed fails the action, not the dispatch.
             var loggedResult = JsonSanitizer.ForLog(result.Data);
             var caused = result.CausedEvents.Count == 0 ? [] : result.CausedEvents.Select(Readable).ToArray();
-            foreach (var next in caused)
+            for (var i = 0; i < caused.Length; i++)
             {
-                queue.Enqueue((next, depth + 1));
+                queue.Enqueue(new ChainItem(caused[i], depth + 1, caused[i].EventId ?? CausedEventId(idempotencyKey, i)));
             }
 
             Log.TriggerExecuted(Logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
@@ -411,7 +642,7 @@ internal sealed class BomTriggerEngine(
             TaskScheduler.Default);
 
     /// <summary>Writes the dispatch's log rows; returns why they could not be written, or null.</summary>
-    private async Task<string?> WriteLogsAsync(List<NewTriggerLog> logs, Guid correlationId, DispatchOptions dispatchOptions, CancellationToken cancellationToken)
+    private async Task<string?> WriteLogsAsync(List<NewTriggerLog> logs, Guid correlationId, System.Data.Common.DbTransaction? transaction, bool strict, CancellationToken cancellationToken)
     {
         if (logs.Count == 0)
         {
@@ -420,7 +651,7 @@ internal sealed class BomTriggerEngine(
 
         try
         {
-            await repository.WriteLogsAsync(logs, dispatchOptions.Enlistment?.Transaction, cancellationToken).ConfigureAwait(false);
+            await repository.WriteLogsAsync(logs, transaction, cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
@@ -430,12 +661,59 @@ internal sealed class BomTriggerEngine(
 
             // In the caller's transaction the failure aborted it, so it propagates; otherwise logging must never break the
             // caller's task operation, and the report says what was lost.
-            if (dispatchOptions.Enlistment?.Transaction is not null || (dispatchOptions.Strict ?? _options.StrictMode))
+            if (transaction is not null || strict)
             {
                 throw;
             }
 
             return $"{logs.Count} log row(s) could not be written: {ex.GetType().Name}: {ex.Message}";
         }
+    }
+}
+
+/// <summary>An event waiting in a chain: its depth and its id (the host's, or derived from the execution that caused it).</summary>
+internal sealed record ChainItem(BomTriggerEvent Event, int Depth, Guid EventId);
+
+/// <summary>What one run of a chain collects: outcomes, log rows and jobs, written together at the end.</summary>
+internal sealed class ChainRun(Guid correlationId, HashSet<(int TriggerId, int TaskId)> ran)
+{
+    public Guid CorrelationId { get; } = correlationId;
+
+    /// <summary>The loop guard: (trigger, task) pairs that already ran (or were queued) in this chain.</summary>
+    public HashSet<(int TriggerId, int TaskId)> Ran { get; } = ran;
+
+    public Queue<ChainItem> Pending { get; } = new();
+
+    public List<TriggerOutcome> Outcomes { get; } = [];
+
+    public List<NewTriggerLog> Logs { get; } = [];
+
+    /// <summary>The jobs to write, each with the index of its <see cref="TriggerOutcomeKind.Queued"/> outcome.</summary>
+    public List<(int OutcomeIndex, NewJob Job)> Jobs { get; } = [];
+
+    public int NotConsidered { get; set; }
+}
+
+/// <summary>The loop guard as a job carries it: <c>triggerId:taskId</c> pairs separated by commas.</summary>
+internal static class JobChain
+{
+    public static string Format(HashSet<(int TriggerId, int TaskId)> ran) =>
+        string.Join(',', ran.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.TriggerId}:{r.TaskId}")));
+
+    public static HashSet<(int TriggerId, int TaskId)> Parse(string chain)
+    {
+        var ran = new HashSet<(int, int)>();
+        foreach (var pair in chain.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = pair.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0
+                && int.TryParse(pair.AsSpan(0, colon), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var trigger)
+                && int.TryParse(pair.AsSpan(colon + 1), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var task))
+            {
+                ran.Add((trigger, task));
+            }
+        }
+
+        return ran;
     }
 }

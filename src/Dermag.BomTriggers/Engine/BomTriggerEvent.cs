@@ -13,6 +13,13 @@ public sealed record BomTriggerEvent(string EventType, int TaskId, int? TaskType
     /// <summary>The values before the change (for <c>$changed</c>), for example <c>{"status":"in_progress"}</c>.</summary>
     public JsonElement? PreviousValues { get; init; }
 
+    /// <summary>
+    /// The host's id of this occurrence (for example an outbox message id). Queued triggers enqueue one job per event id
+    /// and trigger, so dispatching the same event id again enqueues nothing new; the action receives the pair as
+    /// <see cref="ActionContext.IdempotencyKey"/>. When null, each dispatch gets a new id.
+    /// </summary>
+    public Guid? EventId { get; init; }
+
     /// <summary>Creates an event from a <see cref="JsonObject"/> (convenient for hosts building data in code).</summary>
     public static BomTriggerEvent Create(string eventType, int taskId, int? taskTypeId, JsonObject data, JsonObject? previousValues = null)
     {

@@ -20,6 +20,12 @@ public enum TriggerOutcomeKind
 
     /// <summary>The trigger already ran for this task in this chain, or the chain is deeper than the limit.</summary>
     SuppressedLoop = 4,
+
+    /// <summary>
+    /// The condition matched and the trigger runs queued, delayed or scheduled: a job was written (or already existed for
+    /// this event id) and a worker runs it; see <see cref="IBomTriggerJobManager"/> and the logs of its attempts.
+    /// </summary>
+    Queued = 5,
 }
 
 /// <summary>One candidate trigger's outcome.</summary>

@@ -40,6 +40,7 @@ internal sealed class TriggerSnapshot
         Revision = revision;
         var all = triggers.ToList();
         Triggers = all.ToFrozenDictionary(t => (t.Trigger.Id, t.Trigger.UpdatedAt));
+        ById = all.ToFrozenDictionary(t => t.Trigger.Id);
         _byEvent = all.GroupBy(t => t.Trigger.TriggerEvent, StringComparer.Ordinal)
             .ToFrozenDictionary(g => g.Key, g => new EventBucket(g), StringComparer.Ordinal);
     }
@@ -50,6 +51,9 @@ internal sealed class TriggerSnapshot
 
     /// <summary>Compiled triggers by version, so a refresh recompiles only what changed.</summary>
     public FrozenDictionary<(int Id, DateTimeOffset UpdatedAt), CompiledTrigger> Triggers { get; }
+
+    /// <summary>The active triggers by id (a queued job runs the trigger's current version).</summary>
+    public FrozenDictionary<int, CompiledTrigger> ById { get; }
 
     public int Count => Triggers.Count;
 

@@ -12,11 +12,20 @@ internal sealed class TriggerSnapshotProvider(IBomTriggerStore repository, Event
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly WakeSignal _changed = new();
     private volatile TriggerSnapshot? _current;
 
     public TriggerSnapshot? Current => _current;
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _changed.Dispose();
+    }
+
+    /// <summary>Waits until a new snapshot is loaded or <paramref name="timeout"/> passes (the scheduler's sleep).</summary>
+    public Task WaitForChangeAsync(TimeSpan timeout, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        _changed.WaitAsync(timeout, timeProvider, cancellationToken);
 
     public async ValueTask<TriggerSnapshot> GetAsync(CancellationToken cancellationToken) =>
         _current ?? await RefreshAsync(cancellationToken).ConfigureAwait(false);
@@ -62,6 +71,7 @@ internal sealed class TriggerSnapshotProvider(IBomTriggerStore repository, Event
 
             var snapshot = new TriggerSnapshot(revision, compiled);
             _current = snapshot;
+            _changed.Wake();
             Log.SnapshotLoaded(Logger, snapshot.Count, revision);
             return snapshot;
         }

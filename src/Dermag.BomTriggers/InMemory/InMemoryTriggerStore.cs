@@ -8,7 +8,7 @@ namespace Dermag.BomTriggers;
 /// The in-memory store: same semantics as PostgreSQL (ids, ordering, soft deletes, gapless history, cleanup), for tests
 /// and demos. One lock serializes every change, as the row lock does in PostgreSQL.
 /// </summary>
-internal sealed class InMemoryTriggerStore : IBomTriggerStore
+internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTriggerJobStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<int, BomTrigger> _triggers = [];
@@ -164,6 +164,8 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
                     Duration = TimeSpan.FromMilliseconds(log.DurationMs),
                     CorrelationId = log.CorrelationId,
                     Depth = log.Depth,
+                    JobId = log.JobId,
+                    Attempt = log.Attempt,
                 });
             }
 
@@ -253,6 +255,7 @@ internal sealed class InMemoryTriggerStore : IBomTriggerStore
         SourceTaskTypeId = d.SourceTaskTypeId,
         TargetTaskTypeId = d.TargetTaskTypeId,
         Priority = d.Priority,
+        Execution = BomTriggerExecution.FromJson((d.Execution ?? BomTriggerExecution.Default).ToJson()),
         IsActive = d.IsActive,
         CreatedBy = d.CreatedBy,
         CreatedAt = Truncate(createdAt),

@@ -176,6 +176,7 @@ internal sealed class BomTriggerManager(
     {
         TriggerCondition = definition.TriggerCondition is { ValueKind: System.Text.Json.JsonValueKind.Object } c ? c : TriggerValidator.EmptyObject,
         ActionConfig = definition.ActionConfig is { ValueKind: System.Text.Json.JsonValueKind.Object } a ? a : TriggerValidator.EmptyObject,
+        Execution = definition.Execution ?? BomTriggerExecution.Default,
     };
 
     private async Task RefreshAsync(CancellationToken cancellationToken)

@@ -12,16 +12,16 @@ namespace Dermag.BomTriggers;
 /// instance queue up and see each other's result), updates it with <c>version = version + 1</c> and inserts the history
 /// row with the definitions before and after, both built by the schema's <c>bom_trigger_definition</c> function.
 /// </summary>
-internal sealed class PostgresTriggerStore : IBomTriggerStore
+internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTriggerJobStore
 {
     private const string Columns =
-        "id, uuid, name, description, trigger_event, trigger_condition::text, action_type, action_config::text, source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version, deleted_at, deleted_by";
+        "id, uuid, name, description, trigger_event, trigger_condition::text, action_type, action_config::text, source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version, deleted_at, deleted_by, execution::text";
 
     private const string HistoryColumns =
         "trigger_id, version, change, changed_by, changed_at, definition::text, previous::text, restored_from_version";
 
     private const string LogColumns =
-        "id, trigger_id, task_id, executed_at, success, input_data::text, result_data::text, error_message, outcome, duration_ms, correlation_id, depth";
+        "id, trigger_id, task_id, executed_at, success, input_data::text, result_data::text, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _triggers;
@@ -43,11 +43,14 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         _history = quoted + ".bom_trigger_history";
         _definition = quoted + ".bom_trigger_definition";
         _revision = quoted + ".bom_trigger_revision";
+        _jobs = quoted + ".bom_trigger_jobs";
+        _schedules = quoted + ".bom_trigger_schedules";
+        _channel = quoted + ".bom_trigger_channel";
         // $1-$13 the definition (AddDefinition; $1 uuid and $12 created_by are typed but unused: the trigger keeps both),
         // $14 the id, $15 the author.
         _update = Change(
             "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
-            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13",
+            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13, execution = $16",
             idParameter: "$14", liveOnly: true, "'updated'", changedBy: "$15", changedAt: "$13", restoredFrom: "NULL");
 
         // $1 the id, $2 the time, $3 the author.
@@ -60,21 +63,21 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
             "is_active = NOT t.is_active, updated_at = $2",
             idParameter: "$1", liveOnly: true, "'toggled'", changedBy: "$3", changedAt: "$2", restoredFrom: "NULL");
 
-        // As an update, live or deleted, undeleting; $16 the restored version.
+        // As an update, live or deleted, undeleting; $16 the restored version, $17 the execution.
         _restore = Change(
             "name = $2, description = $3, trigger_event = $4, trigger_condition = $5, action_type = $6, action_config = $7, "
-            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13, deleted_at = NULL, deleted_by = NULL",
+            + "source_task_type_id = $8, target_task_type_id = $9, priority = $10, is_active = $11, updated_at = $13, deleted_at = NULL, deleted_by = NULL, execution = $17",
             idParameter: "$14", liveOnly: false, "'restored'", changedBy: "$15", changedAt: "$13", restoredFrom: "$16");
     }
 
     public async Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // $1-$13 the definition (AddDefinition), $14 the author.
+        // $1-$13 the definition (AddDefinition), $14 the author, $15 the execution.
         await using var command = _dataSource.CreateCommand($"""
             WITH saved AS (
                 INSERT INTO {_triggers} AS t (uuid, name, description, trigger_event, trigger_condition, action_type, action_config,
-                    source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)
+                    source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version, execution)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1, $15)
                 RETURNING t.*, {_definition}(t) AS definition
             ), history AS (
                 INSERT INTO {_history} (trigger_id, version, change, changed_by, changed_at, definition)
@@ -84,17 +87,18 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
             """);
         AddDefinition(command, definition, uuid, now);
         AddNullableInt(command, changedBy);
+        AddExecution(command, definition);
         return (await ReadTriggersAsync(command, cancellationToken).ConfigureAwait(false))[0];
     }
 
     public async Task<bool> InsertIfAbsentAsync(BomTriggerDefinition definition, Guid uuid, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // $1-$13 the definition; the creator ($12) is the author.
+        // $1-$13 the definition; the creator ($12) is the author; $14 the execution.
         await using var command = _dataSource.CreateCommand($"""
             WITH saved AS (
                 INSERT INTO {_triggers} AS t (uuid, name, description, trigger_event, trigger_condition, action_type, action_config,
-                    source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)
+                    source_task_type_id, target_task_type_id, priority, is_active, created_by, created_at, updated_at, version, execution)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1, $14)
                 ON CONFLICT (uuid) DO NOTHING
                 RETURNING t.id, t.version, {_definition}(t) AS definition
             ), history AS (
@@ -104,6 +108,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
             SELECT count(*) FROM saved
             """);
         AddDefinition(command, definition, uuid, now);
+        AddExecution(command, definition);
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 1;
     }
 
@@ -113,6 +118,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         AddDefinition(command, definition, null, now);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
         AddNullableInt(command, changedBy);
+        AddExecution(command, definition);
         return await ReadSingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
@@ -162,6 +168,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = id });
         AddNullableInt(command, changedBy);
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = restoredFrom });
+        AddExecution(command, definition);
         return await ReadSingleAsync(command, cancellationToken).ConfigureAwait(false);
     }
 
@@ -207,37 +214,46 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
     public async Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? enlisted, CancellationToken cancellationToken)
     {
         // One statement, one round trip, however many triggers ran in the chain.
-        var sql = $"""
-            INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth)
-            SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::boolean[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::double precision[], $10::uuid[], $11::integer[])
-            """;
         NpgsqlCommand command;
         if (enlisted is not null)
         {
             var transaction = enlisted as NpgsqlTransaction ?? throw new BomTriggerException(
                 $"The dispatch is enlisted in a {enlisted.GetType().Name}; the PostgreSQL trigger store can only write its log rows in an NpgsqlTransaction.");
-            command = new NpgsqlCommand(sql, transaction.Connection, transaction);
+            command = new NpgsqlCommand(LogInsertSql, transaction.Connection, transaction);
         }
         else
         {
-            command = _dataSource.CreateCommand(sql);
+            command = _dataSource.CreateCommand(LogInsertSql);
         }
 
         await using (command.ConfigureAwait(false))
         {
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TriggerId)] });
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TaskId)] });
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. logs.Select(l => l.ExecutedAt)] });
-            command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. logs.Select(l => l.Success)] });
-            command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Input?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Result?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Error).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. logs.Select(l => l.Outcome)] });
-            command.Parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. logs.Select(l => l.DurationMs)] });
-            command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. logs.Select(l => l.CorrelationId)] });
-            command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.Depth)] });
+            AddLogParameters(command.Parameters, logs);
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The statement that writes log rows, with <see cref="AddLogParameters"/>; the job store writes an attempt's row with it.</summary>
+    internal string LogInsertSql => $"""
+        INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt)
+        SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::boolean[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::double precision[], $10::uuid[], $11::integer[], $12::bigint[], $13::integer[])
+        """;
+
+    internal static void AddLogParameters(NpgsqlParameterCollection parameters, IReadOnlyList<NewTriggerLog> logs)
+    {
+        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TriggerId)] });
+        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TaskId)] });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. logs.Select(l => l.ExecutedAt)] });
+        parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. logs.Select(l => l.Success)] });
+        parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Input?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Result?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Error).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. logs.Select(l => l.Outcome)] });
+        parameters.Add(new NpgsqlParameter<double[]> { TypedValue = [.. logs.Select(l => l.DurationMs)] });
+        parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. logs.Select(l => l.CorrelationId)] });
+        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.Depth)] });
+        parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.JobId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Attempt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
     }
 
     public async Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken)
@@ -261,7 +277,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 items.Add(ReadLog(reader));
-                total = reader.GetInt64(12);
+                total = reader.GetInt64(14);
             }
         }
 
@@ -340,6 +356,9 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         SELECT {Columns} FROM saved
         """;
 
+    private static void AddExecution(NpgsqlCommand command, BomTriggerDefinition definition) =>
+        command.Parameters.Add(new NpgsqlParameter { Value = (definition.Execution ?? BomTriggerExecution.Default).ToJson(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+
     private static void AddNullableInt(NpgsqlCommand command, int? value) =>
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
 
@@ -393,6 +412,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
                 Version = reader.GetInt32(15),
                 DeletedAt = reader.IsDBNull(16) ? null : reader.GetFieldValue<DateTimeOffset>(16),
                 DeletedBy = reader.IsDBNull(17) ? null : reader.GetInt32(17),
+                Execution = BomTriggerExecution.FromJson(reader.GetString(18)),
             });
         }
 
@@ -413,6 +433,8 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
         Duration = reader.IsDBNull(9) ? null : TimeSpan.FromMilliseconds(reader.GetDouble(9)),
         CorrelationId = reader.IsDBNull(10) ? null : reader.GetGuid(10),
         Depth = reader.GetInt32(11),
+        JobId = reader.IsDBNull(12) ? null : reader.GetInt64(12),
+        Attempt = reader.IsDBNull(13) ? null : reader.GetInt32(13),
     };
 
     private static BomTriggerVersion ReadVersion(DbDataReader reader) => new()
@@ -453,6 +475,7 @@ internal sealed class PostgresTriggerStore : IBomTriggerStore
             Priority = root.GetProperty("priority").GetInt32(),
             IsActive = root.GetProperty("isActive").GetBoolean(),
             CreatedBy = NullableInt(root.GetProperty("createdBy")),
+            Execution = root.TryGetProperty("execution", out var execution) ? BomTriggerExecution.FromElement(execution) : BomTriggerExecution.Default,
         };
 
         static int? NullableInt(JsonElement value) => value.ValueKind == JsonValueKind.Null ? null : value.GetInt32();

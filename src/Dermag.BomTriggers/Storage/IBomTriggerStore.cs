@@ -15,7 +15,9 @@ internal sealed record NewTriggerLog(
     string Outcome,
     double DurationMs,
     Guid CorrelationId,
-    int Depth);
+    int Depth,
+    long? JobId = null,
+    int? Attempt = null);
 
 /// <summary>
 /// Raw persistence behind <see cref="IBomTriggerManager"/>; definitions arrive already validated. Every change writes the

@@ -1,0 +1,450 @@
+using System.Data.Common;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dermag.BomTriggers;
+
+/// <summary>
+/// The job queue on PostgreSQL. Workers of every instance claim with <c>FOR UPDATE SKIP LOCKED</c> and hold a job under a
+/// lease; every later write of an attempt is fenced by (id, attempt, worker), so a worker whose lease was taken over
+/// cannot overwrite its successor's result. Times come from the caller's clock (<see cref="TimeProvider"/>).
+/// </summary>
+internal sealed partial class PostgresTriggerStore
+{
+    private const string JobColumns =
+        "j.id, j.idempotency_key, j.trigger_id, j.kind, j.state, j.event_type, j.event_id, j.task_id, j.task_type_id, j.event_data::text, j.previous_values::text, "
+        + "j.correlation_id, j.depth, j.chain, j.attempt, j.max_attempts, j.due_at, j.created_at, j.updated_at, j.lease_until, j.locked_by, j.last_error, j.finished_at";
+
+    private readonly string _jobs;
+    private readonly string _schedules;
+    private readonly string _channel;
+
+    /// <summary>The function that names this schema's notification channels (<c>bom_trigger_channel(kind)</c>).</summary>
+    internal string ChannelFunction => _channel;
+
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    public async Task<int> EnqueueAsync(IReadOnlyList<NewJob> jobs, DbTransaction? enlisted, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (jobs.Count == 0)
+        {
+            return 0;
+        }
+
+        NpgsqlCommand command;
+        var sql = EnqueueSql();
+        if (enlisted is not null)
+        {
+            var transaction = enlisted as NpgsqlTransaction ?? throw new BomTriggerException(
+                $"The dispatch is enlisted in a {enlisted.GetType().Name}; the PostgreSQL trigger store can only write jobs in an NpgsqlTransaction.");
+            command = new NpgsqlCommand(sql, transaction.Connection, transaction);
+        }
+        else
+        {
+            command = _dataSource.CreateCommand(sql);
+        }
+
+        await using (command.ConfigureAwait(false))
+        {
+            AddJobParameters(command.Parameters, jobs, now);
+            return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+    }
+
+    /// <summary>
+    /// $1-$15 the jobs (<see cref="AddJobParameters"/>), $16 now. The workers are woken by a notification sent at commit,
+    /// only when a new job is due now; ids follow the input order, which per-task ordering relies on.
+    /// </summary>
+    private string EnqueueSql() => $"""
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::uuid[], $6::integer[], $7::integer[], $8::jsonb[], $9::jsonb[],
+                                 $10::uuid[], $11::integer[], $12::text[], $13::integer[], $14::integer[], $15::timestamptz[])
+                WITH ORDINALITY AS i(idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
+                                     correlation_id, depth, chain, ordering_key, max_attempts, due_at, ord)
+        ), inserted AS (
+            INSERT INTO {_jobs} (idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
+                                 correlation_id, depth, chain, ordering_key, max_attempts, due_at, created_at, updated_at)
+            SELECT idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
+                   correlation_id, depth, chain, ordering_key, max_attempts, due_at, $16, $16
+            FROM input ORDER BY ord
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING due_at
+        ), woken AS (
+            SELECT pg_notify({_channel}('jobs'), '') FROM (SELECT 1 FROM inserted WHERE due_at <= $16 LIMIT 1) due
+        )
+        SELECT (SELECT count(*) FROM inserted)::integer + 0 * (SELECT count(*) FROM woken)::integer
+        """;
+
+    private static void AddJobParameters(NpgsqlParameterCollection p, IReadOnlyList<NewJob> jobs, DateTimeOffset now)
+    {
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. jobs.Select(j => j.IdempotencyKey)] });
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. jobs.Select(j => j.TriggerId)] });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. jobs.Select(j => KindName(j.Kind))] });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. jobs.Select(j => j.Event.EventType)] });
+        p.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. jobs.Select(j => j.EventId)] });
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. jobs.Select(j => j.Event.TaskId)] });
+        p.Add(new NpgsqlParameter { Value = jobs.Select(j => j.Event.TaskTypeId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        p.Add(new NpgsqlParameter { Value = jobs.Select(j => JsonSanitizer.ForLog(j.Event.Data)?.GetRawText() ?? "{}").ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter { Value = jobs.Select(j => JsonSanitizer.ForLog(j.Event.PreviousValues)?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. jobs.Select(j => j.CorrelationId)] });
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. jobs.Select(j => j.Depth)] });
+        p.Add(new NpgsqlParameter<string[]> { TypedValue = [.. jobs.Select(j => j.Chain)] });
+        p.Add(new NpgsqlParameter { Value = jobs.Select(j => j.OrderingKey).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. jobs.Select(j => j.MaxAttempts)] });
+        p.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. jobs.Select(j => j.DueAt)] });
+        p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+    }
+
+    public async Task<IReadOnlyList<BomTriggerJob>> ClaimAsync(string worker, int max, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        // A job behind an unfinished job of its ordering key waits; a running job whose lease expired is taken over (its
+        // worker died or lost its connection) and counts as a new attempt.
+        await using var command = _dataSource.CreateCommand($"""
+            WITH next AS (
+                SELECT j.id, j.state AS previous_state FROM {_jobs} j
+                WHERE ((j.state = 'pending' AND j.due_at <= $1) OR (j.state = 'running' AND j.lease_until < $1))
+                  AND (j.ordering_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM {_jobs} e
+                        WHERE e.ordering_key = j.ordering_key AND e.id < j.id AND e.state IN ('pending', 'running')))
+                ORDER BY j.due_at, j.id
+                LIMIT $2
+                FOR UPDATE OF j SKIP LOCKED
+            )
+            UPDATE {_jobs} j SET state = 'running', attempt = j.attempt + 1, lease_until = $3, locked_by = $4, updated_at = $1
+            FROM next WHERE j.id = next.id
+            RETURNING {JobColumns}, next.previous_state = 'running'
+            """);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + lease });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
+        var jobs = await ReadJobsAsync(command, takenOverColumn: true, cancellationToken).ConfigureAwait(false);
+        jobs.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return jobs;
+    }
+
+    public async Task<bool> CompleteAsync(JobCompletion completion, NewTriggerLog? log, CancellationToken cancellationToken)
+    {
+        // One round trip, one implicit transaction: the fenced state change and the attempt's log row. The row is written
+        // even when the fence fails: the attempt did run, and no log row is ever dropped.
+        await using var batch = _dataSource.CreateBatch();
+        var update = new NpgsqlBatchCommand($"""
+            UPDATE {_jobs} SET state = $5, lease_until = NULL, locked_by = NULL, updated_at = $4, last_error = $6,
+                due_at = COALESCE($7, due_at), finished_at = CASE WHEN $5 = 'pending' THEN NULL ELSE $4 END
+            WHERE id = $1 AND attempt = $2 AND locked_by = $3 AND state = 'running'
+            """);
+        update.Parameters.Add(new NpgsqlParameter<long> { TypedValue = completion.JobId });
+        update.Parameters.Add(new NpgsqlParameter<int> { TypedValue = completion.Attempt });
+        update.Parameters.Add(new NpgsqlParameter<string> { TypedValue = completion.Worker });
+        update.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = completion.Now });
+        update.Parameters.Add(new NpgsqlParameter<string> { TypedValue = StateName(completion.State) });
+        update.Parameters.Add(new NpgsqlParameter { Value = (object?)JsonSanitizer.ForLog(completion.Error) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        update.Parameters.Add(new NpgsqlParameter { Value = (object?)completion.RetryAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        batch.BatchCommands.Add(update);
+        if (log is not null)
+        {
+            var insert = new NpgsqlBatchCommand(LogInsertSql);
+            AddLogParameters(insert.Parameters, [log]);
+            batch.BatchCommands.Add(insert);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return update.RecordsAffected == 1;
+    }
+
+    public async Task RenewAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"UPDATE {_jobs} SET lease_until = $1 WHERE id = ANY($2) AND locked_by = $3 AND state = 'running'");
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + lease });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. jobIds] });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ReleaseAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, string reason, CancellationToken cancellationToken)
+    {
+        // The interrupted attempt does not count: the job is due again at once, with the attempt it had.
+        await using var command = _dataSource.CreateCommand($"""
+            UPDATE {_jobs} SET state = 'pending', lease_until = NULL, locked_by = NULL, attempt = attempt - 1, due_at = $1, updated_at = $1, last_error = $4
+            WHERE id = ANY($2) AND locked_by = $3 AND state = 'running'
+            """);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. jobIds] });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT least((SELECT min(due_at) FROM {_jobs} WHERE state = 'pending'), (SELECT min(lease_until) FROM {_jobs} WHERE state = 'running'))
+            """);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is DateTime due ? new DateTimeOffset(due, TimeSpan.Zero) : null;
+    }
+
+    public async Task<BomTriggerJobPage> QueryJobsAsync(BomTriggerJobQuery query, CancellationToken cancellationToken)
+    {
+        // $1 state, $2 retrying, $3 trigger, $4 task, $5 correlation; null means any. Unprepared: unset criteria fold away.
+        const string Filter = """
+            ($1::text IS NULL OR j.state = $1) AND ($2::boolean IS NULL OR (j.state = 'pending' AND (j.attempt > 0) = $2))
+            AND ($3::integer IS NULL OR j.trigger_id = $3) AND ($4::integer IS NULL OR j.task_id = $4) AND ($5::uuid IS NULL OR j.correlation_id = $5)
+            """;
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT {JobColumns}, count(*) OVER () FROM {_jobs} j WHERE {Filter} ORDER BY j.updated_at DESC, j.id DESC LIMIT $6 OFFSET $7
+            """);
+        AddJobFilter(command, query);
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Offset });
+        var items = new List<BomTriggerJob>();
+        long total = -1;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                items.Add(ReadJob(reader, takenOver: false));
+                total = reader.GetInt64(23);
+            }
+        }
+
+        if (total < 0)
+        {
+            await using var count = _dataSource.CreateCommand($"SELECT count(*) FROM {_jobs} j WHERE {Filter}");
+            AddJobFilter(count, query);
+            total = (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+        return new BomTriggerJobPage(items, total, query.Limit, query.Offset);
+    }
+
+    private static void AddJobFilter(NpgsqlCommand command, BomTriggerJobQuery query)
+    {
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = query.State is { } state ? StateName(state) : DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Boolean, Value = (object?)query.Retrying ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)query.TriggerId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)query.TaskId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Uuid, Value = (object?)query.CorrelationId ?? DBNull.Value });
+    }
+
+    public async Task<BomTriggerJob?> GetJobAsync(long jobId, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT {JobColumns} FROM {_jobs} j WHERE j.id = $1");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = jobId });
+        var jobs = await ReadJobsAsync(command, takenOverColumn: false, cancellationToken).ConfigureAwait(false);
+        return jobs.Count == 0 ? null : jobs[0];
+    }
+
+    public async Task<BomTriggerQueueCounts> GetQueueCountsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT count(*) FILTER (WHERE state = 'pending' AND attempt = 0), count(*) FILTER (WHERE state = 'pending' AND attempt > 0),
+                   count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'dead')
+            FROM {_jobs} WHERE state IN ('pending', 'running', 'dead')
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new BomTriggerQueueCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    }
+
+    public async Task<bool> RetryJobAsync(long jobId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            UPDATE {_jobs} SET state = 'pending', due_at = $2, updated_at = $2, finished_at = NULL, max_attempts = attempt + max_attempts
+            WHERE id = $1 AND state IN ('dead', 'discarded')
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        if (changed)
+        {
+            await NotifyJobsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return changed;
+    }
+
+    public async Task<bool> DiscardJobAsync(long jobId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            UPDATE {_jobs} SET state = 'discarded', updated_at = $2, finished_at = $2 WHERE id = $1 AND state IN ('pending', 'dead')
+            """);
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = jobId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<int> DeleteFinishedJobsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            DELETE FROM {_jobs}
+            WHERE id IN (SELECT id FROM {_jobs} WHERE finished_at < $1 AND state IN ('succeeded', 'skipped', 'discarded')
+                         ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = before });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batchSize });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SyncSchedulesAsync(IReadOnlyList<(int TriggerId, int Version)> schedules, Func<int, DateTimeOffset?> firstTick, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // The database decides what is gone (an instance with an older snapshot must not remove a newer schedule), and a
+        // version only moves forward, so instances syncing at once with different snapshots converge on the newest.
+        await using var batch = _dataSource.CreateBatch();
+        var remove = new NpgsqlBatchCommand($"""
+            DELETE FROM {_schedules} s USING {_triggers} t
+            WHERE t.id = s.trigger_id AND (t.deleted_at IS NOT NULL OR NOT t.is_active OR t.trigger_event <> '{BomTriggerEvents.Schedule}')
+            """);
+        batch.BatchCommands.Add(remove);
+        if (schedules.Count > 0)
+        {
+            var upsert = new NpgsqlBatchCommand($"""
+                INSERT INTO {_schedules} (trigger_id, trigger_version, next_tick, updated_at)
+                SELECT w.trigger_id, w.version, w.next_tick, $4 FROM unnest($1::integer[], $2::integer[], $3::timestamptz[]) AS w(trigger_id, version, next_tick)
+                JOIN {_triggers} t ON t.id = w.trigger_id
+                ON CONFLICT (trigger_id) DO UPDATE SET trigger_version = EXCLUDED.trigger_version, next_tick = EXCLUDED.next_tick, updated_at = EXCLUDED.updated_at
+                WHERE {_schedules}.trigger_version < EXCLUDED.trigger_version
+                """);
+            upsert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. schedules.Select(s => s.TriggerId)] });
+            upsert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. schedules.Select(s => s.Version)] });
+            upsert.Parameters.Add(new NpgsqlParameter { Value = schedules.Select(s => firstTick(s.TriggerId)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            upsert.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            batch.BatchCommands.Add(upsert);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> RunDueSchedulesAsync(DateTimeOffset now, Func<DueSchedule, ScheduleStep> plan, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var due = new List<DueSchedule>();
+        await using (var select = new NpgsqlCommand($"""
+            SELECT s.trigger_id, s.trigger_version, s.next_tick FROM {_schedules} s JOIN {_triggers} t ON t.id = s.trigger_id
+            WHERE s.next_tick <= $1 AND t.version = s.trigger_version AND t.is_active AND t.deleted_at IS NULL
+            ORDER BY s.next_tick
+            FOR UPDATE OF s SKIP LOCKED
+            """, connection, transaction))
+        {
+            select.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                due.Add(new DueSchedule(reader.GetInt32(0), reader.GetInt32(1), reader.GetFieldValue<DateTimeOffset>(2)));
+            }
+        }
+
+        if (due.Count == 0)
+        {
+            return 0;
+        }
+
+        var steps = due.Select(d => (Due: d, Step: plan(d))).ToList();
+        var jobs = steps.Where(s => s.Step.Job is not null).Select(s => s.Step.Job!).ToList();
+        var enqueued = await EnqueueAsync(jobs, transaction, now, cancellationToken).ConfigureAwait(false);
+        await using (var advance = new NpgsqlCommand($"""
+            UPDATE {_schedules} s SET next_tick = a.next_tick, last_tick = COALESCE(a.last_tick, s.last_tick), updated_at = $4
+            FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[]) AS a(trigger_id, next_tick, last_tick)
+            WHERE s.trigger_id = a.trigger_id
+            """, connection, transaction))
+        {
+            advance.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. steps.Select(s => s.Due.TriggerId)] });
+            advance.Parameters.Add(new NpgsqlParameter { Value = steps.Select(s => s.Step.NextTick).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            advance.Parameters.Add(new NpgsqlParameter { Value = steps.Select(s => s.Step.LastTick).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            advance.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+            await advance.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return enqueued;
+    }
+
+    public async Task<DateTimeOffset?> GetNextTickAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT min(next_tick) FROM {_schedules}");
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is DateTime tick ? new DateTimeOffset(tick, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>Wakes the workers of every instance (a retried job is due now).</summary>
+    private async Task NotifyJobsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT pg_notify({_channel}('jobs'), '')");
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<List<BomTriggerJob>> ReadJobsAsync(NpgsqlCommand command, bool takenOverColumn, CancellationToken cancellationToken)
+    {
+        var jobs = new List<BomTriggerJob>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            jobs.Add(ReadJob(reader, takenOverColumn && reader.GetBoolean(23)));
+        }
+
+        return jobs;
+    }
+
+    private static BomTriggerJob ReadJob(NpgsqlDataReader reader, bool takenOver) => new()
+    {
+        Id = reader.GetInt64(0),
+        IdempotencyKey = reader.GetString(1),
+        TriggerId = reader.GetInt32(2),
+        Kind = ParseKind(reader.GetString(3)),
+        State = ParseState(reader.GetString(4)),
+        Event = new BomTriggerEvent(reader.GetString(5), reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetInt32(8), Parse(reader.GetString(9)))
+        {
+            EventId = reader.GetGuid(6),
+            PreviousValues = reader.IsDBNull(10) ? null : Parse(reader.GetString(10)),
+        },
+        CorrelationId = reader.GetGuid(11),
+        Depth = reader.GetInt32(12),
+        Chain = reader.GetString(13),
+        Attempt = reader.GetInt32(14),
+        MaxAttempts = reader.GetInt32(15),
+        DueAt = reader.GetFieldValue<DateTimeOffset>(16),
+        CreatedAt = reader.GetFieldValue<DateTimeOffset>(17),
+        UpdatedAt = reader.GetFieldValue<DateTimeOffset>(18),
+        LeaseUntil = reader.IsDBNull(19) ? null : reader.GetFieldValue<DateTimeOffset>(19),
+        LockedBy = reader.IsDBNull(20) ? null : reader.GetString(20),
+        LastError = reader.IsDBNull(21) ? null : reader.GetString(21),
+        FinishedAt = reader.IsDBNull(22) ? null : reader.GetFieldValue<DateTimeOffset>(22),
+        TakenOver = takenOver,
+    };
+
+    internal static string KindName(BomTriggerJobKind kind) => kind switch
+    {
+        BomTriggerJobKind.Delayed => "delayed",
+        BomTriggerJobKind.Scheduled => "scheduled",
+        _ => "queued",
+    };
+
+    internal static string StateName(BomTriggerJobState state) => state switch
+    {
+        BomTriggerJobState.Pending => "pending",
+        BomTriggerJobState.Running => "running",
+        BomTriggerJobState.Succeeded => "succeeded",
+        BomTriggerJobState.Skipped => "skipped",
+        BomTriggerJobState.Dead => "dead",
+        _ => "discarded",
+    };
+
+    private static BomTriggerJobKind ParseKind(string kind) => kind switch
+    {
+        "queued" => BomTriggerJobKind.Queued,
+        "delayed" => BomTriggerJobKind.Delayed,
+        "scheduled" => BomTriggerJobKind.Scheduled,
+        _ => throw new BomTriggerException($"bom_trigger_jobs has a kind '{kind}' this version of Dermag.BomTriggers does not know."),
+    };
+
+    private static BomTriggerJobState ParseState(string state) => state switch
+    {
+        "pending" => BomTriggerJobState.Pending,
+        "running" => BomTriggerJobState.Running,
+        "succeeded" => BomTriggerJobState.Succeeded,
+        "skipped" => BomTriggerJobState.Skipped,
+        "dead" => BomTriggerJobState.Dead,
+        "discarded" => BomTriggerJobState.Discarded,
+        _ => throw new BomTriggerException($"bom_trigger_jobs has a state '{state}' this version of Dermag.BomTriggers does not know."),
+    };
+}

@@ -1,0 +1,181 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Dermag.BomTriggers;
+
+/// <summary>
+/// Keeps one connection in <c>LISTEN</c> on the schema's two channels: <c>triggers</c> (a trigger changed in any instance:
+/// reload the snapshot) and <c>jobs</c> (a job was enqueued: wake the workers). The connection is opened on
+/// <see cref="PostgresTriggerStoreOptions.NotificationConnectionString"/> when set (LISTEN needs a direct or session-pooled
+/// connection, which PgBouncer in transaction mode is not), else on the store's data source. Every (re)connect reloads the
+/// snapshot and wakes the workers, because notifications sent meanwhile are lost; while disconnected, instances poll.
+/// </summary>
+internal sealed class TriggerNotificationListener(
+    PostgresTriggerStore store,
+    TriggerSnapshotProvider snapshots,
+    JobSignal jobs,
+    IOptionsMonitor<PostgresTriggerStoreOptions> options,
+    TimeProvider timeProvider,
+    ILogger<TriggerNotificationListener>? logger = null) : BackgroundService
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
+    private const string Ping = "ping";
+
+    private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
+
+    private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _refreshQueued;
+    private string _triggersChannel = string.Empty;
+    private string _jobsChannel = string.Empty;
+    private CancellationToken _stopping;
+
+    /// <summary>Completes when the listener is (again) listening; for tests and health checks.</summary>
+    public Task Listening => Volatile.Read(ref _listening).Task;
+
+    /// <summary>True while the LISTEN connection is established.</summary>
+    public bool IsListening { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        var settings = options.CurrentValue;
+        NpgsqlDataSource? owned = settings.NotificationConnectionString is { } cs ? NpgsqlDataSource.Create(cs) : null;
+        var source = owned ?? store.DataSource;
+        var delay = FirstRetryDelay;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await ListenAsync(source, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    if (IsListening)
+                    {
+                        delay = FirstRetryDelay;
+                    }
+
+                    Lost();
+                    Log.ListenerLost(Logger, _triggersChannel, delay, ex);
+                    await Task.Delay(delay * (0.8 + (Random.Shared.NextDouble() * 0.4)), timeProvider, stoppingToken).ConfigureAwait(false);
+                    delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            Lost();
+            if (owned is not null)
+            {
+                await owned.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)
+    {
+        await using var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
+        await using (var names = new NpgsqlCommand($"SELECT {store.ChannelFunction}('triggers'), {store.ChannelFunction}('jobs')", connection))
+        {
+            await using var reader = await names.ExecuteReaderAsync(stoppingToken).ConfigureAwait(false);
+            await reader.ReadAsync(stoppingToken).ConfigureAwait(false);
+            _triggersChannel = reader.GetString(0);
+            _jobsChannel = reader.GetString(1);
+        }
+
+        connection.Notification += OnNotification;
+        await using (var listen = new NpgsqlCommand($"LISTEN \"{_triggersChannel}\"; LISTEN \"{_jobsChannel}\"", connection))
+        {
+            await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+        }
+
+        // Whatever was announced before LISTEN took effect was not heard: catch up now.
+        IsListening = true;
+        QueueRefresh();
+        jobs.Wake();
+        Volatile.Read(ref _listening).TrySetResult();
+        Log.ListenerListening(Logger, _triggersChannel);
+        while (true)
+        {
+            if (!await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+            {
+                // Prove that notifications still reach this connection (a dropped connection fails here; a LISTEN through a
+                // transaction-mode pooler succeeds but never hears anything, and is treated as lost too).
+                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
+                {
+                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _jobsChannel });
+                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Ping });
+                    await ping.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                }
+
+                if (!await connection.WaitAsync((int)PingTimeout.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+                {
+                    throw new BomTriggerException(
+                        $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString.");
+                }
+            }
+        }
+    }
+
+    private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
+    {
+        if (e.Payload == Ping)
+        {
+            return;
+        }
+
+        if (string.Equals(e.Channel, _jobsChannel, StringComparison.Ordinal))
+        {
+            jobs.Wake();
+        }
+        else if (string.Equals(e.Channel, _triggersChannel, StringComparison.Ordinal)
+            && !(long.TryParse(e.Payload, System.Globalization.CultureInfo.InvariantCulture, out var revision) && snapshots.Current?.Revision >= revision))
+        {
+            QueueRefresh();
+        }
+    }
+
+    /// <summary>Reloads the snapshot off the notification thread; notifications arriving meanwhile coalesce into one more reload.</summary>
+    private void QueueRefresh()
+    {
+        if (Interlocked.Exchange(ref _refreshQueued, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            Volatile.Write(ref _refreshQueued, 0);
+            try
+            {
+                await snapshots.RefreshIfStaleAsync(_stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The revision poll picks the change up.
+                Log.SnapshotRefreshFailed(Logger, ex);
+            }
+        });
+    }
+
+    private void Lost()
+    {
+        if (IsListening)
+        {
+            IsListening = false;
+            Interlocked.Exchange(ref _listening, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        }
+    }
+}

@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Dermag.BomTriggers;
+
+/// <summary>
+/// This instance's job workers: up to <see cref="BomTriggerOptions.WorkerCount"/> jobs at once, claimed as slots free up,
+/// woken by <see cref="JobSignal"/> (an enqueue here or a notification) and otherwise polling. Leases are renewed every
+/// third of <see cref="BomTriggerOptions.JobLeaseDuration"/>. A stopping host stops claiming, waits up to
+/// <see cref="BomTriggerOptions.ShutdownTimeout"/> for running jobs, then cancels them and hands them back to the queue.
+/// </summary>
+internal sealed class BomTriggerWorker : IHostedService, IDisposable
+{
+    private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(30);
+
+    private readonly BomTriggerEngine _engine;
+    private readonly IBomTriggerJobStore _store;
+    private readonly JobSignal _signal;
+    private readonly BomTriggerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<long, byte> _held = new();
+    private readonly ConcurrentDictionary<Task, byte> _running = new();
+    private readonly CancellationTokenSource _stopClaiming = new();
+    private readonly CancellationTokenSource _abortJobs = new();
+    private SemaphoreSlim? _slots;
+    private Task? _loop;
+    private Task? _heartbeat;
+
+    public BomTriggerWorker(BomTriggerEngine engine, IBomTriggerJobStore store, JobSignal signal, IOptions<BomTriggerOptions> options, TimeProvider timeProvider, ILogger<BomTriggerWorker>? logger = null)
+    {
+        _engine = engine;
+        _store = store;
+        _signal = signal;
+        _options = options.Value;
+        _time = timeProvider;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        WorkerId = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}");
+    }
+
+    /// <summary>The id this instance's claims carry (<see cref="BomTriggerJob.LockedBy"/>).</summary>
+    public string WorkerId { get; }
+
+    /// <summary>How many jobs this instance is running now.</summary>
+    public int RunningCount => _held.Count;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_options.WorkerCount == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        _slots = new SemaphoreSlim(_options.WorkerCount, _options.WorkerCount);
+        _loop = Task.Run(() => ClaimLoopAsync(_stopClaiming.Token), CancellationToken.None);
+        _heartbeat = Task.Run(() => HeartbeatAsync(_stopClaiming.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_loop is null)
+        {
+            return;
+        }
+
+        await _stopClaiming.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        // Let running jobs finish, within the shutdown timeout and the host's own.
+        var running = Task.WhenAll(_running.Keys);
+        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            await Task.WhenAny(running, Task.Delay(_options.ShutdownTimeout, _time, wait.Token)).ConfigureAwait(false);
+            await wait.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (!running.IsCompleted)
+        {
+            // Cancel what is left and give it back: another instance runs it (the interrupted attempt does not count).
+            await _abortJobs.CancelAsync().ConfigureAwait(false);
+            var held = _held.Keys.ToArray();
+            try
+            {
+                await _store.ReleaseAsync(WorkerId, held, _time.GetUtcNow(), "The host stopped while the attempt ran; released to another worker.", CancellationToken.None).ConfigureAwait(false);
+                Log.JobsReleased(_logger, held.Length);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The leases expire and another worker takes the jobs over.
+                Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
+            }
+
+            await running.WaitAsync(TimeSpan.FromSeconds(2), _time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await (_heartbeat ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task ClaimLoopAsync(CancellationToken stopping)
+    {
+        var errorDelay = TimeSpan.FromMilliseconds(200);
+        var slots = _slots!;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await slots.WaitAsync(stopping).ConfigureAwait(false);
+                var free = 1;
+                while (slots.Wait(0, CancellationToken.None))
+                {
+                    free++;
+                }
+
+                IReadOnlyList<BomTriggerJob> jobs;
+                try
+                {
+                    jobs = await _store.ClaimAsync(WorkerId, free, _time.GetUtcNow(), _options.JobLeaseDuration, stopping).ConfigureAwait(false);
+                }
+                catch
+                {
+                    slots.Release(free);
+                    throw;
+                }
+
+                if (free > jobs.Count)
+                {
+                    slots.Release(free - jobs.Count);
+                }
+
+                foreach (var job in jobs)
+                {
+                    _held[job.Id] = 0;
+                    var task = RunAsync(job, slots);
+                    _running[task] = 0;
+                    _ = task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _running, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+
+                errorDelay = TimeSpan.FromMilliseconds(200);
+                if (jobs.Count < free)
+                {
+                    // Drained what is due: sleep until woken, the next due time, or the poll interval.
+                    await _signal.WaitAsync(await IdleDelayAsync(stopping).ConfigureAwait(false), _time, stopping).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.WorkerLoopFailed(_logger, ex, errorDelay);
+                try
+                {
+                    await Task.Delay(errorDelay, _time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                errorDelay = errorDelay * 2 < MaxErrorDelay ? errorDelay * 2 : MaxErrorDelay;
+            }
+        }
+    }
+
+    private async Task<TimeSpan> IdleDelayAsync(CancellationToken stopping)
+    {
+        var next = await _store.GetNextDueAsync(stopping).ConfigureAwait(false);
+        if (next is not { } due)
+        {
+            return _options.JobPollInterval;
+        }
+
+        var wait = due - _time.GetUtcNow();
+        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : wait < _options.JobPollInterval ? wait : _options.JobPollInterval;
+    }
+
+    private async Task RunAsync(BomTriggerJob job, SemaphoreSlim slots)
+    {
+        // Off the claim loop, so a slow or blocking action never delays the next claim.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+        try
+        {
+            await _engine.RunJobAsync(job, WorkerId, _abortJobs.Token).ConfigureAwait(false);
+            _held.TryRemove(job.Id, out _);
+        }
+        catch (OperationCanceledException) when (_abortJobs.IsCancellationRequested)
+        {
+            // Released by StopAsync (the entry stays until then, so the release includes it).
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Recording the attempt failed (the database is unreachable): the lease expires and the job runs again.
+            Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
+            _held.TryRemove(job.Id, out _);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private async Task HeartbeatAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_options.JobLeaseDuration / 3, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                var held = _held.Keys.ToArray();
+                if (held.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await _store.RenewAsync(WorkerId, held, _time.GetUtcNow(), _options.JobLeaseDuration, stopping).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration / 3);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopClaiming.Dispose();
+        _abortJobs.Dispose();
+        _slots?.Dispose();
+    }
+}
