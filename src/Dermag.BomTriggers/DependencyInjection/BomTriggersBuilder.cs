@@ -34,6 +34,7 @@ public sealed partial class BomTriggersBuilder
             sp.GetRequiredService<PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource,
             sp.GetRequiredService<IOptionsMonitor<PostgresTriggerStoreOptions>>().CurrentValue.Schema));
         Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => sp.GetRequiredService<PostgresTriggerStore>()));
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerJobStore>(sp => sp.GetRequiredService<PostgresTriggerStore>()));
         Services.TryAddSingleton<TriggerNotificationListener>();
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, TriggerNotificationListenerHost>());
         return this;
@@ -54,7 +55,9 @@ public sealed partial class BomTriggersBuilder
     public BomTriggersBuilder UseInMemoryStore()
     {
         Services.Configure<BomTriggerOptions>(o => o.Store = TriggerStoreKind.InMemory);
-        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore, InMemoryTriggerStore>());
+        Services.TryAddSingleton<InMemoryTriggerStore>();
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerStore>(sp => sp.GetRequiredService<InMemoryTriggerStore>()));
+        Services.Replace(ServiceDescriptor.Singleton<IBomTriggerJobStore>(sp => sp.GetRequiredService<InMemoryTriggerStore>()));
         return this;
     }
 

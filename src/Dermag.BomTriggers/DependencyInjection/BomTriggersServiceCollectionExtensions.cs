@@ -40,7 +40,7 @@ public static class BomTriggersServiceCollectionExtensions
         services.TryAddSingleton<IBomTriggerManager>(sp => sp.GetRequiredService<BomTriggerManager>());
         services.TryAddSingleton<BomTriggerEngine>();
         services.TryAddSingleton<IBomTriggerEngine>(sp => sp.GetRequiredService<BomTriggerEngine>());
-        services.TryAddSingleton<IBomTriggerJobStore>(sp => (IBomTriggerJobStore)sp.GetRequiredService<IBomTriggerStore>());
+        services.TryAddSingleton<IBomTriggerJobStore>(_ => throw new BomTriggerException(NoStoreMessage));
         services.TryAddSingleton<JobSignal>();
         services.TryAddSingleton<IBomTriggerJobManager, BomTriggerJobManager>();
         services.TryAddSingleton<BomTriggerWorker>();

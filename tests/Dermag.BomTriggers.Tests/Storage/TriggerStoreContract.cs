@@ -288,7 +288,7 @@ public abstract partial class TriggerStoreContract : IAsyncLifetime
     [Fact]
     public async Task ListEventsAndActions_DescribeFieldsAndConfig()
     {
-        Store.ListEvents().Select(e => e.Name).Should().Equal(BomTriggerEvents.All);
+        Store.ListEvents().Select(e => e.Name).Should().Equal([.. BomTriggerEvents.All, BomTriggerEvents.Schedule]);
         Store.ListEvents().Single(e => e.Name == BomTriggerEvents.MaterialAdd).Fields.Should().Contain(f => f.Path == "quantity" && f.Type == BomFieldType.Number);
         var actions = Store.ListActions();
         actions.Where(a => a.IsBuiltIn).Select(a => a.ActionType).Should().BeEquivalentTo(BomTriggerActions.All);
