@@ -11,6 +11,7 @@ internal sealed class BomTriggerEngine(
     TriggerSnapshotProvider snapshots,
     IBomTriggerStore repository,
     IBomTriggerJobStore jobStore,
+    JobSignal jobSignal,
     TriggerValidator validator,
     ActionRegistry actions,
     IServiceScopeFactory scopes,
@@ -171,6 +172,10 @@ internal sealed class BomTriggerEngine(
             try
             {
                 await jobStore.EnqueueAsync([.. chain.Jobs.Select(j => j.Job)], transaction, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+
+                // This instance's workers look at once (in a caller's transaction, the job is visible at its commit, which
+                // notifies every instance; a look before that finds nothing and costs one claim).
+                jobSignal.Wake();
             }
             catch (Exception ex) when (transaction is null && !strict && !cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
             {

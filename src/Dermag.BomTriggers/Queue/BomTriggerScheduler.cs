@@ -15,6 +15,7 @@ namespace Dermag.BomTriggers;
 /// </summary>
 internal sealed class BomTriggerScheduler(
     IBomTriggerJobStore store,
+    JobSignal jobs,
     TriggerSnapshotProvider snapshots,
     IOptions<BomTriggerOptions> options,
     TimeProvider timeProvider,
@@ -75,7 +76,10 @@ internal sealed class BomTriggerScheduler(
             _syncedRevision = snapshot.Revision;
         }
 
-        await store.RunDueSchedulesAsync(now, due => Plan(snapshot, due, now), cancellationToken).ConfigureAwait(false);
+        if (await store.RunDueSchedulesAsync(now, due => Plan(snapshot, due, now), cancellationToken).ConfigureAwait(false) > 0)
+        {
+            jobs.Wake();
+        }
         var next = await store.GetNextTickAsync(cancellationToken).ConfigureAwait(false);
         var poll = options.Value.JobPollInterval;
         if (next is not { } tick)
@@ -127,7 +131,7 @@ internal sealed class BomTriggerScheduler(
     }
 
     internal static DateTimeOffset? NextTick(BomTriggerSchedule schedule, DateTimeOffset after) =>
-        TryParse(schedule, out var cron, out var zone) ? cron.GetNextOccurrence(after, zone) : null;
+        TryParse(schedule, out var cron, out var zone) ? cron.GetNextOccurrence(after, zone)?.ToUniversalTime() : null;
 
     private static DateTimeOffset LatestTickAtOrBefore(BomTriggerSchedule schedule, DateTimeOffset first, DateTimeOffset now)
     {
@@ -140,7 +144,7 @@ internal sealed class BomTriggerScheduler(
         var latest = first;
         for (var i = 0; i < 100_000 && cron.GetNextOccurrence(latest, zone) is { } next && next <= now; i++)
         {
-            latest = next;
+            latest = next.ToUniversalTime();
         }
 
         return latest;
