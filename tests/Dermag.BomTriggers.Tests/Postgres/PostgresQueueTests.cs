@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Dermag.BomTriggers.Tests.Queue;
+using Dermag.BomTriggers.Tests.TestSupport;
+using Dermag.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+
+namespace Dermag.BomTriggers.Tests.Postgres;
+
+/// <summary>What only PostgreSQL can show: the outbox, concurrent claimers, and notifications between instances.</summary>
+public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    private static BomTriggerDefinition Queued(string key) => new()
+    {
+        Name = "queued",
+        TriggerEvent = BomTriggerEvents.TaskCreate,
+        ActionType = "FLAKY",
+        ActionConfig = Json.Parse($$"""{"key":"{{key}}"}"""),
+        Execution = new() { Mode = TriggerExecutionMode.Queued },
+    };
+
+    private Task<TriggerTestContext> NewContextAsync(string schema, Action<BomTriggerOptions>? configure = null) =>
+        TriggerTestContext.CreateAsync(b => b.UsePostgres(database.ConnectionString, o => o.Schema = schema), configure, b => b.AddAction<FlakyAction>("FLAKY"));
+
+    [Fact]
+    public async Task DispatchInTheCallersTransaction_WritesTheJobOnlyWhenItCommits()
+    {
+        await using var context = await NewContextAsync(TriggerTestContext.NewSchema());
+        var trigger = (await context.Store.CreateAsync(Queued(Guid.NewGuid().ToString("N")))).Trigger!;
+        var queue = context.Services.GetRequiredService<IBomTriggerJobManager>();
+
+        await using (var connection = await database.DataSource.OpenConnectionAsync())
+        {
+            await using var rolledBack = await connection.BeginTransactionAsync();
+            (await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, 1, "{}"), DispatchOptions.InTransaction(rolledBack)))
+                .Outcomes.Single().Kind.Should().Be(TriggerOutcomeKind.Queued);
+            await rolledBack.RollbackAsync();
+
+            await using var committed = await connection.BeginTransactionAsync();
+            await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 2, 1, "{}"), DispatchOptions.InTransaction(committed));
+            (await queue.QueryAsync(new BomTriggerJobQuery { TriggerId = trigger.Id })).Total.Should().Be(0, "the job is not visible before the commit");
+            await committed.CommitAsync();
+        }
+
+        (await queue.QueryAsync(new BomTriggerJobQuery { TriggerId = trigger.Id })).Items.Select(j => j.Event.TaskId).Should().Equal(2);
+    }
+
+    [Fact]
+    public async Task EightConcurrentClaimers_ClaimEveryJobExactlyOnce()
+    {
+        await using var context = await NewContextAsync(TriggerTestContext.NewSchema());
+        await context.Store.CreateAsync(Queued(Guid.NewGuid().ToString("N")));
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 10).Select(t => context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, (i * 10) + t, 1, "{}"))));
+        }
+
+        var jobs = context.Services.GetRequiredService<IBomTriggerJobStore>();
+        var claimed = new ConcurrentBag<long>();
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var batch = await jobs.ClaimAsync($"w{w}", 3, context.Time.GetUtcNow(), TimeSpan.FromMinutes(1), default);
+                if (batch.Count == 0)
+                {
+                    return;
+                }
+
+                foreach (var job in batch)
+                {
+                    claimed.Add(job.Id);
+                }
+            }
+        })));
+
+        claimed.Should().HaveCount(200).And.OnlyHaveUniqueItems();
+    }
+
+    [Fact]
+    public async Task TriggerEditedOnOneInstance_ReachesAnotherThroughNotify_WithoutWaitingForThePoll()
+    {
+        var schema = TriggerTestContext.NewSchema();
+        await using var a = await NewContextAsync(schema, o => o.SnapshotRefreshInterval = TimeSpan.FromHours(1));
+        await using var b = await NewContextAsync(schema, o => o.SnapshotRefreshInterval = TimeSpan.FromHours(1));
+        var listener = b.Services.GetServices<IHostedService>().OfType<TriggerNotificationListenerHost>().Single();
+        await listener.StartAsync(default);
+        try
+        {
+            await b.Services.GetRequiredService<TriggerNotificationListener>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
+            var snapshots = b.Services.GetRequiredService<TriggerSnapshotProvider>();
+            await snapshots.RefreshAsync(default);
+            var before = snapshots.Current!.Revision;
+
+            var watch = Stopwatch.StartNew();
+            var created = (await a.Store.CreateAsync(Queued("notify"))).Trigger!;
+            while (snapshots.Current!.Revision == before || !snapshots.Current.ById.ContainsKey(created.Id))
+            {
+                watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "the edit must arrive by notification, not by the hourly poll");
+                await Task.Delay(5);
+            }
+        }
+        finally
+        {
+            await listener.StopAsync(default);
+        }
+    }
+
+    [Fact]
+    public async Task SeedingTriggersThatExist_DoesNotMoveTheRevision()
+    {
+        var schema = TriggerTestContext.NewSchema();
+        await using var context = await NewContextAsync(schema);
+        await context.InternalStore.SeedExampleTriggersAsync(default);
+        var revision = await context.Repository.GetRevisionAsync(default);
+
+        await context.InternalStore.SeedExampleTriggersAsync(default);
+
+        (await context.Repository.GetRevisionAsync(default)).Should().Be(revision, "an instance starting must not make every other instance reload");
+    }
+
+    [Fact]
+    public async Task EnqueueInAnAbortedTransaction_PropagatesTheFailure()
+    {
+        await using var context = await NewContextAsync(TriggerTestContext.NewSchema());
+        await context.Store.CreateAsync(Queued(Guid.NewGuid().ToString("N")));
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var fail = new NpgsqlCommand("SELECT 1/0", connection, transaction))
+        {
+            await FluentActions.Awaiting(() => fail.ExecuteNonQueryAsync()).Should().ThrowAsync<PostgresException>();
+        }
+
+        await FluentActions.Awaiting(() => context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, 1, "{}"), DispatchOptions.InTransaction(transaction)))
+            .Should().ThrowAsync<PostgresException>().Where(e => e.SqlState == PostgresErrorCodes.InFailedSqlTransaction);
+    }
+}
