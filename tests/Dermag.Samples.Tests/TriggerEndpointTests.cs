@@ -239,7 +239,7 @@ public sealed class TriggerEndpointTests(SampleHostFactory factory) : IClassFixt
         var events = await api.GetAsync("/api/bom-triggers/events");
         events.Status.Should().Be(HttpStatusCode.OK);
         events.Data.EnumerateArray().Select(e => e.GetProperty("name").GetString())
-            .Should().BeEquivalentTo(["ON_TASK_CREATE", "ON_STATUS_CHANGE", "ON_BOM_UPDATE", "ON_MATERIAL_ADD", "ON_QUANTITY_CHANGE"]);
+            .Should().BeEquivalentTo(["ON_TASK_CREATE", "ON_STATUS_CHANGE", "ON_BOM_UPDATE", "ON_MATERIAL_ADD", "ON_QUANTITY_CHANGE", "ON_SCHEDULE"]);
 
         var actions = await api.GetAsync("/api/bom-triggers/actions");
         actions.Data.EnumerateArray().Select(a => a.GetProperty("actionType").GetString())

@@ -49,8 +49,8 @@ public sealed class MultiProcessQueueTests(PostgresDatabase database) : IClassFi
         {
             // Jobs in flight at the kill: four events whose first attempt holds its job; the process running one is the victim.
             await Task.WhenAll(Enumerable.Range(1, 4).Select(n => context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, -n, 1, """{"hold":true}"""))));
-            await WaitUntilAsync(async () => await ScalarAsync($"SELECT count(*) FROM \"{schema}\".runs") >= 1, "a held job started");
-            var victimPid = await ScalarAsync($"SELECT min(pid) FROM \"{schema}\".runs");
+            await WaitUntilAsync(async () => await ScalarAsync($"SELECT count(*) FROM \"{schema}\".runs WHERE trigger_id = {queued.Id}") >= 1, "a held job started");
+            var victimPid = await ScalarAsync($"SELECT min(pid) FROM \"{schema}\".runs WHERE trigger_id = {queued.Id}");
             var victim = processes.Single(p => p.Id == victimPid);
             victim.Kill(entireProcessTree: true); // SIGKILL: no shutdown, its leases simply expire
             processes = [victim, .. processes.Where(p => p != victim)];
@@ -79,7 +79,8 @@ public sealed class MultiProcessQueueTests(PostgresDatabase database) : IClassFi
             var duplicates = await RowsAsync($"""
                 SELECT key, array_agg(attempt ORDER BY attempt)::text, array_agg(pid ORDER BY attempt)::text FROM "{schema}".runs WHERE trigger_id = {queued.Id} GROUP BY key HAVING count(*) > 1
                 """);
-            duplicates.Count.Should().BeInRange(1, 4, "the victim held at least one job and had four workers");
+            var victimRuns = await RowsAsync($"SELECT key, attempt::text, pid::text FROM \"{schema}\".runs WHERE pid = {victimPid}");
+            duplicates.Count.Should().BeInRange(1, 4, "the victim held at least one job and had four workers; its runs: " + string.Join("; ", victimRuns.Select(r => string.Join(" ", r))));
             duplicates.Should().AllSatisfy(d =>
             {
                 d[1].Should().Be("{1,2}", "the job held by the killed process ran again as attempt 2, with the same key");
