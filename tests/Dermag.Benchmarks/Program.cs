@@ -10,6 +10,7 @@ var scenarios = new Dictionary<string, Func<BenchmarkRun, Task>>(StringComparer.
     ["rotation"] = RotationScenario.RunAsync,
     ["cleanup"] = CleanupScenario.RunAsync,
     ["revocation"] = RevocationScenario.RunAsync,
+    ["queue"] = QueueScenario.RunAsync,
 };
 
 var quick = args.Contains("--quick", StringComparer.OrdinalIgnoreCase);
