@@ -3,6 +3,15 @@ namespace Dermag.Fuzzing;
 /// <summary>Runs saved inputs (seed corpus, regression cases, afl findings) through a harness without afl-fuzz.</summary>
 public static class Replay
 {
+    /// <summary>Gives SharpFuzz's trace map memory when no fuzzer did, so instrumented libraries can run outside afl-fuzz.</summary>
+    public static unsafe void EnsureTraceMap()
+    {
+        if (SharpFuzz.Common.Trace.SharedMem == null)
+        {
+            SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+        }
+    }
+
     /// <summary>Returns the process exit code: 0 when every file passed, 1 when one failed, 2 when there was nothing to run.</summary>
     public static int Run(string name, IHarness harness, IEnumerable<string> folders, TextWriter output)
     {
