@@ -1,3 +1,5 @@
+using System.Text.Unicode;
+
 namespace Dermag.BomTriggers;
 
 /// <summary>What is wrong with a piece of text for reading it as a .NET string or storing it in PostgreSQL.</summary>
@@ -10,12 +12,16 @@ internal enum TextProblem
 
     /// <summary>A UTF-16 surrogate without its partner: not Unicode, so System.Text.Json will not read it as a string and PostgreSQL rejects it.</summary>
     UnpairedSurrogate = 2,
+
+    /// <summary>Bytes that are not UTF-8, inside a string: System.Text.Json parses them but will not read them as a string.</summary>
+    InvalidUtf8 = 3,
 }
 
 /// <summary>
-/// Finds <c>\u0000</c> and unpaired surrogate escapes in raw JSON text. JSON text is valid UTF-8 once System.Text.Json
-/// has parsed it and control characters must be escaped, so these two problems can only arrive as <c>\u</c> escapes,
-/// and text without a backslash is clean: the common case costs one vectorized search.
+/// Finds <c>\u0000</c> and unpaired surrogate escapes in raw JSON text, and bytes that are not UTF-8. Control characters
+/// must be escaped, so the first two problems can only arrive as <c>\u</c> escapes. System.Text.Json does not check that
+/// the bytes of a string are UTF-8 when it parses (only when the string is read), so that is checked too; both checks are
+/// vectorized searches, so clean text (nearly all of it) costs little.
 /// </summary>
 internal static class JsonEscapes
 {
@@ -32,6 +38,13 @@ internal static class JsonEscapes
     /// <param name="codeUnit">The escaped UTF-16 code unit.</param>
     public static int FindProblem(ReadOnlySpan<byte> text, bool nulIsProblem, out TextProblem problem, out int codeUnit)
     {
+        if (!Utf8.IsValid(text))
+        {
+            var invalid = FirstInvalidUtf8(text);
+            (problem, codeUnit) = (TextProblem.InvalidUtf8, text[invalid]);
+            return invalid;
+        }
+
         var i = text.IndexOf((byte)'\\');
         while (i >= 0 && i + 1 < text.Length)
         {
@@ -93,9 +106,23 @@ internal static class JsonEscapes
     }
 
     /// <summary>A validation message for <paramref name="problem"/>.</summary>
-    public static string Describe(TextProblem problem, int codeUnit) => problem == TextProblem.Nul
-        ? "contains U+0000, which PostgreSQL cannot store"
-        : $"contains an unpaired UTF-16 surrogate (\\u{codeUnit:x4}); text must be valid Unicode";
+    public static string Describe(TextProblem problem, int codeUnit) => problem switch
+    {
+        TextProblem.Nul => "contains U+0000, which PostgreSQL cannot store",
+        TextProblem.InvalidUtf8 => $"contains a byte that is not UTF-8 (0x{codeUnit:x2}); text must be valid Unicode",
+        _ => $"contains an unpaired UTF-16 surrogate (\\u{codeUnit:x4}); text must be valid Unicode",
+    };
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> text)
+    {
+        var i = 0;
+        while (i < text.Length && System.Text.Rune.DecodeFromUtf8(text[i..], out _, out var consumed) == System.Buffers.OperationStatus.Done)
+        {
+            i += consumed;
+        }
+
+        return Math.Min(i, text.Length - 1);
+    }
 
     private static int NextBackslash(ReadOnlySpan<byte> text, int from)
     {

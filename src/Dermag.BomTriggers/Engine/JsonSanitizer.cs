@@ -2,13 +2,14 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Dermag.BomTriggers;
 
 /// <summary>
 /// Makes JSON the engine did not validate (event data, action results, action errors) readable and storable, the same
-/// way for every store. For reading, an unpaired UTF-16 surrogate (which System.Text.Json will not read as a string)
-/// becomes U+FFFD. For the log, U+0000 becomes U+FFFD too (PostgreSQL cannot store it) and a number beyond
+/// way for every store. For reading, an unpaired UTF-16 surrogate and a byte sequence that is not UTF-8 (which
+/// System.Text.Json will not read as a string) become U+FFFD. For the log, U+0000 becomes U+FFFD too (PostgreSQL cannot store it) and a number beyond
 /// PostgreSQL's <c>numeric</c> becomes a string of its text, so no log row is refused.
 /// </summary>
 /// <remarks>
@@ -69,7 +70,14 @@ internal static class JsonSanitizer
     /// <summary>The rewritten text, or null when nothing needs rewriting.</summary>
     private static byte[]? Rewrite(ReadOnlySpan<byte> raw, bool forStorage)
     {
-        if (raw.IndexOf((byte)'\\') < 0 && !(forStorage && MayHoldUnstorableNumber(raw)))
+        // System.Text.Json parses strings whose bytes are not UTF-8 (it checks only when a string is read): such
+        // sequences become U+FFFD first. Outside strings the parser accepts no such byte, so only strings change.
+        var notUtf8 = !Utf8.IsValid(raw);
+        if (notUtf8)
+        {
+            raw = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(raw));
+        }
+        else if (raw.IndexOf((byte)'\\') < 0 && !(forStorage && MayHoldUnstorableNumber(raw)))
         {
             return null;
         }
@@ -126,7 +134,7 @@ internal static class JsonSanitizer
 
         if (output is null)
         {
-            return null;
+            return notUtf8 ? raw.ToArray() : null;
         }
 
         output.Write(raw[copied..]);

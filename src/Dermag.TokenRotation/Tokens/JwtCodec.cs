@@ -156,6 +156,20 @@ internal sealed class JwtCodec
 
     private TokenReadResult ReadAuthenticated(ReadOnlySpan<char> headerText, ReadOnlySpan<char> payloadText, KeyRing.Entry key, string expectedType, DateTimeOffset now)
     {
+        try
+        {
+            return ReadClaims(headerText, payloadText, key, expectedType, now);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json parses a string whose bytes are not UTF-8 or that escapes an unpaired surrogate, and throws
+            // only when it is read. This library never writes such a claim, so the token is not one of ours (found by fuzzing).
+            return TokenReadResult.Invalid;
+        }
+    }
+
+    private TokenReadResult ReadClaims(ReadOnlySpan<char> headerText, ReadOnlySpan<char> payloadText, KeyRing.Entry key, string expectedType, DateTimeOffset now)
+    {
         var header = DecodeJson(headerText);
         if (header is null)
         {

@@ -46,6 +46,33 @@ public class JsonSanitizerTests
         read.GetProperty("b").GetString().Should().Be("\uFFFD");
     }
 
+    // System.Text.Json parses string bytes that are not UTF-8 and throws only when the string is read (found by fuzzing).
+    [Fact]
+    public void ForReading_BytesThatAreNotUtf8_BecomeReplacementCharacters()
+    {
+        byte[] json = [.. "{\"a\":\"x"u8, 0x96, .. "\",\"b\":[\""u8, 0xff, 0xc3, .. "\"],\"c\":\"\\ud800\"}"u8];
+        using var document = JsonDocument.Parse(json);
+
+        var read = JsonSanitizer.ForReading(document.RootElement, out var rewritten);
+
+        rewritten.Should().BeTrue();
+        read.GetProperty("a").GetString().Should().Be("x\uFFFD");
+        read.GetProperty("b")[0].GetString().Should().Be("\uFFFD\uFFFD");
+        read.GetProperty("c").GetString().Should().Be("\uFFFD");
+        JsonSanitizer.ForLog(document.RootElement)!.Value.GetProperty("a").GetString().Should().Be("x\uFFFD");
+    }
+
+    [Fact]
+    public void StorableJson_BytesThatAreNotUtf8_AreAValidationErrorNotAnException()
+    {
+        using var document = JsonDocument.Parse(new byte[] { (byte)'{', (byte)'"', 0xff, (byte)'"', (byte)':', (byte)'"', 0x96, (byte)'"', (byte)'}' });
+        var errors = new List<TriggerValidationError>();
+
+        StorableJson.Check(document.RootElement, "/triggerCondition", errors).Should().BeFalse();
+
+        errors.Should().ContainSingle().Which.Message.Should().Be("the key contains a byte that is not UTF-8 (0xff); text must be valid Unicode");
+    }
+
     [Fact]
     public void ForReading_DocumentWithComments_IsRewrittenWithoutThrowing()
     {

@@ -132,6 +132,20 @@ public class JwtCodecTests
         statuses.Should().AllSatisfy(s => s.Should().Be(TokenReadStatus.Invalid));
     }
 
+    // Found by fuzzing: System.Text.Json parses such strings and throws only when one is read.
+    [Theory]
+    [InlineData(new byte[] { 0xff })]
+    [InlineData(new byte[] { (byte)'\\', (byte)'u', (byte)'d', (byte)'8', (byte)'0', (byte)'0' })]
+    public void ReadRefreshToken_SignedWithOurKeyButClaimNotReadableText_IsInvalidWithoutException(byte[] text)
+    {
+        byte[] header = [.. "{\"alg\":\"HS256\",\"kid\":\"refresh-1\",\"typ\":\"rt+jwt\"}"u8];
+        byte[] payload = [.. "{\"iss\":\""u8, .. text, .. "\"}"u8];
+        var signingInput = Base64Url.EncodeToString(header) + "." + Base64Url.EncodeToString(payload);
+        var mac = System.Security.Cryptography.HMACSHA256.HashData(TestSetup.Key("refresh-1", 101).Key, Encoding.ASCII.GetBytes(signingInput));
+
+        _codec.ReadRefreshToken(signingInput + "." + Base64Url.EncodeToString(mac), TestSetup.Start).Status.Should().Be(TokenReadStatus.Invalid);
+    }
+
     [Fact]
     public void CreateAccessToken_ReservedExtraClaim_Throws()
     {
