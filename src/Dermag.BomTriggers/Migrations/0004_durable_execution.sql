@@ -104,7 +104,8 @@ CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_due ON {{schema}}.bom_trigger_jo
 CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_lease ON {{schema}}.bom_trigger_jobs (lease_until) WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_ordering ON {{schema}}.bom_trigger_jobs (ordering_key, id)
     WHERE ordering_key IS NOT NULL AND state IN ('pending', 'running');
-CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_state ON {{schema}}.bom_trigger_jobs (state, updated_at DESC);
+-- Dead jobs wait for an operator; the job manager lists them newest first.
+CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_dead ON {{schema}}.bom_trigger_jobs (updated_at DESC) WHERE state = 'dead';
 CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_finished ON {{schema}}.bom_trigger_jobs (finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_trigger ON {{schema}}.bom_trigger_jobs (trigger_id);
 

@@ -100,20 +100,29 @@ internal sealed partial class PostgresTriggerStore
     {
         // A job behind an unfinished job of its ordering key waits; a running job whose lease expired is taken over (its
         // worker died or lost its connection) and counts as a new attempt.
+        // Two index scans, each in claim order with SKIP LOCKED: expired leases first (rare), then due pending jobs.
         await using var command = _dataSource.CreateCommand($"""
-            WITH next AS (
-                SELECT j.id, j.state AS previous_state FROM {_jobs} j
-                WHERE ((j.state = 'pending' AND j.due_at <= $1) OR (j.state = 'running' AND j.lease_until < $1))
+            WITH expired AS (
+                SELECT j.id, true AS taken_over FROM {_jobs} j
+                WHERE j.state = 'running' AND j.lease_until < $1
+                ORDER BY j.lease_until
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ), due AS (
+                SELECT j.id, false AS taken_over FROM {_jobs} j
+                WHERE j.state = 'pending' AND j.due_at <= $1
                   AND (j.ordering_key IS NULL OR NOT EXISTS (
                         SELECT 1 FROM {_jobs} e
                         WHERE e.ordering_key = j.ordering_key AND e.id < j.id AND e.state IN ('pending', 'running')))
                 ORDER BY j.due_at, j.id
                 LIMIT $2
-                FOR UPDATE OF j SKIP LOCKED
+                FOR UPDATE SKIP LOCKED
+            ), next AS (
+                SELECT * FROM expired UNION ALL SELECT * FROM due LIMIT $2
             )
             UPDATE {_jobs} j SET state = 'running', attempt = j.attempt + 1, lease_until = $3, locked_by = $4, updated_at = $1
             FROM next WHERE j.id = next.id
-            RETURNING {JobColumns}, next.previous_state = 'running'
+            RETURNING {JobColumns}, next.taken_over
             """);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });

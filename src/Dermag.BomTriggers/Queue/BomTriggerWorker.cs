@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Dermag.BomTriggers;
 
 /// <summary>
-/// This instance's job workers: up to <see cref="BomTriggerOptions.WorkerCount"/> jobs at once, claimed as slots free up,
-/// woken by <see cref="JobSignal"/> (an enqueue here or a notification) and otherwise polling. Leases are renewed every
+/// This instance's job workers: <see cref="BomTriggerOptions.WorkerCount"/> loops, each claiming and running one job at a
+/// time, woken by <see cref="JobSignal"/> (an enqueue here or a notification) and otherwise polling. Leases are renewed every
 /// third of <see cref="BomTriggerOptions.JobLeaseDuration"/>. A stopping host stops claiming, waits up to
 /// <see cref="BomTriggerOptions.ShutdownTimeout"/> for running jobs, then cancels them and hands them back to the queue.
 /// </summary>
@@ -23,11 +23,9 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<long, byte> _held = new();
-    private readonly ConcurrentDictionary<Task, byte> _running = new();
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _abortJobs = new();
-    private SemaphoreSlim? _slots;
-    private Task? _loop;
+    private Task[]? _loops;
     private Task? _heartbeat;
 
     public BomTriggerWorker(BomTriggerEngine engine, IBomTriggerJobStore store, JobSignal signal, IOptions<BomTriggerOptions> options, TimeProvider timeProvider, ILogger<BomTriggerWorker>? logger = null)
@@ -54,31 +52,28 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
             return Task.CompletedTask;
         }
 
-        _slots = new SemaphoreSlim(_options.WorkerCount, _options.WorkerCount);
-        _loop = Task.Run(() => ClaimLoopAsync(_stopClaiming.Token), CancellationToken.None);
+        _loops = [.. Enumerable.Range(0, _options.WorkerCount).Select(_ => Task.Run(() => WorkLoopAsync(_stopClaiming.Token), CancellationToken.None))];
         _heartbeat = Task.Run(() => HeartbeatAsync(_stopClaiming.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_loop is null)
+        if (_loops is null)
         {
             return;
         }
 
+        // Stop claiming; let running jobs finish, within the shutdown timeout and the host's own.
         await _stopClaiming.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-
-        // Let running jobs finish, within the shutdown timeout and the host's own.
-        var running = Task.WhenAll(_running.Keys);
+        var loops = Task.WhenAll(_loops);
         using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            await Task.WhenAny(running, Task.Delay(_options.ShutdownTimeout, _time, wait.Token)).ConfigureAwait(false);
+            await Task.WhenAny(loops, Task.Delay(_options.ShutdownTimeout, _time, wait.Token)).ConfigureAwait(false);
             await wait.CancelAsync().ConfigureAwait(false);
         }
 
-        if (!running.IsCompleted)
+        if (!loops.IsCompleted)
         {
             // Cancel what is left and give it back: another instance runs it (the interrupted attempt does not count).
             await _abortJobs.CancelAsync().ConfigureAwait(false);
@@ -94,59 +89,35 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
                 Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
             }
 
-            await running.WaitAsync(TimeSpan.FromSeconds(2), _time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await loops.WaitAsync(TimeSpan.FromSeconds(2), _time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         await (_heartbeat ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private async Task ClaimLoopAsync(CancellationToken stopping)
+    /// <summary>
+    /// One worker: claims one due job, runs it, and looks again; when nothing is due it sleeps until woken, the next due
+    /// time or the poll interval. A worker that found a job wakes the next idle one, so a burst fans out to all of them.
+    /// </summary>
+    private async Task WorkLoopAsync(CancellationToken stopping)
     {
         var errorDelay = TimeSpan.FromMilliseconds(200);
-        var slots = _slots!;
         while (!stopping.IsCancellationRequested)
         {
             try
             {
-                await slots.WaitAsync(stopping).ConfigureAwait(false);
-                var free = 1;
-                while (slots.Wait(0, CancellationToken.None))
-                {
-                    free++;
-                }
-
-                IReadOnlyList<BomTriggerJob> jobs;
-                try
-                {
-                    jobs = await _store.ClaimAsync(WorkerId, free, _time.GetUtcNow(), _options.JobLeaseDuration, stopping).ConfigureAwait(false);
-                }
-                catch
-                {
-                    slots.Release(free);
-                    throw;
-                }
-
-                if (free > jobs.Count)
-                {
-                    slots.Release(free - jobs.Count);
-                }
-
-                foreach (var job in jobs)
-                {
-                    _held[job.Id] = 0;
-                    var task = RunAsync(job, slots);
-                    _running[task] = 0;
-                    _ = task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _running, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                }
-
+                var jobs = await _store.ClaimAsync(WorkerId, 1, _time.GetUtcNow(), _options.JobLeaseDuration, stopping).ConfigureAwait(false);
                 errorDelay = TimeSpan.FromMilliseconds(200);
-                if (jobs.Count < free)
+                if (jobs.Count == 0)
                 {
-                    // Drained what is due: sleep until woken, the next due time, or the poll interval.
                     await _signal.WaitAsync(await IdleDelayAsync(stopping).ConfigureAwait(false), _time, stopping).ConfigureAwait(false);
+                    continue;
                 }
+
+                _signal.Wake();
+                await RunAsync(jobs[0]).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested || _abortJobs.IsCancellationRequested)
             {
                 return;
             }
@@ -179,10 +150,9 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : wait < _options.JobPollInterval ? wait : _options.JobPollInterval;
     }
 
-    private async Task RunAsync(BomTriggerJob job, SemaphoreSlim slots)
+    private async Task RunAsync(BomTriggerJob job)
     {
-        // Off the claim loop, so a slow or blocking action never delays the next claim.
-        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+        _held[job.Id] = 0;
         try
         {
             await _engine.RunJobAsync(job, WorkerId, _abortJobs.Token).ConfigureAwait(false);
@@ -191,16 +161,13 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         catch (OperationCanceledException) when (_abortJobs.IsCancellationRequested)
         {
             // Released by StopAsync (the entry stays until then, so the release includes it).
+            throw;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Recording the attempt failed (the database is unreachable): the lease expires and the job runs again.
             Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
             _held.TryRemove(job.Id, out _);
-        }
-        finally
-        {
-            slots.Release();
         }
     }
 
@@ -236,6 +203,5 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
     {
         _stopClaiming.Dispose();
         _abortJobs.Dispose();
-        _slots?.Dispose();
     }
 }

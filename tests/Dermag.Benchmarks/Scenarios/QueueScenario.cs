@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Dermag.BomTriggers;
 using Hangfire;
 using Hangfire.PostgreSql;
@@ -18,7 +17,9 @@ namespace Dermag.Benchmarks.Scenarios;
 /// Dermag's queued trigger (dispatch evaluates the trigger, writes the job, NOTIFY wakes a worker, claim under a lease,
 /// fenced completion with its log row); a raw-Npgsql floor with the same durable steps and nothing else (INSERT, claim one
 /// job with FOR UPDATE SKIP LOCKED, mark it done; idle workers poll every millisecond); and Hangfire.PostgreSql running
-/// the same no-op.
+/// the same no-op. All three with Npgsql's automatic preparation (<c>Max Auto Prepare</c>). The table also shows the CPU
+/// each job cost in this process and in PostgreSQL: on a 2-core machine the contenders are CPU-bound, so that is where
+/// the throughput difference comes from.
 /// </summary>
 internal static class QueueScenario
 {
@@ -30,6 +31,8 @@ internal static class QueueScenario
         var jobs = run.Quick ? 1_000 : 4_000;
         var hangfireJobs = run.Quick ? 300 : 1_000;
         var connectionString = await BenchmarkRun.CreateDatabaseAsync("queue");
+        // Every contender runs with Npgsql's automatic preparation on (a connection-string setting any app can use).
+        connectionString = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 50, AutoPrepareMinUsages = 2 }.ConnectionString;
         await using (var dataSource = NpgsqlDataSource.Create(connectionString))
         {
             Console.WriteLine($"postgres: {await MachineInfo.PostgresVersionAsync(dataSource)}");
@@ -56,8 +59,8 @@ internal static class QueueScenario
         var (d, f, h) = (Median(dermag), Median(floor), Median(hangfire));
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"## queue: {Producers} producers, {Workers} workers, no-op job, median of {run.Rounds} rounds"));
-        Console.WriteLine("| contender | jobs | jobs/s | enqueue-to-start p50 ms | p99 ms |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine("| contender | jobs | jobs/s | enqueue-to-start p50 ms | p99 ms | CPU ms/job .NET | CPU ms/job postgres |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         Row("Dermag queued trigger (dispatch + job + NOTIFY + lease + log row)", d);
         Row("floor: raw Npgsql INSERT / SKIP LOCKED claim / mark done, 1 ms poll", f);
         Row("Hangfire.PostgreSql 1.21 (QueuePollInterval 10 ms)", h);
@@ -71,13 +74,43 @@ internal static class QueueScenario
     private static Result Median(List<Result> rounds) => rounds.OrderBy(r => r.Throughput).ElementAt(rounds.Count / 2);
 
     private static void Row(string contender, Result r) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {contender} | {r.Jobs:N0} | {r.Throughput:N0} | {r.P50:0.00} | {r.P99:0.00} |"));
+        $"| {contender} | {r.Jobs:N0} | {r.Throughput:N0} | {r.P50:0.00} | {r.P99:0.00} | {r.DotnetCpuMs:0.00} | {r.PostgresCpuMs:0.00} |"));
 
-    private sealed record Result(int Jobs, double Throughput, double P50, double P99);
+    /// <summary>A throughput round and the CPU it cost per job: this process, and every postgres process of the machine (the benchmark server is local).</summary>
+    private sealed record Result(int Jobs, double Throughput, double P50, double P99, double DotnetCpuMs, double PostgresCpuMs);
+
+    private const double ClockTicksPerSecond = 100; // USER_HZ on Linux
+
+    /// <summary>CPU ticks used so far by each of the machine's postgres processes (none where /proc is not readable).</summary>
+    private static Dictionary<string, long> PgCpu()
+    {
+        var ticks = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(dir, "comm")).StartsWith("postgres", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var fields = File.ReadAllText(Path.Combine(dir, "stat")).Split(')')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                ticks[dir] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+            {
+            }
+        }
+
+        return ticks;
+    }
 
     /// <summary>Collects one round: enqueue-to-start latencies and the moment the last job started.</summary>
     private sealed class Round(int jobs)
     {
+        /// <summary>When job i was enqueued (the Dermag contender carries i as the task id).</summary>
+        public long[] Stamps { get; } = new long[jobs];
+
         private readonly ConcurrentBag<double> _latencies = [];
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _count;
@@ -94,6 +127,8 @@ internal static class QueueScenario
         public async Task<Result> MeasureAsync(Func<int, Task> enqueue)
         {
             var watch = Stopwatch.StartNew();
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var pg0 = PgCpu();
             var next = -1;
             await Task.WhenAll(Enumerable.Range(0, Producers).Select(_ => Task.Run(async () =>
             {
@@ -105,8 +140,11 @@ internal static class QueueScenario
             })));
             await _done.Task.WaitAsync(TimeSpan.FromMinutes(5));
             var elapsed = watch.Elapsed;
+            var dotnetCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / jobs;
+            var pg1 = PgCpu();
+            var postgresCpu = pg1.Sum(p => p.Value - pg0.GetValueOrDefault(p.Key)) * 1000.0 / ClockTicksPerSecond / jobs;
             var sorted = _latencies.Order().ToArray();
-            return new Result(jobs, jobs / elapsed.TotalSeconds, Harness.Percentile(sorted, 0.5), Harness.Percentile(sorted, 0.99));
+            return new Result(jobs, jobs / elapsed.TotalSeconds, Harness.Percentile(sorted, 0.5), Harness.Percentile(sorted, 0.99), dotnetCpu, postgresCpu);
         }
     }
 
@@ -118,6 +156,8 @@ internal static class QueueScenario
 
         public static volatile Round? Current;
 
+        private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement.Clone();
+
         public static async Task<DermagHost> StartAsync(string connectionString)
         {
             var services = new ServiceCollection();
@@ -126,7 +166,7 @@ internal static class QueueScenario
             {
                 o.WorkerCount = Workers;
                 o.JobPollInterval = TimeSpan.FromSeconds(1);
-            }).UsePostgres(connectionString, o => { o.Schema = "dermag_queue"; o.Notifications = Environment.GetEnvironmentVariable("Q_NOTIFY") != "0"; }).AddAction<NoOpAction>("NOOP");
+            }).UsePostgres(connectionString, o => o.Schema = "dermag_queue").AddAction<NoOpAction>("NOOP");
             var provider = services.BuildServiceProvider();
             await provider.GetRequiredService<Dermag.Migrations.DermagMigrations>().MigrateAsync();
             foreach (var hosted in provider.GetServices<IHostedService>())
@@ -151,7 +191,11 @@ internal static class QueueScenario
         {
             var engine = _provider.GetRequiredService<IBomTriggerEngine>();
             var round = Current = new Round(jobs);
-            return await round.MeasureAsync(i => engine.DispatchAsync(BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, i, 1, new JsonObject { ["t"] = Stopwatch.GetTimestamp() })));
+            return await round.MeasureAsync(i =>
+            {
+                round.Stamps[i] = Stopwatch.GetTimestamp();
+                return engine.DispatchAsync(new BomTriggerEvent(BomTriggerEvents.TaskCreate, i, 1, Empty));
+            });
         }
 
         public async ValueTask DisposeAsync()
@@ -181,7 +225,11 @@ internal static class QueueScenario
 
         public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken)
         {
-            DermagHost.Current?.Started(context.Event.Data.GetProperty("t").GetInt64());
+            if (DermagHost.Current is { } round)
+            {
+                round.Started(round.Stamps[context.Event.TaskId]);
+            }
+
             return Task.FromResult(ActionResult.Empty);
         }
     }
