@@ -11,6 +11,7 @@ var scenarios = new Dictionary<string, Func<BenchmarkRun, Task>>(StringComparer.
     ["cleanup"] = CleanupScenario.RunAsync,
     ["revocation"] = RevocationScenario.RunAsync,
     ["queue"] = QueueScenario.RunAsync,
+    ["notify"] = NotifyScenario.RunAsync,
 };
 
 var quick = args.Contains("--quick", StringComparer.OrdinalIgnoreCase);
