@@ -57,6 +57,9 @@ else
     bomTriggers.UsePostgres(connectionString);
 }
 
+// The demo's cost recalculation runs queued: a durable job that a worker (in any instance) picks up at once.
+builder.Services.AddHostedService<QueuedCostDemo>();
+
 // The host's task/BOM domain implements the interfaces the built-in actions call.
 builder.Services.AddSingleton<TaskBoard>();
 builder.Services.AddSingleton<IBomEditor>(sp => sp.GetRequiredService<TaskBoard>());
@@ -92,6 +95,7 @@ app.UseAuthorization();
 app.MapOpenApi();
 app.MapAuthEndpoints();
 app.MapTriggerEndpoints();
+app.MapJobEndpoints();
 app.MapTaskEndpoints();
 
 if (exportSqlTo is not null)

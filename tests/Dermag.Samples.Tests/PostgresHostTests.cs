@@ -50,11 +50,18 @@ public sealed class PostgresHostTests(PostgresDatabase database) : IClassFixture
         var task = await api.PostAsync("/api/tasks", new { title = "LAN on PostgreSQL", taskTypeCode = "LAN" });
         task.Status.Should().Be(HttpStatusCode.Created, task.ToString());
         task.Data.GetProperty("bom").EnumerateArray().Should().Contain(l => l.GetProperty("materialName").GetString() == "Kabel UTP Cat6" && l.GetProperty("quantity").GetDecimal() == 100m);
-        // Task ids restart with each host while logs outlive their triggers, so count the rows of this task's latest dispatch.
-        (await ScalarAsync<long>($"""
-            SELECT count(*) FROM bom_trigger_logs WHERE success AND correlation_id =
-                (SELECT correlation_id FROM bom_trigger_logs WHERE task_id = {task.Data.GetProperty("id").GetInt32()} ORDER BY id DESC LIMIT 1)
-            """)).Should().Be(2);
+        // Task ids restart with each host while logs outlive their triggers, so count the rows of this task's latest dispatch:
+        // the cable now, the queued cost recalculation (same correlation id, its attempt's row) once a worker ran it.
+        var correlation = await ScalarAsync<string>($"SELECT correlation_id::text FROM bom_trigger_logs WHERE task_id = {task.Data.GetProperty("id").GetInt32()} ORDER BY id DESC LIMIT 1");
+        var logged = 0L;
+        for (var attempt = 0; attempt < 200 && logged < 2; attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 0 : 50);
+            logged = await ScalarAsync<long>($"SELECT count(*) FROM bom_trigger_logs WHERE success AND correlation_id = '{correlation}'");
+        }
+
+        logged.Should().Be(2);
+        (await ScalarAsync<long>($"SELECT count(*) FROM bom_trigger_jobs WHERE correlation_id = '{correlation}' AND state = 'succeeded'")).Should().Be(1);
     }
 
     [Fact]

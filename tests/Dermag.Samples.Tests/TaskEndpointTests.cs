@@ -29,15 +29,27 @@ public sealed class TaskEndpointTests(SampleHostFactory factory) : IClassFixture
         cable.GetProperty("unit").GetString().Should().Be("m");
         cable.GetProperty("addedBy").GetString().Should().Be("trigger: Auto-add UTP cable to LAN tasks");
 
-        // ADD_MATERIAL chains ON_MATERIAL_ADD, which runs CALCULATE_COST: 100 m x 2.80.
-        task.GetProperty("cost").GetDecimal().Should().Be(280.00m);
+        // ADD_MATERIAL chains ON_MATERIAL_ADD, whose CALCULATE_COST the demo runs queued: the request returns with the job
+        // written, and a worker stores the cost (100 m x 2.80) a moment later.
         var runs = task.GetProperty("triggerRuns").EnumerateArray().ToList();
         runs.Should().Contain(r => r.GetProperty("eventType").GetString() == "ON_TASK_CREATE" && r.GetProperty("outcome").GetString() == "Executed");
-        runs.Should().Contain(r => r.GetProperty("eventType").GetString() == "ON_MATERIAL_ADD" && r.GetProperty("actionType").GetString() == "CALCULATE_COST" && r.GetProperty("depth").GetInt32() == 1);
+        runs.Should().Contain(r => r.GetProperty("eventType").GetString() == "ON_MATERIAL_ADD" && r.GetProperty("actionType").GetString() == "CALCULATE_COST"
+            && r.GetProperty("depth").GetInt32() == 1 && r.GetProperty("outcome").GetString() == "Queued");
 
-        var fetched = await api.GetAsync($"/api/tasks/{task.GetProperty("id").GetInt32()}");
+        var id = task.GetProperty("id").GetInt32();
+        var fetched = await api.GetAsync($"/api/tasks/{id}");
+        for (var attempt = 0; attempt < 100 && fetched.Data.GetProperty("cost").ValueKind == JsonValueKind.Null; attempt++)
+        {
+            await Task.Delay(50);
+            fetched = await api.GetAsync($"/api/tasks/{id}");
+        }
+
         fetched.Status.Should().Be(HttpStatusCode.OK);
+        fetched.Data.GetProperty("cost").GetDecimal().Should().Be(280.00m);
         Line(fetched.Data, "Kabel UTP Cat6").GetProperty("quantity").GetDecimal().Should().Be(100m);
+        using var manager = await LoginAsync("manager");
+        var jobs = await manager.GetAsync($"/api/bom-triggers/jobs?taskId={id}");
+        jobs.Data.GetProperty("items").EnumerateArray().Should().ContainSingle().Which.GetProperty("state").GetString().Should().Be("Succeeded");
     }
 
     [Fact]
@@ -77,10 +89,24 @@ public sealed class TaskEndpointTests(SampleHostFactory factory) : IClassFixture
         var result = await api.PostAsync($"/api/tasks/{id}/materials", new { materialName = "Złącze RJ45", quantity = 10 });
         result.Status.Should().Be(HttpStatusCode.OK, result.ToString());
         Line(result.Data, "Złącze RJ45").GetProperty("addedBy").GetString().Should().Be("admin");
-        result.Data.GetProperty("cost").GetDecimal().Should().Be(280.00m + 9.00m);
+        (await CostOnceRecalculatedAsync(api, id, 280.00m + 9.00m)).Should().Be(280.00m + 9.00m);
 
-        var custom = await api.PostAsync($"/api/tasks/{id}/materials", new { materialName = "Cable tray", quantity = 2, unit = "m", unitPrice = 15.5 });
-        custom.Data.GetProperty("cost").GetDecimal().Should().Be(289.00m + 31.00m);
+        await api.PostAsync($"/api/tasks/{id}/materials", new { materialName = "Cable tray", quantity = 2, unit = "m", unitPrice = 15.5 });
+        (await CostOnceRecalculatedAsync(api, id, 289.00m + 31.00m)).Should().Be(289.00m + 31.00m);
+    }
+
+    /// <summary>The task's stored cost once the queued CALCULATE_COST job caught up with <paramref name="expected"/> (or the last one seen after 5 s).</summary>
+    private static async Task<decimal?> CostOnceRecalculatedAsync(ApiClient api, int id, decimal expected)
+    {
+        decimal? cost = null;
+        for (var attempt = 0; attempt < 100 && cost != expected; attempt++)
+        {
+            await Task.Delay(attempt == 0 ? 0 : 50);
+            var task = (await api.GetAsync($"/api/tasks/{id}")).Data.GetProperty("cost");
+            cost = task.ValueKind == JsonValueKind.Null ? null : task.GetDecimal();
+        }
+
+        return cost;
     }
 
     [Fact]

@@ -277,6 +277,13 @@ public sealed class TriggerEndpointTests(SampleHostFactory factory) : IClassFixt
     [InlineData("technician", "GET", "/api/bom-triggers/1/history", HttpStatusCode.Forbidden)]
     [InlineData("bom_editor", "POST", "/api/bom-triggers/1/restore/1", HttpStatusCode.Forbidden)]
     [InlineData("technician", "POST", "/api/bom-triggers/1/restore/1", HttpStatusCode.Forbidden)]
+    [InlineData("bom_editor", "GET", "/api/bom-triggers/jobs", HttpStatusCode.OK)]
+    [InlineData("bom_editor", "GET", "/api/bom-triggers/jobs/counts", HttpStatusCode.OK)]
+    [InlineData("technician", "GET", "/api/bom-triggers/jobs", HttpStatusCode.Forbidden)]
+    [InlineData("bom_editor", "POST", "/api/bom-triggers/jobs/1/retry", HttpStatusCode.Forbidden)]
+    [InlineData("bom_editor", "POST", "/api/bom-triggers/jobs/1/discard", HttpStatusCode.Forbidden)]
+    [InlineData("manager", "POST", "/api/bom-triggers/jobs/999999/retry", HttpStatusCode.NotFound)]
+    [InlineData("manager", "POST", "/api/bom-triggers/jobs/999999/discard", HttpStatusCode.NotFound)]
     public async Task Roles_AreEnforced(string user, string method, string url, HttpStatusCode expected)
     {
         using var api = await LoginAsync(user);

@@ -187,6 +187,46 @@ function renderTask(task) {
     <td>${escapeHtml(r.eventType)}</td><td>${escapeHtml(r.triggerName)}</td><td>${escapeHtml(r.actionType)}</td>
     <td><span class="pill ${escapeHtml(r.outcome)}">${escapeHtml(r.outcome)}</span></td><td>${escapeHtml(r.detail)}</td><td>${r.depth}</td></tr>`).join('')
     : '<tr><td colspan="6" class="muted">No trigger ran for this task.</td></tr>';
+  followQueuedJobs(task);
+}
+
+// A queued trigger (the demo's CALCULATE_COST) runs a moment after the request: look again until its result is in.
+function followQueuedJobs(task, attempt = 0) {
+  const waiting = task.triggerRuns.some((r) => r.outcome === 'Queued') && task.cost !== task.currentBomValue;
+  if (!waiting || attempt >= 20) return;
+  setTimeout(async () => {
+    if (state.taskId !== task.id) return;
+    const result = await api('GET', `/api/tasks/${task.id}`);
+    if (result.success) {
+      const fresh = result.data;
+      if (fresh.cost !== task.cost) renderTask(fresh); else followQueuedJobs(fresh, attempt + 1);
+    }
+  }, 300);
+}
+
+// ---------- Queue of queued, delayed and scheduled triggers ----------
+async function loadJobs() {
+  const counts = await api('GET', '/api/bom-triggers/jobs/counts');
+  if (!counts.success) { show('#jobs-result', `${counts.code || counts.status}: ${counts.message}`, false); return; }
+  const c = counts.data;
+  $('#jobs-counts').textContent = `pending ${c.pending} · retrying ${c.retrying} · running ${c.running} · dead-lettered ${c.dead}`;
+  const filter = $('#jobs-filter').value;
+  const query = filter === 'retrying' ? 'state=Pending&retrying=true' : filter ? `state=${filter}` : '';
+  const result = await api('GET', `/api/bom-triggers/jobs?limit=20&${query}`);
+  if (!result.success) return;
+  $('#jobs-table tbody').innerHTML = result.data.items.length ? result.data.items.map((j) => `<tr>
+    <td>${j.id}</td><td>${j.triggerId}</td><td>${escapeHtml(j.kind)}</td><td>${escapeHtml(j.event.eventType)}</td><td>${j.event.taskId}</td>
+    <td><span class="pill ${escapeHtml(j.state)}">${escapeHtml(j.state)}</span></td><td>${j.attempt}/${j.maxAttempts}</td>
+    <td>${new Date(j.dueAt).toLocaleTimeString()}</td><td>${escapeHtml(j.lastError || '')}</td>
+    <td>${j.state === 'Dead' || j.state === 'Discarded' ? `<button type="button" class="small" data-retry="${j.id}">Retry</button>` : ''}
+        ${j.state === 'Dead' || j.state === 'Pending' ? `<button type="button" class="small warn" data-discard="${j.id}">Discard</button>` : ''}</td></tr>`).join('')
+    : '<tr><td colspan="10" class="muted">No jobs.</td></tr>';
+}
+
+async function jobAction(id, action) {
+  const result = await api('POST', `/api/bom-triggers/jobs/${id}/${action}`);
+  show('#jobs-result', result.success ? result.message : `${result.code || result.status}: ${result.message}`, result.success);
+  await loadJobs();
 }
 
 async function changeStatus() {
@@ -280,6 +320,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#load-triggers-btn').addEventListener('click', loadTriggers);
   $('#trigger-form').addEventListener('submit', createTrigger);
   $('#test-form').addEventListener('submit', testTrigger);
+  $('#load-jobs-btn').addEventListener('click', loadJobs);
+  $('#jobs-filter').addEventListener('change', loadJobs);
   document.querySelectorAll('.demo-user').forEach((b) => b.addEventListener('click', () => {
     $('#username').value = b.dataset.user; $('#password').value = b.dataset.pass;
   }));
@@ -289,5 +331,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (t.dataset.toggle) toggleTrigger(t.dataset.toggle);
     if (t.dataset.logs) showLogs(t.dataset.logs);
     if (t.dataset.line) changeQuantity(t.dataset.line, t.dataset.qty);
+    if (t.dataset.retry) jobAction(t.dataset.retry, 'retry');
+    if (t.dataset.discard) jobAction(t.dataset.discard, 'discard');
   });
 });

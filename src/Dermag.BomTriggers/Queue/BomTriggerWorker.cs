@@ -26,6 +26,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _abortJobs = new();
     private Task[]? _loops;
+    private bool _disposed;
     private Task? _heartbeat;
 
     public BomTriggerWorker(BomTriggerEngine engine, IBomTriggerJobStore store, JobSignal signal, IOptions<BomTriggerOptions> options, TimeProvider timeProvider, ILogger<BomTriggerWorker>? logger = null)
@@ -59,7 +60,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_loops is null)
+        if (_loops is null || Volatile.Read(ref _disposed))
         {
             return;
         }
@@ -199,8 +200,16 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         }
     }
 
+    /// <summary>A container disposed without stopping the host (or before StopAsync) still stops every loop.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, true))
+        {
+            return;
+        }
+
+        _stopClaiming.Cancel();
+        _abortJobs.Cancel();
         _stopClaiming.Dispose();
         _abortJobs.Dispose();
     }
