@@ -57,6 +57,9 @@ public sealed class BomTriggerEntity
     /// <summary>The user who deleted the trigger.</summary>
     public int? DeletedBy { get; set; }
 
+    /// <summary>How the action runs (JSON: <c>{}</c> inline; <c>mode</c>, <c>maxAttempts</c>, <c>delaySeconds</c>, <c>schedule</c>).</summary>
+    public string Execution { get; set; } = "{}";
+
     /// <summary>The trigger's logs (a deleted trigger keeps them).</summary>
     public ICollection<BomTriggerLogEntity> Logs { get; } = [];
 
@@ -139,4 +142,62 @@ public sealed class BomTriggerLogEntity
 
     /// <summary>The chain depth.</summary>
     public int Depth { get; set; }
+
+    /// <summary>The job this run was an attempt of (queued, delayed and scheduled triggers).</summary>
+    public long? JobId { get; set; }
+
+    /// <summary>The attempt number of <see cref="JobId"/>.</summary>
+    public int? Attempt { get; set; }
+}
+
+/// <summary>A row of <c>bom_trigger_jobs</c>: one durable execution of a queued, delayed or scheduled trigger.</summary>
+public sealed class BomTriggerJobEntity
+{
+    /// <summary>The job id.</summary>
+    public long Id { get; set; }
+
+    /// <summary>The event id and the trigger (or the schedule tick).</summary>
+    public string IdempotencyKey { get; set; } = string.Empty;
+
+    /// <summary>The trigger.</summary>
+    public int TriggerId { get; set; }
+
+    /// <summary><c>queued</c>, <c>delayed</c> or <c>scheduled</c>.</summary>
+    public string Kind { get; set; } = string.Empty;
+
+    /// <summary><c>pending</c>, <c>running</c>, <c>succeeded</c>, <c>skipped</c>, <c>dead</c> or <c>discarded</c>.</summary>
+    public string State { get; set; } = string.Empty;
+
+    /// <summary>The event type.</summary>
+    public string EventType { get; set; } = string.Empty;
+
+    /// <summary>The task.</summary>
+    public int TaskId { get; set; }
+
+    /// <summary>The event data (JSON).</summary>
+    public string EventData { get; set; } = "{}";
+
+    /// <summary>The chain's correlation id.</summary>
+    public Guid CorrelationId { get; set; }
+
+    /// <summary>Attempts started.</summary>
+    public int Attempt { get; set; }
+
+    /// <summary>The attempt limit.</summary>
+    public int MaxAttempts { get; set; }
+
+    /// <summary>When the job is due.</summary>
+    public DateTimeOffset DueAt { get; set; }
+
+    /// <summary>When the job was enqueued.</summary>
+    public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When the job last changed.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The last attempt's error.</summary>
+    public string? LastError { get; set; }
+
+    /// <summary>When the job reached a final state.</summary>
+    public DateTimeOffset? FinishedAt { get; set; }
 }

@@ -7,9 +7,10 @@ namespace Microsoft.EntityFrameworkCore;
 public static class BomTriggersModelBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>bom_triggers</c>, <c>bom_trigger_logs</c> and <c>bom_trigger_history</c> in <paramref name="schema"/> to
-    /// <see cref="BomTriggerEntity"/>, <see cref="BomTriggerLogEntity"/> and <see cref="BomTriggerHistoryEntity"/>, for
-    /// reporting. Deleted triggers are included (deletes are soft; filter on <see cref="BomTriggerEntity.DeletedAt"/>). The
+    /// Maps <c>bom_triggers</c>, <c>bom_trigger_logs</c>, <c>bom_trigger_history</c> and <c>bom_trigger_jobs</c> in
+    /// <paramref name="schema"/> to <see cref="BomTriggerEntity"/>, <see cref="BomTriggerLogEntity"/>,
+    /// <see cref="BomTriggerHistoryEntity"/> and <see cref="BomTriggerJobEntity"/>, for reporting (change jobs through
+    /// <c>IBomTriggerJobManager</c>). Deleted triggers are included (deletes are soft; filter on <see cref="BomTriggerEntity.DeletedAt"/>). The
     /// library's migrations own the tables, which are excluded from EF migrations; change triggers through
     /// <c>IBomTriggerManager</c>, which writes the history.
     /// </summary>
@@ -43,6 +44,7 @@ public static class BomTriggersModelBuilderExtensions
             e.Property(x => x.Version).HasColumnName("version");
             e.Property(x => x.DeletedAt).HasColumnName("deleted_at");
             e.Property(x => x.DeletedBy).HasColumnName("deleted_by");
+            e.Property(x => x.Execution).HasColumnName("execution").HasColumnType("jsonb");
             e.HasMany(x => x.Logs).WithOne(l => l.Trigger).HasForeignKey(l => l.TriggerId).OnDelete(DeleteBehavior.Restrict);
             e.HasMany(x => x.History).WithOne(h => h.Trigger).HasForeignKey(h => h.TriggerId);
         });
@@ -77,6 +79,29 @@ public static class BomTriggersModelBuilderExtensions
             e.Property(x => x.DurationMs).HasColumnName("duration_ms");
             e.Property(x => x.CorrelationId).HasColumnName("correlation_id");
             e.Property(x => x.Depth).HasColumnName("depth");
+            e.Property(x => x.JobId).HasColumnName("job_id");
+            e.Property(x => x.Attempt).HasColumnName("attempt");
+        });
+        modelBuilder.Entity<BomTriggerJobEntity>(e =>
+        {
+            e.ToTable("bom_trigger_jobs", schema, t => t.ExcludeFromMigrations());
+            e.HasKey(x => x.Id);
+            e.Property(x => x.Id).HasColumnName("id");
+            e.Property(x => x.IdempotencyKey).HasColumnName("idempotency_key");
+            e.Property(x => x.TriggerId).HasColumnName("trigger_id");
+            e.Property(x => x.Kind).HasColumnName("kind").HasMaxLength(20);
+            e.Property(x => x.State).HasColumnName("state").HasMaxLength(20);
+            e.Property(x => x.EventType).HasColumnName("event_type").HasMaxLength(50);
+            e.Property(x => x.TaskId).HasColumnName("task_id");
+            e.Property(x => x.EventData).HasColumnName("event_data").HasColumnType("jsonb");
+            e.Property(x => x.CorrelationId).HasColumnName("correlation_id");
+            e.Property(x => x.Attempt).HasColumnName("attempt");
+            e.Property(x => x.MaxAttempts).HasColumnName("max_attempts");
+            e.Property(x => x.DueAt).HasColumnName("due_at");
+            e.Property(x => x.CreatedAt).HasColumnName("created_at");
+            e.Property(x => x.UpdatedAt).HasColumnName("updated_at");
+            e.Property(x => x.LastError).HasColumnName("last_error");
+            e.Property(x => x.FinishedAt).HasColumnName("finished_at");
         });
         return modelBuilder;
     }

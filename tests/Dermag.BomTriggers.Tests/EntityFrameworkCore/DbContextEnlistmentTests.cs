@@ -127,6 +127,40 @@ public sealed class DbContextEnlistmentTests(PostgresDatabase database) : IClass
         (await check.Set<Dermag.BomTriggers.EntityFrameworkCore.BomTriggerLogEntity>().CountAsync(l => l.TaskId == task.Id)).Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData(true, 1)]
+    [InlineData(false, 0)]
+    public async Task QueuedTrigger_InDbContext_ItsJobCommitsOrRollsBackWithTheTask(bool commit, int expected)
+    {
+        var queued = await _context.Store.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "queued notify", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.Notify,
+            ActionConfig = Json.Parse("""{"message":"new task","recipients":["manager"]}"""), Execution = new() { Mode = TriggerExecutionMode.Queued },
+        });
+        await using var db = NewDb();
+        var task = new AppTask { Name = "Outbox" };
+        await using (var transaction = await db.Database.BeginTransactionAsync())
+        {
+            db.Tasks.Add(task);
+            await db.SaveChangesAsync();
+            var report = await _context.Engine.DispatchAsync(db, Json.Event(BomTriggerEvents.TaskCreate, task.Id, null, "{}"), new DispatchOptions { Strict = true });
+            report.Outcomes.Should().Contain(o => o.TriggerId == queued.Trigger!.Id && o.Kind == TriggerOutcomeKind.Queued);
+            if (commit)
+            {
+                await transaction.CommitAsync();
+            }
+            else
+            {
+                await transaction.RollbackAsync();
+            }
+        }
+
+        await using var check = NewDb();
+        var jobs = await check.Set<Dermag.BomTriggers.EntityFrameworkCore.BomTriggerJobEntity>().Where(j => j.TaskId == task.Id).ToListAsync();
+        jobs.Should().HaveCount(expected, "the job exists exactly when the task change commits");
+        jobs.Should().OnlyContain(j => j.State == "pending" && j.Kind == "queued" && j.TriggerId == queued.Trigger!.Id);
+    }
+
     [Fact]
     public async Task DispatchAsync_NotEnlisted_ActionAskingForTheDbContextFailsClearly()
     {
