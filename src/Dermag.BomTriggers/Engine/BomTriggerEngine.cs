@@ -197,7 +197,11 @@ internal sealed class BomTriggerEngine(
     /// changes nothing but still logs its attempt). Events the action causes continue the chain from here: inline
     /// triggers run now, queued ones become jobs keyed by the causing job, so a retry re-enqueues none twice.
     /// </summary>
-    internal async Task<BomTriggerJobState> RunJobAsync(BomTriggerJob job, string worker, CancellationToken cancellationToken)
+    internal async Task<BomTriggerJobState> RunJobAsync(BomTriggerJob job, string worker, CancellationToken cancellationToken) =>
+        (await RunJobAsync(job, worker, null, cancellationToken).ConfigureAwait(false)).State;
+
+    /// <summary>As above; with <paramref name="claimNext"/>, the round trip that records the attempt also claims the worker's next job.</summary>
+    internal async Task<JobRunResult> RunJobAsync(BomTriggerJob job, string worker, JobClaim? claimNext, CancellationToken cancellationToken)
     {
         using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.job");
         activity?.SetTag("dermag.bom_triggers.job_id", job.Id);
@@ -211,7 +215,7 @@ internal sealed class BomTriggerEngine(
             snapshot = await snapshots.RefreshAsync(cancellationToken).ConfigureAwait(false);
             if (!snapshot.ById.TryGetValue(job.TriggerId, out candidate))
             {
-                return await EndAsync(job, worker, BomTriggerJobState.Skipped, $"Trigger {job.TriggerId} is deleted or inactive.", null, null, cancellationToken).ConfigureAwait(false);
+                return await EndAsync(job, worker, claimNext, BomTriggerJobState.Skipped, $"Trigger {job.TriggerId} is deleted or inactive.", null, null, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -222,7 +226,7 @@ internal sealed class BomTriggerEngine(
             // Only a take-over gets here: the worker running the last allowed attempt was lost.
             var error = $"Attempt {job.Attempt - 1} of {job.MaxAttempts} was lost with its worker (the lease expired); the job is dead-lettered.";
             var lost = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = error };
-            return await EndAsync(job, worker, BomTriggerJobState.Dead, error, null, NewLog(lost, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt - 1), cancellationToken).ConfigureAwait(false);
+            return await EndAsync(job, worker, claimNext, BomTriggerJobState.Dead, error, null, NewLog(lost, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt - 1), cancellationToken).ConfigureAwait(false);
         }
 
         var scope = scopes.CreateAsyncScope();
@@ -230,7 +234,7 @@ internal sealed class BomTriggerEngine(
         var abandoned = new List<Task>();
         try
         {
-            return await RunJobActionAsync(job, worker, candidate, current, scope.ServiceProvider, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
+            return await RunJobActionAsync(job, worker, claimNext, candidate, current, scope.ServiceProvider, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -247,8 +251,8 @@ internal sealed class BomTriggerEngine(
         }
     }
 
-    private async Task<BomTriggerJobState> RunJobActionAsync(
-        BomTriggerJob job, string worker, CompiledTrigger candidate, BomTriggerEvent current, IServiceProvider services, ActionTimeoutSource timeouts, List<Task> abandoned, CancellationToken cancellationToken)
+    private async Task<JobRunResult> RunJobActionAsync(
+        BomTriggerJob job, string worker, JobClaim? claimNext, CompiledTrigger candidate, BomTriggerEvent current, IServiceProvider services, ActionTimeoutSource timeouts, List<Task> abandoned, CancellationToken cancellationToken)
     {
         var trigger = candidate.Trigger;
         if (job.Kind != BomTriggerJobKind.Queued)
@@ -266,12 +270,12 @@ internal sealed class BomTriggerEngine(
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
                 {
                     var failed = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = $"Reading the task's current data failed: {ex.GetType().Name}: {ex.Message}" };
-                    return await FailAsync(job, worker, failed, current, cancellationToken).ConfigureAwait(false);
+                    return await FailAsync(job, worker, claimNext, failed, current, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (fresh is not { } data)
                 {
-                    return await EndAsync(job, worker, BomTriggerJobState.Skipped, $"Task {current.TaskId} no longer exists.", null, null, cancellationToken).ConfigureAwait(false);
+                    return await EndAsync(job, worker, claimNext, BomTriggerJobState.Skipped, $"Task {current.TaskId} no longer exists.", null, null, cancellationToken).ConfigureAwait(false);
                 }
 
                 current = Readable(current with { Data = data, PreviousValues = null });
@@ -281,14 +285,14 @@ internal sealed class BomTriggerEngine(
             if (candidate.Condition is { } condition && !condition.Matches(input))
             {
                 var clause = condition.FirstFailure(input);
-                return await EndAsync(job, worker, BomTriggerJobState.Skipped, $"The condition no longer matches: {clause}", null, null, cancellationToken).ConfigureAwait(false);
+                return await EndAsync(job, worker, claimNext, BomTriggerJobState.Skipped, $"The condition no longer matches: {clause}", null, null, cancellationToken).ConfigureAwait(false);
             }
         }
 
         if (candidate.Condition is null)
         {
             var invalid = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
-            return await FailAsync(job, worker, invalid, current, cancellationToken).ConfigureAwait(false);
+            return await FailAsync(job, worker, claimNext, invalid, current, cancellationToken).ConfigureAwait(false);
         }
 
         var caused = new Queue<ChainItem>();
@@ -296,7 +300,7 @@ internal sealed class BomTriggerEngine(
 
         if (run.Outcome.Kind != TriggerOutcomeKind.Executed)
         {
-            return await FailAsync(job, worker, run.Outcome, current, cancellationToken).ConfigureAwait(false);
+            return await FailAsync(job, worker, claimNext, run.Outcome, current, cancellationToken).ConfigureAwait(false);
         }
 
         if (caused.Count > 0)
@@ -314,32 +318,33 @@ internal sealed class BomTriggerEngine(
         }
 
         var log = NewLog(run.Outcome, current, run.LoggedResult, job.CorrelationId, job.Depth, job.Id, job.Attempt);
-        return await EndAsync(job, worker, BomTriggerJobState.Succeeded, null, null, log, cancellationToken).ConfigureAwait(false);
+        return await EndAsync(job, worker, claimNext, BomTriggerJobState.Succeeded, null, null, log, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A failed attempt: retried after a backoff with jitter, or dead-lettered after the last attempt.</summary>
-    private Task<BomTriggerJobState> FailAsync(BomTriggerJob job, string worker, TriggerOutcome failed, BomTriggerEvent current, CancellationToken cancellationToken)
+    private Task<JobRunResult> FailAsync(BomTriggerJob job, string worker, JobClaim? claimNext, TriggerOutcome failed, BomTriggerEvent current, CancellationToken cancellationToken)
     {
         var log = NewLog(failed, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt);
         if (job.Attempt >= job.MaxAttempts)
         {
             Log.JobDeadLettered(Logger, job.Id, job.TriggerId, job.Attempt, failed.Error);
-            return EndAsync(job, worker, BomTriggerJobState.Dead, failed.Error, null, log, cancellationToken);
+            return EndAsync(job, worker, claimNext, BomTriggerJobState.Dead, failed.Error, null, log, cancellationToken);
         }
 
-        return EndAsync(job, worker, BomTriggerJobState.Pending, failed.Error, timeProvider.GetUtcNow() + RetryDelay(job.Attempt), log, cancellationToken);
+        return EndAsync(job, worker, claimNext, BomTriggerJobState.Pending, failed.Error, timeProvider.GetUtcNow() + RetryDelay(job.Attempt), log, cancellationToken);
     }
 
-    private async Task<BomTriggerJobState> EndAsync(BomTriggerJob job, string worker, BomTriggerJobState state, string? error, DateTimeOffset? retryAt, NewTriggerLog? log, CancellationToken cancellationToken)
+    private async Task<JobRunResult> EndAsync(BomTriggerJob job, string worker, JobClaim? claimNext, BomTriggerJobState state, string? error, DateTimeOffset? retryAt, NewTriggerLog? log, CancellationToken cancellationToken)
     {
         var completion = new JobCompletion(job.Id, job.Attempt, worker, state, timeProvider.GetUtcNow(), retryAt, error);
-        if (!await jobStore.CompleteAsync(completion, log, cancellationToken).ConfigureAwait(false))
+        var (applied, next) = await jobStore.CompleteAsync(completion, log, claimNext, cancellationToken).ConfigureAwait(false);
+        if (!applied)
         {
             Log.JobLeaseLost(Logger, job.Id, job.Attempt);
         }
 
         metrics.Jobs.Add(1, new KeyValuePair<string, object?>("state", state.ToString()));
-        return state;
+        return new JobRunResult(state, next);
     }
 
     /// <summary>The wait before attempt <paramref name="failedAttempt"/> + 1: doubling from the base, capped, ±20% jitter.</summary>
@@ -722,3 +727,6 @@ internal static class JobChain
         return ran;
     }
 }
+
+/// <summary>How a job's attempt ended, and the worker's next job when the recording round trip claimed one.</summary>
+internal readonly record struct JobRunResult(BomTriggerJobState State, BomTriggerJob? Next);

@@ -99,7 +99,7 @@ internal sealed partial class InMemoryTriggerStore
         }
     }
 
-    public async Task<bool> CompleteAsync(JobCompletion completion, NewTriggerLog? log, CancellationToken cancellationToken)
+    public async Task<(bool Applied, BomTriggerJob? Next)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken)
     {
         bool applied;
         lock (_lock)
@@ -126,7 +126,13 @@ internal sealed partial class InMemoryTriggerStore
             await WriteLogsAsync([log], null, cancellationToken).ConfigureAwait(false);
         }
 
-        return applied;
+        if (claimNext is null)
+        {
+            return (applied, null);
+        }
+
+        var next = await ClaimAsync(claimNext.Worker, 1, claimNext.Now, claimNext.Lease, cancellationToken).ConfigureAwait(false);
+        return (applied, next.Count == 0 ? null : next[0]);
     }
 
     public Task RenewAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)

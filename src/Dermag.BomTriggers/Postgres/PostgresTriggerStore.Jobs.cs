@@ -19,6 +19,8 @@ internal sealed partial class PostgresTriggerStore
     private readonly string _jobs;
     private readonly string _schedules;
     private readonly string _channel;
+    private int _notificationRequested;
+    private int _notifierRunning;
 
     /// <summary>The function that names this schema's notification channels (<c>bom_trigger_channel(kind)</c>).</summary>
     internal string ChannelFunction => _channel;
@@ -32,8 +34,12 @@ internal sealed partial class PostgresTriggerStore
             return 0;
         }
 
+        // In the caller's transaction the notification goes with it (delivered at its commit, so a woken worker finds the
+        // job). On its own, the job commits first and a coalescing notifier announces it right after: a NOTIFY inside the
+        // insert would make every enqueueing transaction queue up behind PostgreSQL's notification lock at commit.
         NpgsqlCommand command;
-        var sql = EnqueueSql();
+        var notifyInside = enlisted is not null;
+        var sql = jobs.Count == 1 ? EnqueueOneSql(notifyInside) : EnqueueSql(notifyInside);
         if (enlisted is not null)
         {
             var transaction = enlisted as NpgsqlTransaction ?? throw new BomTriggerException(
@@ -47,16 +53,30 @@ internal sealed partial class PostgresTriggerStore
 
         await using (command.ConfigureAwait(false))
         {
-            AddJobParameters(command.Parameters, jobs, now);
-            return (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            if (jobs.Count == 1)
+            {
+                AddJobParameters(command.Parameters, jobs[0], now);
+            }
+            else
+            {
+                AddJobParameters(command.Parameters, jobs, now);
+            }
+
+            var inserted = (int)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            if (!notifyInside && inserted > 0 && jobs.Any(j => j.DueAt <= now))
+            {
+                RequestJobsNotification();
+            }
+
+            return inserted;
         }
     }
 
     /// <summary>
-    /// $1-$15 the jobs (<see cref="AddJobParameters"/>), $16 now. The workers are woken by a notification sent at commit,
+    /// $1-$15 the jobs (as arrays, see the list overload of AddJobParameters), $16 now. The workers are woken by a notification sent at commit,
     /// only when a new job is due now; ids follow the input order, which per-task ordering relies on.
     /// </summary>
-    private string EnqueueSql() => $"""
+    private string EnqueueSql(bool notify) => $"""
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::uuid[], $6::integer[], $7::integer[], $8::jsonb[], $9::jsonb[],
                                  $10::uuid[], $11::integer[], $12::text[], $13::integer[], $14::integer[], $15::timestamptz[])
@@ -71,10 +91,45 @@ internal sealed partial class PostgresTriggerStore
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING due_at
         ), woken AS (
-            SELECT pg_notify({_channel}('jobs'), '') FROM (SELECT 1 FROM inserted WHERE due_at <= $16 LIMIT 1) due
+            -- Referenced below, so it runs: one notification when a new job is due now (delivered at commit).
+            SELECT pg_notify({_channel}('jobs'), '') FROM (SELECT 1 FROM inserted WHERE due_at <= $16 AND {(notify ? "true" : "false")} LIMIT 1) due
         )
         SELECT (SELECT count(*) FROM inserted)::integer + 0 * (SELECT count(*) FROM woken)::integer
         """;
+
+    /// <summary>The common case, one job: the same statement with plain values (no arrays to build and unnest).</summary>
+    private string EnqueueOneSql(bool notify) => $"""
+        WITH inserted AS (
+            INSERT INTO {_jobs} (idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
+                                 correlation_id, depth, chain, ordering_key, max_attempts, due_at, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $16)
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING due_at
+        ), woken AS (
+            SELECT pg_notify({_channel}('jobs'), '') FROM inserted WHERE due_at <= $16 AND {(notify ? "true" : "false")}
+        )
+        SELECT (SELECT count(*) FROM inserted)::integer + 0 * (SELECT count(*) FROM woken)::integer
+        """;
+
+    private static void AddJobParameters(NpgsqlParameterCollection p, NewJob job, DateTimeOffset now)
+    {
+        p.Add(new NpgsqlParameter<string> { TypedValue = job.IdempotencyKey });
+        p.Add(new NpgsqlParameter<int> { TypedValue = job.TriggerId });
+        p.Add(new NpgsqlParameter<string> { TypedValue = KindName(job.Kind) });
+        p.Add(new NpgsqlParameter<string> { TypedValue = job.Event.EventType });
+        p.Add(new NpgsqlParameter<Guid> { TypedValue = job.EventId });
+        p.Add(new NpgsqlParameter<int> { TypedValue = job.Event.TaskId });
+        p.Add(new NpgsqlParameter { Value = (object?)job.Event.TaskTypeId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+        p.Add(new NpgsqlParameter { Value = JsonSanitizer.ForLog(job.Event.Data)?.GetRawText() ?? "{}", NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter { Value = (object?)JsonSanitizer.ForLog(job.Event.PreviousValues)?.GetRawText() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        p.Add(new NpgsqlParameter<Guid> { TypedValue = job.CorrelationId });
+        p.Add(new NpgsqlParameter<int> { TypedValue = job.Depth });
+        p.Add(new NpgsqlParameter<string> { TypedValue = job.Chain });
+        p.Add(new NpgsqlParameter { Value = (object?)job.OrderingKey ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+        p.Add(new NpgsqlParameter<int> { TypedValue = job.MaxAttempts });
+        p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = job.DueAt });
+        p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+    }
 
     private static void AddJobParameters(NpgsqlParameterCollection p, IReadOnlyList<NewJob> jobs, DateTimeOffset now)
     {
@@ -98,10 +153,19 @@ internal sealed partial class PostgresTriggerStore
 
     public async Task<IReadOnlyList<BomTriggerJob>> ClaimAsync(string worker, int max, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
     {
-        // A job behind an unfinished job of its ordering key waits; a running job whose lease expired is taken over (its
-        // worker died or lost its connection) and counts as a new attempt.
-        // Two index scans, each in claim order with SKIP LOCKED: expired leases first (rare), then due pending jobs.
-        await using var command = _dataSource.CreateCommand($"""
+        await using var command = _dataSource.CreateCommand(ClaimSql);
+        AddClaimParameters(command.Parameters, worker, max, now, lease);
+        var jobs = await ReadJobsAsync(command, takenOverColumn: true, cancellationToken).ConfigureAwait(false);
+        jobs.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return jobs;
+    }
+
+    /// <summary>
+    /// $1 now, $2 how many, $3 the lease's end, $4 the worker. A running job whose lease expired is taken over (its worker
+    /// died or lost its connection) and counts as a new attempt; a job behind an unfinished job of its ordering key waits.
+    /// Two index scans, each in claim order with SKIP LOCKED: expired leases first (rare), then due pending jobs.
+    /// </summary>
+    private string ClaimSql => $"""
             WITH expired AS (
                 SELECT j.id, true AS taken_over FROM {_jobs} j
                 WHERE j.state = 'running' AND j.lease_until < $1
@@ -123,20 +187,20 @@ internal sealed partial class PostgresTriggerStore
             UPDATE {_jobs} j SET state = 'running', attempt = j.attempt + 1, lease_until = $3, locked_by = $4, updated_at = $1
             FROM next WHERE j.id = next.id
             RETURNING {JobColumns}, next.taken_over
-            """);
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + lease });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
-        var jobs = await ReadJobsAsync(command, takenOverColumn: true, cancellationToken).ConfigureAwait(false);
-        jobs.Sort((a, b) => a.Id.CompareTo(b.Id));
-        return jobs;
+            """;
+
+    private static void AddClaimParameters(NpgsqlParameterCollection parameters, string worker, int max, DateTimeOffset now, TimeSpan lease)
+    {
+        parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + lease });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
     }
 
-    public async Task<bool> CompleteAsync(JobCompletion completion, NewTriggerLog? log, CancellationToken cancellationToken)
+    public async Task<(bool Applied, BomTriggerJob? Next)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken)
     {
-        // One round trip, one implicit transaction: the fenced state change and the attempt's log row. The row is written
-        // even when the fence fails: the attempt did run, and no log row is ever dropped.
+        // One round trip, one implicit transaction: the fenced state change, the attempt's log row (written even when the
+        // fence fails: the attempt did run, and no log row is ever dropped) and, for a busy worker, the claim of its next job.
         await using var batch = _dataSource.CreateBatch();
         var update = new NpgsqlBatchCommand($"""
             UPDATE {_jobs} SET state = $5, lease_until = NULL, locked_by = NULL, updated_at = $4, last_error = $6,
@@ -158,8 +222,29 @@ internal sealed partial class PostgresTriggerStore
             batch.BatchCommands.Add(insert);
         }
 
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return update.RecordsAffected == 1;
+        if (claimNext is null)
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return (update.RecordsAffected == 1, null);
+        }
+
+        var claim = new NpgsqlBatchCommand(ClaimSql);
+        AddClaimParameters(claim.Parameters, claimNext.Worker, 1, claimNext.Now, claimNext.Lease);
+        batch.BatchCommands.Add(claim);
+        BomTriggerJob? next = null;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            do
+            {
+                if (reader.FieldCount > 0 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    next = ReadJob(reader, reader.GetBoolean(23));
+                }
+            }
+            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
+        }
+
+        return (update.RecordsAffected == 1, next);
     }
 
     public async Task RenewAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
@@ -373,6 +458,44 @@ internal sealed partial class PostgresTriggerStore
     {
         await using var command = _dataSource.CreateCommand($"SELECT min(next_tick) FROM {_schedules}");
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is DateTime tick ? new DateTimeOffset(tick, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>
+    /// Asks for one notification on the jobs channel, sent in its own statement off the caller's path. Requests that arrive
+    /// while one is being sent collapse into one more, so a burst of enqueues costs a handful of notifications; a worker
+    /// woken by one claims until the queue is empty. A failed send is left to the workers' poll.
+    /// </summary>
+    private void RequestJobsNotification()
+    {
+        Volatile.Write(ref _notificationRequested, 1);
+        if (Interlocked.CompareExchange(ref _notifierRunning, 1, 0) == 0)
+        {
+            _ = Task.Run(SendNotificationsAsync);
+        }
+    }
+
+    private async Task SendNotificationsAsync()
+    {
+        try
+        {
+            while (Interlocked.Exchange(ref _notificationRequested, 0) == 1)
+            {
+                await NotifyJobsAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The database is unreachable or the store is shutting down: workers elsewhere find the job by polling.
+        }
+        finally
+        {
+            Volatile.Write(ref _notifierRunning, 0);
+        }
+
+        if (Volatile.Read(ref _notificationRequested) == 1 && Interlocked.CompareExchange(ref _notifierRunning, 1, 0) == 0)
+        {
+            _ = Task.Run(SendNotificationsAsync);
+        }
     }
 
     /// <summary>Wakes the workers of every instance (a retried job is due now).</summary>

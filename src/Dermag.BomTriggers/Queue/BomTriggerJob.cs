@@ -189,6 +189,9 @@ internal sealed record NewJob(
 /// <summary>How an attempt ended, written with its log row under the worker's fence (id, attempt, worker).</summary>
 internal sealed record JobCompletion(long JobId, int Attempt, string Worker, BomTriggerJobState State, DateTimeOffset Now, DateTimeOffset? RetryAt, string? Error);
 
+/// <summary>A claim of one job for <paramref name="Worker"/> at <paramref name="Now"/>, held for <paramref name="Lease"/>.</summary>
+internal sealed record JobClaim(string Worker, DateTimeOffset Now, TimeSpan Lease);
+
 /// <summary>A scheduled trigger whose next tick is due, locked for the caller.</summary>
 internal sealed record DueSchedule(int TriggerId, int TriggerVersion, DateTimeOffset NextTick);
 
@@ -207,8 +210,11 @@ internal interface IBomTriggerJobStore
     /// </summary>
     Task<IReadOnlyList<BomTriggerJob>> ClaimAsync(string worker, int max, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken);
 
-    /// <summary>Ends an attempt and writes its log row; false when the worker no longer holds the job (its lease was taken over).</summary>
-    Task<bool> CompleteAsync(JobCompletion completion, NewTriggerLog? log, CancellationToken cancellationToken);
+    /// <summary>
+    /// Ends an attempt and writes its log row (Applied is false when the worker no longer holds the job: its lease was taken
+    /// over); with <paramref name="claimNext"/>, claims the worker's next job in the same round trip.
+    /// </summary>
+    Task<(bool Applied, BomTriggerJob? Next)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken);
 
     /// <summary>Extends the leases of the jobs the worker still holds.</summary>
     Task RenewAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken);

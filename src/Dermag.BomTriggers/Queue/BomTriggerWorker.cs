@@ -116,7 +116,12 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
                 }
 
                 _signal.Wake();
-                await RunAsync(jobs[0]).ConfigureAwait(false);
+
+                // A busy worker's next job comes with the round trip that records the last one.
+                for (var next = jobs[0]; next is not null;)
+                {
+                    next = await RunAsync(next, stopping.IsCancellationRequested).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested || _abortJobs.IsCancellationRequested)
             {
@@ -151,13 +156,21 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : wait < _options.JobPollInterval ? wait : _options.JobPollInterval;
     }
 
-    private async Task RunAsync(BomTriggerJob job)
+    /// <summary>Runs one job; returns the next one the worker claimed with it (none once the host is stopping).</summary>
+    private async Task<BomTriggerJob?> RunAsync(BomTriggerJob job, bool stopping)
     {
         _held[job.Id] = 0;
         try
         {
-            await _engine.RunJobAsync(job, WorkerId, _abortJobs.Token).ConfigureAwait(false);
+            var claimNext = stopping || _stopClaiming.IsCancellationRequested ? null : new JobClaim(WorkerId, _time.GetUtcNow(), _options.JobLeaseDuration);
+            var result = await _engine.RunJobAsync(job, WorkerId, claimNext, _abortJobs.Token).ConfigureAwait(false);
             _held.TryRemove(job.Id, out _);
+            if (result.Next is { } next)
+            {
+                _held[next.Id] = 0;
+            }
+
+            return result.Next;
         }
         catch (OperationCanceledException) when (_abortJobs.IsCancellationRequested)
         {
@@ -169,6 +182,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
             // Recording the attempt failed (the database is unreachable): the lease expires and the job runs again.
             Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
             _held.TryRemove(job.Id, out _);
+            return null;
         }
     }
 

@@ -158,7 +158,10 @@ public sealed class DbContextEnlistmentTests(PostgresDatabase database) : IClass
         await using var check = NewDb();
         var jobs = await check.Set<Dermag.BomTriggers.EntityFrameworkCore.BomTriggerJobEntity>().Where(j => j.TaskId == task.Id).ToListAsync();
         jobs.Should().HaveCount(expected, "the job exists exactly when the task change commits");
-        jobs.Should().OnlyContain(j => j.State == "pending" && j.Kind == "queued" && j.TriggerId == queued.Trigger!.Id);
+        foreach (var job in jobs)
+        {
+            (job.State, job.Kind, job.TriggerId).Should().Be(("pending", "queued", queued.Trigger!.Id));
+        }
     }
 
     [Fact]
