@@ -217,7 +217,7 @@ internal sealed partial class PostgresTriggerStore
         batch.BatchCommands.Add(update);
         if (log is not null)
         {
-            var insert = new NpgsqlBatchCommand(LogInsertSql);
+            var insert = new NpgsqlBatchCommand(LogInsertOneSql);
             AddLogParameters(insert.Parameters, [log]);
             batch.BatchCommands.Add(insert);
         }

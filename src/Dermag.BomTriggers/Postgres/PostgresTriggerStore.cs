@@ -219,11 +219,11 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         {
             var transaction = enlisted as NpgsqlTransaction ?? throw new BomTriggerException(
                 $"The dispatch is enlisted in a {enlisted.GetType().Name}; the PostgreSQL trigger store can only write its log rows in an NpgsqlTransaction.");
-            command = new NpgsqlCommand(LogInsertSql, transaction.Connection, transaction);
+            command = new NpgsqlCommand(logs.Count == 1 ? LogInsertOneSql : LogInsertSql, transaction.Connection, transaction);
         }
         else
         {
-            command = _dataSource.CreateCommand(LogInsertSql);
+            command = _dataSource.CreateCommand(logs.Count == 1 ? LogInsertOneSql : LogInsertSql);
         }
 
         await using (command.ConfigureAwait(false))
@@ -233,14 +233,42 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         }
     }
 
-    /// <summary>The statement that writes log rows, with <see cref="AddLogParameters"/>; the job store writes an attempt's row with it.</summary>
+    /// <summary>
+    /// The statement that writes log rows, with <see cref="AddLogParameters"/> (which fills <see cref="LogInsertOneSql"/>'s
+    /// parameters for a single row); the job store writes an attempt's row with them.
+    /// </summary>
     internal string LogInsertSql => $"""
         INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt)
         SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::boolean[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::double precision[], $10::uuid[], $11::integer[], $12::bigint[], $13::integer[])
         """;
 
+    /// <summary>The statement for one row (the common case): plain values, no arrays to build and unnest.</summary>
+    internal string LogInsertOneSql => $"""
+        INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12, $13)
+        """;
+
     internal static void AddLogParameters(NpgsqlParameterCollection parameters, IReadOnlyList<NewTriggerLog> logs)
     {
+        if (logs.Count == 1)
+        {
+            var log = logs[0];
+            parameters.Add(new NpgsqlParameter<int> { TypedValue = log.TriggerId });
+            parameters.Add(new NpgsqlParameter<int> { TypedValue = log.TaskId });
+            parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = log.ExecutedAt });
+            parameters.Add(new NpgsqlParameter<bool> { TypedValue = log.Success });
+            parameters.Add(new NpgsqlParameter { Value = (object?)log.Input?.GetRawText() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter { Value = (object?)log.Result?.GetRawText() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter { Value = (object?)log.Error ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            parameters.Add(new NpgsqlParameter<string> { TypedValue = log.Outcome });
+            parameters.Add(new NpgsqlParameter<double> { TypedValue = log.DurationMs });
+            parameters.Add(new NpgsqlParameter<Guid> { TypedValue = log.CorrelationId });
+            parameters.Add(new NpgsqlParameter<int> { TypedValue = log.Depth });
+            parameters.Add(new NpgsqlParameter { Value = (object?)log.JobId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+            parameters.Add(new NpgsqlParameter { Value = (object?)log.Attempt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+            return;
+        }
+
         parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TriggerId)] });
         parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TaskId)] });
         parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. logs.Select(l => l.ExecutedAt)] });
