@@ -143,7 +143,8 @@ public sealed record BomTriggerExecution
         {
             Mode = root.TryGetProperty("mode", out var mode) && mode.ValueEquals("queued") ? TriggerExecutionMode.Queued : TriggerExecutionMode.Inline,
             MaxAttempts = root.TryGetProperty("maxAttempts", out var max) && max.TryGetInt32(out var m) ? m : null,
-            Delay = root.TryGetProperty("delaySeconds", out var delay) && delay.TryGetInt64(out var seconds) ? TimeSpan.FromSeconds(seconds) : null,
+            // A hand-edited value out of range must not break the snapshot of every trigger: it reads as the longest delay.
+            Delay = root.TryGetProperty("delaySeconds", out var delay) && delay.TryGetInt64(out var seconds) ? TimeSpan.FromSeconds(Math.Clamp(seconds, 1, (long)TimeSpan.FromDays(366).TotalSeconds)) : null,
             Schedule = schedule,
         };
     }

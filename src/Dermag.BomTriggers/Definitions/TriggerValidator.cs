@@ -99,6 +99,10 @@ internal sealed partial class TriggerValidator(EventCatalog catalog, ActionRegis
         {
             errors.Add(new("/execution/maxAttempts", "expected an integer between 1 and 100"));
         }
+        else if (execution.MaxAttempts is not null && !execution.IsQueued && !scheduled)
+        {
+            errors.Add(new("/execution/maxAttempts", "only queued, delayed and scheduled triggers are retried; set mode Queued or leave it out"));
+        }
 
         if (execution.Delay is { } delay)
         {

@@ -88,8 +88,9 @@ public sealed class BomTriggerOptions
     public bool OrderJobsByTask { get; set; }
 
     /// <summary>
-    /// How long a stopping host waits for the jobs it is running to finish; then it cancels them and hands them back to
-    /// the queue for another instance (the interrupted attempt does not count).
+    /// How long a stopping host waits for the jobs it is running to finish; then it cancels them and hands the ones whose
+    /// action stopped back to the queue for another instance (the interrupted attempt counts); a job whose action ignores
+    /// the cancellation keeps its lease until it expires. Leases are renewed while jobs run, so this may exceed the lease.
     /// </summary>
     /// <value>The default is 10 seconds. Between 0 and 5 minutes.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);

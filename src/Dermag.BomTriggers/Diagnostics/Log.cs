@@ -63,4 +63,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "Listening for trigger changes and jobs on {Channel}")]
     public static partial void ListenerListening(ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Information, Message = "Cleanup deleted {Count} finished job(s) that ended before {Before:O}")]
+    public static partial void JobsCleanedUp(ILogger logger, int count, DateTimeOffset before);
+
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Error, Message = "The log row of attempt {Attempt} of job {JobId} could not be written; the job's state was recorded")]
+    public static partial void JobLogWriteFailed(ILogger logger, Exception exception, long jobId, int attempt);
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Warning, Message = "Trigger {TriggerId} has a schedule this instance cannot read (cron '{Cron}', time zone '{TimeZone}'); it does not tick until it can")]
+    public static partial void ScheduleUnreadable(ILogger logger, int triggerId, string cron, string timeZone);
 }

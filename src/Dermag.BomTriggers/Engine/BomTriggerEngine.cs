@@ -129,7 +129,9 @@ internal sealed class BomTriggerEngine(
     /// <summary>A log row; what the stores log is sanitized here, so every store logs the same and none refuses a row.</summary>
     private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt) => new(
         outcome.TriggerId,
-        current.TaskId,
+
+        // A schedule tick is about no task (its event carries task id 0, which a tasks foreign key would refuse).
+        string.Equals(current.EventType, BomTriggerEvents.Schedule, StringComparison.Ordinal) ? null : current.TaskId,
         timeProvider.GetUtcNow(),
         outcome.Kind == TriggerOutcomeKind.Executed,
         JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data),
@@ -155,7 +157,8 @@ internal sealed class BomTriggerEngine(
             chain.CorrelationId,
             depth,
             JobChain.Format(chain.Ran),
-            _options.OrderJobsByTask ? current.TaskId : null,
+            // Only immediate jobs keep a task's order: a delayed job due in days must not hold the task's other jobs.
+            _options.OrderJobsByTask && execution.Delay is null ? current.TaskId : null,
             execution.MaxAttempts ?? _options.MaxAttempts,
             now + (execution.Delay ?? TimeSpan.Zero));
     }
@@ -236,6 +239,17 @@ internal sealed class BomTriggerEngine(
         {
             return await RunJobActionAsync(job, worker, claimNext, candidate, current, scope.ServiceProvider, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Aborted by a stopping host: say whether the action really stopped (within its grace), so the job can be handed
+            // back without another instance running it while this one still does.
+            if (abandoned.Count > 0 && _options.ActionCancellationGrace > TimeSpan.Zero)
+            {
+                await Task.WhenAll(abandoned).WaitAsync(_options.ActionCancellationGrace, timeProvider, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            throw new JobInterruptedException(abandoned.All(t => t.IsCompleted));
+        }
         finally
         {
             // An action abandoned after its timeout keeps its scope until it ends, as in a dispatch.
@@ -278,7 +292,8 @@ internal sealed class BomTriggerEngine(
                     return await EndAsync(job, worker, claimNext, BomTriggerJobState.Skipped, $"Task {current.TaskId} no longer exists.", null, null, cancellationToken).ConfigureAwait(false);
                 }
 
-                current = Readable(current with { Data = data, PreviousValues = null });
+                // The event's previous values stay: "$changed" still compares with the values before the change that queued it.
+                current = Readable(current with { Data = data });
             }
 
             var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
@@ -313,8 +328,19 @@ internal sealed class BomTriggerEngine(
                 chain.Pending.Enqueue(next);
             }
 
-            await RunChainAsync(chain, null, explain: false, cancellationToken).ConfigureAwait(false);
-            await PersistAsync(chain, null, strict: false, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await RunChainAsync(chain, null, explain: false, cancellationToken).ConfigureAwait(false);
+
+                // Strict: caused jobs that could not be written fail this attempt, which is retried (their keys are stable),
+                // instead of the job succeeding with its chain lost.
+                await PersistAsync(chain, null, strict: true, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
+            {
+                var lost = run.Outcome with { Kind = TriggerOutcomeKind.Failed, Error = $"The action ran, but the events it caused could not be carried on: {ex.GetType().Name}: {ex.Message}" };
+                return await FailAsync(job, worker, claimNext, lost, current, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         var log = NewLog(run.Outcome, current, run.LoggedResult, job.CorrelationId, job.Depth, job.Id, job.Attempt);
@@ -337,10 +363,18 @@ internal sealed class BomTriggerEngine(
     private async Task<JobRunResult> EndAsync(BomTriggerJob job, string worker, JobClaim? claimNext, BomTriggerJobState state, string? error, DateTimeOffset? retryAt, NewTriggerLog? log, CancellationToken cancellationToken)
     {
         var completion = new JobCompletion(job.Id, job.Attempt, worker, state, timeProvider.GetUtcNow(), retryAt, error);
-        var (applied, next) = await jobStore.CompleteAsync(completion, log, claimNext, cancellationToken).ConfigureAwait(false);
+        // Recorded whatever the caller's token says: an attempt that ran must not be run again because a stop was requested.
+        var (applied, next, logError) = await jobStore.CompleteAsync(completion, log, claimNext, CancellationToken.None).ConfigureAwait(false);
         if (!applied)
         {
             Log.JobLeaseLost(Logger, job.Id, job.Attempt);
+        }
+
+        if (logError is not null)
+        {
+            // The state change stands (the job does not run again for it); the lost row is reported, never silent.
+            Log.JobLogWriteFailed(Logger, logError, job.Id, job.Attempt);
+            metrics.LogWriteFailures.Add(1);
         }
 
         metrics.Jobs.Add(1, new KeyValuePair<string, object?>("state", state.ToString()));
@@ -730,3 +764,9 @@ internal static class JobChain
 
 /// <summary>How a job's attempt ended, and the worker's next job when the recording round trip claimed one.</summary>
 internal readonly record struct JobRunResult(BomTriggerJobState State, BomTriggerJob? Next);
+
+/// <summary>A job's attempt was aborted by a stopping host; <see cref="ActionStopped"/> says whether its action ended.</summary>
+internal sealed class JobInterruptedException(bool actionStopped) : Exception(actionStopped ? "The attempt was aborted and its action stopped." : "The attempt was aborted and its action is still running.")
+{
+    public bool ActionStopped { get; } = actionStopped;
+}

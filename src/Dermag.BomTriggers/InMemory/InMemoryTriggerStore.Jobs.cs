@@ -74,9 +74,8 @@ internal sealed partial class InMemoryTriggerStore
         {
             var claimable = _jobs.Values
                 .Where(j => (j.State == BomTriggerJobState.Pending && j.DueAt <= now) || (j.State == BomTriggerJobState.Running && j.LeaseUntil < now))
-                .Where(j => _orderingKeys[j.Id] is not { } key || !_jobs.Values.Any(e =>
-                    e.Id < j.Id && _orderingKeys[e.Id] == key && e.State is BomTriggerJobState.Pending or BomTriggerJobState.Running))
-                .OrderBy(j => j.DueAt).ThenBy(j => j.Id)
+                .Where(j => j.State == BomTriggerJobState.Running || !HeldBack(j))
+                .OrderBy(j => j.State == BomTriggerJobState.Running ? 0 : 1).ThenBy(j => j.State == BomTriggerJobState.Running ? j.LeaseUntil : j.DueAt).ThenBy(j => j.Id)
                 .Take(max)
                 .ToList();
             var claimed = new List<BomTriggerJob>(claimable.Count);
@@ -99,7 +98,7 @@ internal sealed partial class InMemoryTriggerStore
         }
     }
 
-    public async Task<(bool Applied, BomTriggerJob? Next)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken)
+    public async Task<(bool Applied, BomTriggerJob? Next, Exception? LogError)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken)
     {
         bool applied;
         lock (_lock)
@@ -121,18 +120,21 @@ internal sealed partial class InMemoryTriggerStore
             }
         }
 
+        var next = claimNext is null ? [] : await ClaimAsync(claimNext.Worker, 1, claimNext.Now, claimNext.Lease, cancellationToken).ConfigureAwait(false);
+        Exception? logError = null;
         if (log is not null)
         {
-            await WriteLogsAsync([log], null, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await WriteLogsAsync([log], null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException ex)
+            {
+                logError = ex;
+            }
         }
 
-        if (claimNext is null)
-        {
-            return (applied, null);
-        }
-
-        var next = await ClaimAsync(claimNext.Worker, 1, claimNext.Now, claimNext.Lease, cancellationToken).ConfigureAwait(false);
-        return (applied, next.Count == 0 ? null : next[0]);
+        return (applied, next.Count == 0 ? null : next[0], logError);
     }
 
     public Task RenewAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
@@ -164,7 +166,6 @@ internal sealed partial class InMemoryTriggerStore
                         State = BomTriggerJobState.Pending,
                         LeaseUntil = null,
                         LockedBy = null,
-                        Attempt = job.Attempt - 1,
                         DueAt = Truncate(now),
                         UpdatedAt = Truncate(now),
                         LastError = reason,
@@ -176,12 +177,18 @@ internal sealed partial class InMemoryTriggerStore
         return Task.CompletedTask;
     }
 
+    /// <summary>Per-task ordering, as PostgreSQL decides it: a job of the same task running, or an earlier one pending.</summary>
+    private bool HeldBack(BomTriggerJob job) =>
+        _orderingKeys[job.Id] is { } key && _jobs.Values.Any(e =>
+            e.Id != job.Id && _orderingKeys[e.Id] == key
+            && (e.State == BomTriggerJobState.Running || (e.State == BomTriggerJobState.Pending && e.Id < job.Id)));
+
     public Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken)
     {
         lock (_lock)
         {
             var due = _jobs.Values
-                .Select(j => j.State == BomTriggerJobState.Pending ? j.DueAt : j.State == BomTriggerJobState.Running ? j.LeaseUntil : null)
+                .Select(j => j.State == BomTriggerJobState.Pending && !HeldBack(j) ? j.DueAt : j.State == BomTriggerJobState.Running ? j.LeaseUntil : null)
                 .Where(t => t is not null)
                 .Min();
             return Task.FromResult(due);
@@ -285,7 +292,9 @@ internal sealed partial class InMemoryTriggerStore
 
             foreach (var (id, version) in schedules)
             {
-                if (_triggers.ContainsKey(id) && (!_schedules.TryGetValue(id, out var existing) || existing.Version < version))
+                if (_triggers.TryGetValue(id, out var trigger) && trigger.Version == version && trigger.IsActive && trigger.DeletedAt is null
+                    && trigger.TriggerEvent == BomTriggerEvents.Schedule
+                    && (!_schedules.TryGetValue(id, out var existing) || existing.Version < version))
                 {
                     _schedules[id] = (version, firstTick(id) is { } tick ? Truncate(tick) : null, existing.LastTick);
                 }
@@ -325,7 +334,9 @@ internal sealed partial class InMemoryTriggerStore
     {
         lock (_lock)
         {
-            return Task.FromResult(_schedules.Values.Select(s => s.NextTick).Where(t => t is not null).Min());
+            return Task.FromResult(_schedules
+                .Where(s => _triggers.TryGetValue(s.Key, out var t) && t.Version == s.Value.Version && t.IsActive && t.DeletedAt is null)
+                .Select(s => s.Value.NextTick).Where(t => t is not null).Min());
         }
     }
 }

@@ -10,6 +10,7 @@ internal sealed class BomTriggerManager(
     TriggerSnapshotProvider snapshots,
     TimeProvider timeProvider,
     Microsoft.Extensions.Options.IOptions<BomTriggerOptions> options,
+    IBomTriggerJobStore jobStore,
     ILogger<BomTriggerManager>? logger = null) : IBomTriggerManager
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
@@ -141,6 +142,18 @@ internal sealed class BomTriggerManager(
         while (deleted >= engineOptions.CleanupBatchSize);
 
         Log.LogsCleanedUp(Logger, total, before);
+
+        // Finished jobs (succeeded, skipped, discarded) go after FinishedJobRetention; dead ones wait for an operator.
+        var jobsBefore = timeProvider.GetUtcNow() - engineOptions.FinishedJobRetention;
+        var jobs = 0;
+        do
+        {
+            deleted = await jobStore.DeleteFinishedJobsAsync(jobsBefore, engineOptions.CleanupBatchSize, cancellationToken).ConfigureAwait(false);
+            jobs += deleted;
+        }
+        while (deleted >= engineOptions.CleanupBatchSize);
+
+        Log.JobsCleanedUp(Logger, jobs, jobsBefore);
         return total;
     }
 

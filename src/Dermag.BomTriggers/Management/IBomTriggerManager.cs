@@ -105,7 +105,8 @@ public interface IBomTriggerManager
     Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes execution logs older than <see cref="BomTriggerOptions.LogRetention"/> (on the injected clock) in batches of
+    /// Deletes execution logs older than <see cref="BomTriggerOptions.LogRetention"/> (on the injected clock) and finished
+    /// jobs older than <see cref="BomTriggerOptions.FinishedJobRetention"/>, in batches of
     /// <see cref="BomTriggerOptions.CleanupBatchSize"/>; safe with several instances. <c>AddPeriodicCleanup()</c> runs it
     /// every <see cref="BomTriggerOptions.CleanupInterval"/>.
     /// </summary>

@@ -175,9 +175,7 @@ internal sealed partial class PostgresTriggerStore
             ), due AS (
                 SELECT j.id, false AS taken_over FROM {_jobs} j
                 WHERE j.state = 'pending' AND j.due_at <= $1
-                  AND (j.ordering_key IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM {_jobs} e
-                        WHERE e.ordering_key = j.ordering_key AND e.id < j.id AND e.state IN ('pending', 'running')))
+                  AND (j.ordering_key IS NULL OR NOT EXISTS ({OrderingBlock("j")}))
                 ORDER BY j.due_at, j.id
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
@@ -189,6 +187,16 @@ internal sealed partial class PostgresTriggerStore
             RETURNING {JobColumns}, next.taken_over
             """;
 
+    /// <summary>
+    /// The jobs that hold <paramref name="alias"/> back under per-task ordering: one of its task's jobs running (whatever its
+    /// id: a job enqueued in a long transaction may commit after a later one started), or an earlier one still pending.
+    /// </summary>
+    private string OrderingBlock(string alias) => $"""
+        SELECT 1 FROM {_jobs} e
+        WHERE e.ordering_key = {alias}.ordering_key AND e.id <> {alias}.id
+          AND (e.state = 'running' OR (e.state = 'pending' AND e.id < {alias}.id))
+        """;
+
     private static void AddClaimParameters(NpgsqlParameterCollection parameters, string worker, int max, DateTimeOffset now, TimeSpan lease)
     {
         parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
@@ -197,11 +205,13 @@ internal sealed partial class PostgresTriggerStore
         parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
     }
 
-    public async Task<(bool Applied, BomTriggerJob? Next)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken)
+    public async Task<(bool Applied, BomTriggerJob? Next, Exception? LogError)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken)
     {
-        // One round trip, one implicit transaction: the fenced state change, the attempt's log row (written even when the
-        // fence fails: the attempt did run, and no log row is ever dropped) and, for a busy worker, the claim of its next job.
+        // One round trip: the fenced state change, the claim of a busy worker's next job, and the attempt's log row (written
+        // even when the fence fails: the attempt did run). Error barriers make each its own implicit transaction, so a log
+        // row the database refuses cannot undo the state change (which would run the job again, forever).
         await using var batch = _dataSource.CreateBatch();
+        batch.EnableErrorBarriers = true;
         var update = new NpgsqlBatchCommand($"""
             UPDATE {_jobs} SET state = $5, lease_until = NULL, locked_by = NULL, updated_at = $4, last_error = $6,
                 due_at = COALESCE($7, due_at), finished_at = CASE WHEN $5 = 'pending' THEN NULL ELSE $4 END
@@ -215,25 +225,26 @@ internal sealed partial class PostgresTriggerStore
         update.Parameters.Add(new NpgsqlParameter { Value = (object?)JsonSanitizer.ForLog(completion.Error) ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         update.Parameters.Add(new NpgsqlParameter { Value = (object?)completion.RetryAt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         batch.BatchCommands.Add(update);
+        if (claimNext is not null)
+        {
+            var claim = new NpgsqlBatchCommand(ClaimSql);
+            AddClaimParameters(claim.Parameters, claimNext.Worker, 1, claimNext.Now, claimNext.Lease);
+            batch.BatchCommands.Add(claim);
+        }
+
+        NpgsqlBatchCommand? insert = null;
         if (log is not null)
         {
-            var insert = new NpgsqlBatchCommand(LogInsertOneSql);
+            insert = new NpgsqlBatchCommand(LogInsertOneSql);
             AddLogParameters(insert.Parameters, [log]);
             batch.BatchCommands.Add(insert);
         }
 
-        if (claimNext is null)
-        {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return (update.RecordsAffected == 1, null);
-        }
-
-        var claim = new NpgsqlBatchCommand(ClaimSql);
-        AddClaimParameters(claim.Parameters, claimNext.Worker, 1, claimNext.Now, claimNext.Lease);
-        batch.BatchCommands.Add(claim);
         BomTriggerJob? next = null;
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        Exception? logError = null;
+        try
         {
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             do
             {
                 if (reader.FieldCount > 0 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -243,8 +254,12 @@ internal sealed partial class PostgresTriggerStore
             }
             while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
         }
+        catch (PostgresException ex) when (insert is not null && (ReferenceEquals(ex.BatchCommand, insert) || ex.TableName == "bom_trigger_logs"))
+        {
+            logError = ex;
+        }
 
-        return (update.RecordsAffected == 1, next);
+        return (update.RecordsAffected == 1, next, logError);
     }
 
     public async Task RenewAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
@@ -258,9 +273,9 @@ internal sealed partial class PostgresTriggerStore
 
     public async Task ReleaseAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, string reason, CancellationToken cancellationToken)
     {
-        // The interrupted attempt does not count: the job is due again at once, with the attempt it had.
+        // Due again at once; the interrupted attempt counts, so a job that never gets through still reaches its limit.
         await using var command = _dataSource.CreateCommand($"""
-            UPDATE {_jobs} SET state = 'pending', lease_until = NULL, locked_by = NULL, attempt = attempt - 1, due_at = $1, updated_at = $1, last_error = $4
+            UPDATE {_jobs} SET state = 'pending', lease_until = NULL, locked_by = NULL, due_at = $1, updated_at = $1, last_error = $4
             WHERE id = ANY($2) AND locked_by = $3 AND state = 'running'
             """);
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
@@ -273,7 +288,9 @@ internal sealed partial class PostgresTriggerStore
     public async Task<DateTimeOffset?> GetNextDueAsync(CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand($"""
-            SELECT least((SELECT min(due_at) FROM {_jobs} WHERE state = 'pending'), (SELECT min(lease_until) FROM {_jobs} WHERE state = 'running'))
+            SELECT least(
+                (SELECT min(p.due_at) FROM {_jobs} p WHERE p.state = 'pending' AND (p.ordering_key IS NULL OR NOT EXISTS ({OrderingBlock("p")}))),
+                (SELECT min(lease_until) FROM {_jobs} WHERE state = 'running'))
             """);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is DateTime due ? new DateTimeOffset(due, TimeSpan.Zero) : null;
     }
@@ -352,7 +369,8 @@ internal sealed partial class PostgresTriggerStore
         var changed = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         if (changed)
         {
-            await NotifyJobsAsync(cancellationToken).ConfigureAwait(false);
+            // The retry is applied: a notification that cannot be sent must not turn it into an error (workers poll).
+            RequestJobsNotification();
         }
 
         return changed;
@@ -395,7 +413,8 @@ internal sealed partial class PostgresTriggerStore
             var upsert = new NpgsqlBatchCommand($"""
                 INSERT INTO {_schedules} (trigger_id, trigger_version, next_tick, updated_at)
                 SELECT w.trigger_id, w.version, w.next_tick, $4 FROM unnest($1::integer[], $2::integer[], $3::timestamptz[]) AS w(trigger_id, version, next_tick)
-                JOIN {_triggers} t ON t.id = w.trigger_id
+                JOIN {_triggers} t ON t.id = w.trigger_id AND t.version = w.version AND t.is_active AND t.deleted_at IS NULL
+                    AND t.trigger_event = '{BomTriggerEvents.Schedule}'
                 ON CONFLICT (trigger_id) DO UPDATE SET trigger_version = EXCLUDED.trigger_version, next_tick = EXCLUDED.next_tick, updated_at = EXCLUDED.updated_at
                 WHERE {_schedules}.trigger_version < EXCLUDED.trigger_version
                 """);
@@ -456,7 +475,10 @@ internal sealed partial class PostgresTriggerStore
 
     public async Task<DateTimeOffset?> GetNextTickAsync(CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand($"SELECT min(next_tick) FROM {_schedules}");
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT min(s.next_tick) FROM {_schedules} s JOIN {_triggers} t ON t.id = s.trigger_id
+            WHERE t.version = s.trigger_version AND t.is_active AND t.deleted_at IS NULL
+            """);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is DateTime tick ? new DateTimeOffset(tick, TimeSpan.Zero) : null;
     }
 

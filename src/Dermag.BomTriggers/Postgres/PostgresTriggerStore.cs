@@ -254,7 +254,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         {
             var log = logs[0];
             parameters.Add(new NpgsqlParameter<int> { TypedValue = log.TriggerId });
-            parameters.Add(new NpgsqlParameter<int> { TypedValue = log.TaskId });
+            parameters.Add(new NpgsqlParameter { Value = (object?)log.TaskId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
             parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = log.ExecutedAt });
             parameters.Add(new NpgsqlParameter<bool> { TypedValue = log.Success });
             parameters.Add(new NpgsqlParameter { Value = (object?)log.Input?.GetRawText() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
@@ -270,7 +270,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         }
 
         parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TriggerId)] });
-        parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.TaskId)] });
+        parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.TaskId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
         parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. logs.Select(l => l.ExecutedAt)] });
         parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = [.. logs.Select(l => l.Success)] });
         parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Input?.GetRawText()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });

@@ -23,7 +23,6 @@ internal sealed class TriggerNotificationListener(
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
     private const string Ping = "ping";
 
@@ -34,6 +33,16 @@ internal sealed class TriggerNotificationListener(
     private string _triggersChannel = string.Empty;
     private string _jobsChannel = string.Empty;
     private CancellationToken _stopping;
+    private string? _pingHeard;
+
+    /// <summary>How long the connection may stay silent before the listener proves it still hears (15 s; shorter in tests).</summary>
+    internal TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How many times the listener connected; more than one means it lost its connection and came back.</summary>
+    internal int Connections { get; private set; }
+
+    /// <summary>How many keep-alive pings the listener sent.</summary>
+    internal int PingsSent { get; private set; }
 
     /// <summary>Completes when the listener is (again) listening; for tests and health checks.</summary>
     public Task Listening => Volatile.Read(ref _listening).Task;
@@ -101,6 +110,7 @@ internal sealed class TriggerNotificationListener(
         }
 
         // Whatever was announced before LISTEN took effect was not heard: catch up now.
+        Connections++;
         IsListening = true;
         QueueRefresh();
         jobs.Wake();
@@ -110,20 +120,34 @@ internal sealed class TriggerNotificationListener(
         {
             if (!await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
             {
-                // Prove that notifications still reach this connection (a dropped connection fails here; a LISTEN through a
-                // transaction-mode pooler succeeds but never hears anything, and is treated as lost too).
-                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
+                // Prove that notifications still reach this connection: a dropped connection fails here; a LISTEN through a
+                // transaction-mode pooler succeeds but never hears anything, and is treated as lost too. The session's own
+                // notification may arrive while the ping command runs (before its reply), so it is matched by a unique
+                // payload, not by waiting for the next message.
+                var ping = Ping + ":" + Guid.NewGuid().ToString("N");
+                await using (var command = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
                 {
-                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _jobsChannel });
-                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Ping });
-                    await ping.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _jobsChannel });
+                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ping });
+                    await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                 }
 
-                if (!await connection.WaitAsync((int)PingTimeout.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+                PingsSent++;
+                var sent = System.Diagnostics.Stopwatch.GetTimestamp(); // a network deadline: real time, whatever the app's clock
+                while (Volatile.Read(ref _pingHeard) != ping)
                 {
-                    throw new BomTriggerException(
-                        $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString.");
+                    var left = PingTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(sent);
+                    if (left <= TimeSpan.Zero || !await connection.WaitAsync((int)Math.Ceiling(left.TotalMilliseconds), stoppingToken).ConfigureAwait(false))
+                    {
+                        if (Volatile.Read(ref _pingHeard) == ping)
+                        {
+                            break;
+                        }
+
+                        throw new BomTriggerException(
+                            $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                            + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString.");
+                    }
                 }
             }
         }
@@ -131,8 +155,9 @@ internal sealed class TriggerNotificationListener(
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
     {
-        if (e.Payload == Ping)
+        if (e.Payload.StartsWith(Ping, StringComparison.Ordinal))
         {
+            Volatile.Write(ref _pingHeard, e.Payload); // another instance's ping is simply not ours
             return;
         }
 

@@ -85,7 +85,10 @@ public sealed record BomTriggerJob
     /// <summary>The worker holding a running job (machine, process and a random part).</summary>
     public string? LockedBy { get; init; }
 
-    /// <summary>The last attempt's error (never a secret: the action's exception type and message).</summary>
+    /// <summary>
+    /// The last attempt's error: the action's exception type and message, as the execution log keeps it (an action must not
+    /// put secrets into its exception messages).
+    /// </summary>
     public string? LastError { get; init; }
 
     /// <summary>When the job reached a final state.</summary>
@@ -212,9 +215,11 @@ internal interface IBomTriggerJobStore
 
     /// <summary>
     /// Ends an attempt and writes its log row (Applied is false when the worker no longer holds the job: its lease was taken
-    /// over); with <paramref name="claimNext"/>, claims the worker's next job in the same round trip.
+    /// over); with <paramref name="claimNext"/>, claims the worker's next job in the same round trip. A log row the
+    /// database refuses (a tasks foreign key after the task was deleted) does not undo the state change: it is returned as
+    /// LogError for the caller to report.
     /// </summary>
-    Task<(bool Applied, BomTriggerJob? Next)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken);
+    Task<(bool Applied, BomTriggerJob? Next, Exception? LogError)> CompleteAsync(JobCompletion completion, NewTriggerLog? log, JobClaim? claimNext, CancellationToken cancellationToken);
 
     /// <summary>Extends the leases of the jobs the worker still holds.</summary>
     Task RenewAsync(string worker, IReadOnlyList<long> jobIds, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken);

@@ -24,6 +24,8 @@ internal sealed class BomTriggerScheduler(
     /// <summary>A tick found later than this is "missed" (all instances were down), not merely late.</summary>
     internal static readonly TimeSpan MissedAfter = TimeSpan.FromMinutes(1);
 
+    private static readonly TimeSpan DeferredTickWait = TimeSpan.FromMilliseconds(250);
+
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 
     private long _syncedRevision = long.MinValue;
@@ -68,6 +70,13 @@ internal sealed class BomTriggerScheduler(
         if (snapshot.Revision != _syncedRevision)
         {
             var scheduled = snapshot.ById.Values.Where(t => t.Trigger.Execution.Schedule is not null && t.Trigger.TriggerEvent == BomTriggerEvents.Schedule).ToList();
+            foreach (var unreadable in scheduled.Where(t => !TryParse(t.Trigger.Execution.Schedule!, out _, out _)))
+            {
+                // Saved on an instance that could read it (time zone data differs between images): say so, never tick silently.
+                var schedule = unreadable.Trigger.Execution.Schedule!;
+                Log.ScheduleUnreadable(Logger, unreadable.Trigger.Id, schedule.Cron, schedule.TimeZone);
+            }
+
             await store.SyncSchedulesAsync(
                 [.. scheduled.Select(t => (t.Trigger.Id, t.Trigger.Version))],
                 id => NextTick(snapshot.ById[id].Trigger.Execution.Schedule!, now),
@@ -87,8 +96,9 @@ internal sealed class BomTriggerScheduler(
             return poll;
         }
 
+        // A tick still due after this round waits for this instance's snapshot to catch up: look again soon, never spin.
         var wait = tick - timeProvider.GetUtcNow();
-        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : wait < poll ? wait : poll;
+        return wait < DeferredTickWait ? DeferredTickWait : wait < poll ? wait : poll;
     }
 
     private ScheduleStep Plan(TriggerSnapshot snapshot, DueSchedule due, DateTimeOffset now)
@@ -100,10 +110,12 @@ internal sealed class BomTriggerScheduler(
         }
 
         var trigger = compiled.Trigger;
-        var next = NextTick(schedule, now);
         var tick = due.NextTick;
+        DateTimeOffset? next;
         if (now - tick > MissedAfter)
         {
+            // Missed while no instance ran: the schedule resumes from now.
+            next = NextTick(schedule, now);
             if (schedule.MissedTicks == MissedTickPolicy.Skip)
             {
                 return new ScheduleStep(null, next, null);
@@ -111,6 +123,12 @@ internal sealed class BomTriggerScheduler(
 
             // Run once, for the latest missed tick.
             tick = LatestTickAtOrBefore(schedule, due.NextTick, now);
+        }
+        else
+        {
+            // Merely late (a busy instance, a short outage): the next tick follows this one, so a fast schedule catches up
+            // tick by tick instead of dropping the ones in between.
+            next = NextTick(schedule, tick);
         }
 
         var key = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"schedule:{trigger.Id}:{tick.UtcTicks}");

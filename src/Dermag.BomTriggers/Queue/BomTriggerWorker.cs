@@ -9,12 +9,14 @@ namespace Dermag.BomTriggers;
 /// <summary>
 /// This instance's job workers: <see cref="BomTriggerOptions.WorkerCount"/> loops, each claiming and running one job at a
 /// time, woken by <see cref="JobSignal"/> (an enqueue here or a notification) and otherwise polling. Leases are renewed every
-/// third of <see cref="BomTriggerOptions.JobLeaseDuration"/>. A stopping host stops claiming, waits up to
-/// <see cref="BomTriggerOptions.ShutdownTimeout"/> for running jobs, then cancels them and hands them back to the queue.
+/// third of <see cref="BomTriggerOptions.JobLeaseDuration"/> until the jobs end. A stopping host stops claiming, waits up
+/// to <see cref="BomTriggerOptions.ShutdownTimeout"/> for running jobs, then cancels them: the ones that stop are handed back
+/// to the queue, the ones that ignore the cancellation keep their lease until it expires.
 /// </summary>
 internal sealed class BomTriggerWorker : IHostedService, IDisposable
 {
     private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MinIdleWait = TimeSpan.FromMilliseconds(50);
 
     private readonly BomTriggerEngine _engine;
     private readonly IBomTriggerJobStore _store;
@@ -22,7 +24,8 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
     private readonly BomTriggerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<long, byte> _held = new();
+    /// <summary>The jobs this instance holds, by (id, attempt); the value says the job's action stopped after an abort (safe to hand back).</summary>
+    private readonly ConcurrentDictionary<(long JobId, int Attempt), bool> _held = new();
     private readonly CancellationTokenSource _stopClaiming = new();
     private readonly CancellationTokenSource _abortJobs = new();
     private Task[]? _loops;
@@ -54,7 +57,8 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         }
 
         _loops = [.. Enumerable.Range(0, _options.WorkerCount).Select(_ => Task.Run(() => WorkLoopAsync(_stopClaiming.Token), CancellationToken.None))];
-        _heartbeat = Task.Run(() => HeartbeatAsync(_stopClaiming.Token), CancellationToken.None);
+        // Leases are renewed until the running jobs end or are aborted, not merely until claiming stops.
+        _heartbeat = Task.Run(() => HeartbeatAsync(_abortJobs.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -76,21 +80,29 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
 
         if (!loops.IsCompleted)
         {
-            // Cancel what is left and give it back: another instance runs it (the interrupted attempt does not count).
+            // Cancel what is left. Jobs whose action stopped are handed back at once (another instance runs them, as a new
+            // attempt); a job whose action ignores its cancellation is left to its lease, which is no longer renewed, so
+            // no other instance runs it while this one might still be.
             await _abortJobs.CancelAsync().ConfigureAwait(false);
-            var held = _held.Keys.ToArray();
-            try
+            await loops.WaitAsync(_options.ActionCancellationGrace + TimeSpan.FromSeconds(1), _time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            var stopped = _held.Where(h => h.Value).Select(h => h.Key.JobId).ToArray();
+            if (stopped.Length > 0)
             {
-                await _store.ReleaseAsync(WorkerId, held, _time.GetUtcNow(), "The host stopped while the attempt ran; released to another worker.", CancellationToken.None).ConfigureAwait(false);
-                Log.JobsReleased(_logger, held.Length);
+                try
+                {
+                    await _store.ReleaseAsync(WorkerId, stopped, _time.GetUtcNow(), "The host stopped while the attempt ran; released to another worker.", CancellationToken.None).ConfigureAwait(false);
+                    Log.JobsReleased(_logger, stopped.Length);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // The leases expire and another worker takes the jobs over.
+                    Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
+                }
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
-            {
-                // The leases expire and another worker takes the jobs over.
-                Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
-            }
-
-            await loops.WaitAsync(TimeSpan.FromSeconds(2), _time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        else
+        {
+            await _abortJobs.CancelAsync().ConfigureAwait(false); // nothing runs any more: ends the heartbeat
         }
 
         await (_heartbeat ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -107,8 +119,15 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         {
             try
             {
-                var jobs = await _store.ClaimAsync(WorkerId, 1, _time.GetUtcNow(), _options.JobLeaseDuration, stopping).ConfigureAwait(false);
+                // Not cancelled by the stop: a claim that committed must be known here, or its job would wait for its lease.
+                var jobs = await _store.ClaimAsync(WorkerId, 1, _time.GetUtcNow(), _options.JobLeaseDuration, CancellationToken.None).ConfigureAwait(false);
                 errorDelay = TimeSpan.FromMilliseconds(200);
+                if (jobs.Count > 0 && stopping.IsCancellationRequested)
+                {
+                    await _store.ReleaseAsync(WorkerId, [jobs[0].Id], _time.GetUtcNow(), "Claimed while the host was stopping; released.", CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+
                 if (jobs.Count == 0)
                 {
                     await _signal.WaitAsync(await IdleDelayAsync(stopping).ConfigureAwait(false), _time, stopping).ConfigureAwait(false);
@@ -152,36 +171,49 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
             return _options.JobPollInterval;
         }
 
+        // A job due now that the claim did not get is being claimed by another worker: look again shortly, never spin.
         var wait = due - _time.GetUtcNow();
-        return wait <= TimeSpan.Zero ? TimeSpan.FromMilliseconds(1) : wait < _options.JobPollInterval ? wait : _options.JobPollInterval;
+        return wait < MinIdleWait ? MinIdleWait : wait < _options.JobPollInterval ? wait : _options.JobPollInterval;
     }
 
     /// <summary>Runs one job; returns the next one the worker claimed with it (none once the host is stopping).</summary>
     private async Task<BomTriggerJob?> RunAsync(BomTriggerJob job, bool stopping)
     {
-        _held[job.Id] = 0;
+        // Held (and renewed) from here until the attempt is recorded; keyed with the attempt, so a take-over of the same job
+        // by another loop of this process is tracked on its own.
+        var key = (job.Id, job.Attempt);
+        _held[key] = false;
         try
         {
             var claimNext = stopping || _stopClaiming.IsCancellationRequested ? null : new JobClaim(WorkerId, _time.GetUtcNow(), _options.JobLeaseDuration);
             var result = await _engine.RunJobAsync(job, WorkerId, claimNext, _abortJobs.Token).ConfigureAwait(false);
-            _held.TryRemove(job.Id, out _);
+            _held.TryRemove(key, out _);
             if (result.Next is { } next)
             {
-                _held[next.Id] = 0;
+                _held[(next.Id, next.Attempt)] = false;
             }
 
             return result.Next;
         }
-        catch (OperationCanceledException) when (_abortJobs.IsCancellationRequested)
+        catch (JobInterruptedException interrupted)
         {
-            // Released by StopAsync (the entry stays until then, so the release includes it).
-            throw;
+            // Aborted at shutdown: StopAsync hands back the jobs whose action stopped; the others keep their lease until it expires.
+            if (interrupted.ActionStopped)
+            {
+                _held[key] = true;
+            }
+            else
+            {
+                _held.TryRemove(key, out _);
+            }
+
+            throw new OperationCanceledException(interrupted.Message, interrupted, _abortJobs.Token);
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
         {
             // Recording the attempt failed (the database is unreachable): the lease expires and the job runs again.
             Log.WorkerLoopFailed(_logger, ex, _options.JobLeaseDuration);
-            _held.TryRemove(job.Id, out _);
+            _held.TryRemove(key, out _);
             return null;
         }
     }
@@ -193,7 +225,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         {
             while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
             {
-                var held = _held.Keys.ToArray();
+                var held = _held.Keys.Select(k => k.JobId).Distinct().ToArray();
                 if (held.Length == 0)
                 {
                     continue;
@@ -201,7 +233,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
 
                 try
                 {
-                    await _store.RenewAsync(WorkerId, held, _time.GetUtcNow(), _options.JobLeaseDuration, stopping).ConfigureAwait(false);
+                    await _store.RenewAsync(WorkerId, held, _time.GetUtcNow(), _options.JobLeaseDuration, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
                 {

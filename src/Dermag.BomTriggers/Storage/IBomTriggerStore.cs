@@ -6,7 +6,7 @@ namespace Dermag.BomTriggers;
 /// <summary>A log row the engine writes.</summary>
 internal sealed record NewTriggerLog(
     int TriggerId,
-    int TaskId,
+    int? TaskId,
     DateTimeOffset ExecutedAt,
     bool Success,
     JsonElement? Input,

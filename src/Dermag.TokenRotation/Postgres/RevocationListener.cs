@@ -19,10 +19,9 @@ internal sealed class RevocationListener : BackgroundService
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>The payload of the keep-alive notification every listener ignores.</summary>
+    /// <summary>The prefix of the keep-alive notification's payload (followed by a unique id), which every listener ignores.</summary>
     internal const string Ping = "ping";
 
     private readonly PostgresStoreDataSource<PostgresTokenStoreOptions> _storeDataSource;
@@ -32,6 +31,7 @@ internal sealed class RevocationListener : BackgroundService
     private readonly ILogger _logger;
     private readonly string _channel;
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _pingHeard;
 
     public RevocationListener(
         PostgresStoreDataSource<PostgresTokenStoreOptions> storeDataSource,
@@ -47,6 +47,15 @@ internal sealed class RevocationListener : BackgroundService
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _channel = RevocationChannel.For(_options.Schema);
     }
+
+    /// <summary>How long the connection may stay silent before the listener proves it still hears (15 s; shorter in tests).</summary>
+    internal TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How many times the listener connected; more than one means it lost its connection and came back.</summary>
+    internal int Connections { get; private set; }
+
+    /// <summary>How many keep-alive pings the listener sent.</summary>
+    internal int PingsSent { get; private set; }
 
     /// <summary>True while the LISTEN connection is established.</summary>
     public bool IsListening { get; private set; }
@@ -105,6 +114,7 @@ internal sealed class RevocationListener : BackgroundService
 
         // Revocations published before LISTEN took effect were not seen: forget everything cached until now.
         _cache.Clear();
+        Connections++;
         IsListening = true;
         Volatile.Read(ref _listening).TrySetResult();
         Log.RevocationListenerListening(_logger, _channel);
@@ -114,19 +124,29 @@ internal sealed class RevocationListener : BackgroundService
             {
                 // Nothing arrived for a while: prove that notifications still reach this connection by sending one to the
                 // channel. A dropped connection fails here; a LISTEN that went through a transaction-mode pooler succeeds
-                // but never hears anything, and is treated as lost too.
+                // but never hears anything, and is treated as lost too. PostgreSQL may deliver the session's own
+                // notification while the ping command runs (before its reply), so the ping is matched by a unique payload
+                // rather than by waiting for the next message.
+                var expected = Ping + ":" + Guid.NewGuid().ToString("N");
                 await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
                 {
                     ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _channel });
-                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Ping });
+                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = expected });
                     await ping.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                    PingsSent++;
                 }
 
-                if (!await connection.WaitAsync((int)PingTimeout.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+                var sent = System.Diagnostics.Stopwatch.GetTimestamp(); // a network deadline: real time, whatever the app's clock
+                while (Volatile.Read(ref _pingHeard) != expected)
                 {
-                    throw new TokenRotationException(
-                        $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString.");
+                    var left = PingTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(sent);
+                    if ((left <= TimeSpan.Zero || !await connection.WaitAsync((int)Math.Ceiling(left.TotalMilliseconds), stoppingToken).ConfigureAwait(false))
+                        && Volatile.Read(ref _pingHeard) != expected)
+                    {
+                        throw new TokenRotationException(
+                            $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                            + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString.");
+                    }
                 }
             }
         }
@@ -134,8 +154,14 @@ internal sealed class RevocationListener : BackgroundService
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
     {
-        if (!string.Equals(e.Channel, _channel, StringComparison.Ordinal) || e.Payload == Ping)
+        if (!string.Equals(e.Channel, _channel, StringComparison.Ordinal))
         {
+            return;
+        }
+
+        if (e.Payload.StartsWith(Ping, StringComparison.Ordinal))
+        {
+            Volatile.Write(ref _pingHeard, e.Payload); // another instance's ping is simply not ours
             return;
         }
 

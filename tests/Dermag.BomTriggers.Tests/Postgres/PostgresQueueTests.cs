@@ -109,6 +109,86 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
     }
 
     [Fact]
+    public async Task QuietListener_ProvesItStillHears_WithoutReconnecting()
+    {
+        // The listener's keep-alive ping is the session's own notification, delivered before the reply to the command that
+        // sent it: the listener must recognise it rather than wait for a second message that never comes.
+        await using var context = await NewContextAsync(TriggerTestContext.NewSchema());
+        var listener = context.Services.GetRequiredService<TriggerNotificationListener>();
+        listener.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
+        var host = context.Services.GetServices<IHostedService>().OfType<TriggerNotificationListenerHost>().Single();
+        await host.StartAsync(default);
+        try
+        {
+            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(30));
+            var watch = Stopwatch.StartNew();
+            while (listener.PingsSent < 5)
+            {
+                watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "a ping every 100 ms of silence");
+                await Task.Delay(10);
+            }
+
+            listener.Connections.Should().Be(1, "every ping was heard, so the connection was never given up");
+            listener.IsListening.Should().BeTrue();
+        }
+        finally
+        {
+            await host.StopAsync(default);
+        }
+    }
+
+    [Fact]
+    public async Task OrderJobsByTask_AJobCommittedLate_WaitsForTheLaterJobAlreadyRunning()
+    {
+        await using var context = await NewContextAsync(TriggerTestContext.NewSchema(), o => o.OrderJobsByTask = true);
+        await context.Store.CreateAsync(Queued(Guid.NewGuid().ToString("N")));
+        var jobs = context.Services.GetRequiredService<IBomTriggerJobStore>();
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 5, 1, "{}"), DispatchOptions.InTransaction(transaction));
+
+        // A later job of the same task commits first and starts; then the earlier one commits.
+        await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 5, 1, "{}"));
+        var running = (await jobs.ClaimAsync("w1", 10, context.Time.GetUtcNow(), TimeSpan.FromMinutes(1), default)).Should().ContainSingle().Subject;
+        await transaction.CommitAsync();
+
+        (await jobs.ClaimAsync("w2", 10, context.Time.GetUtcNow(), TimeSpan.FromMinutes(1), default)).Should().BeEmpty("one job of a task at a time, even out of id order");
+        await context.Services.GetRequiredService<BomTriggerEngine>().RunJobAsync(running, "w1", default);
+        (await jobs.ClaimAsync("w2", 10, context.Time.GetUtcNow(), TimeSpan.FromMinutes(1), default)).Should().ContainSingle().Which.Id.Should().BeLessThan(running.Id);
+    }
+
+    [Fact]
+    public async Task JobWhoseTaskWasDeleted_IsRecorded_AndItsRefusedLogRowIsReportedNotRetried()
+    {
+        // With TasksTable set, a log row for a task that no longer exists is refused by the foreign key; the job's state
+        // must still be recorded (before: the whole completion rolled back and the job ran again every lease, forever).
+        var schema = TriggerTestContext.NewSchema();
+        await using (var create = database.DataSource.CreateCommand($"CREATE SCHEMA \"{schema}\"; CREATE TABLE \"{schema}\".tasks (id integer PRIMARY KEY); INSERT INTO \"{schema}\".tasks VALUES (1);"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using var context = await TriggerTestContext.CreateAsync(
+            b => b.UsePostgres(database.ConnectionString, o => { o.Schema = schema; o.TasksTable = schema + ".tasks"; }), null, b => b.AddAction<FlakyAction>("FLAKY"));
+        var key = Guid.NewGuid().ToString("N");
+        var trigger = (await context.Store.CreateAsync(Queued(key))).Trigger!;
+        await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, 1, "{}"));
+        await using (var delete = database.DataSource.CreateCommand($"DELETE FROM \"{schema}\".tasks"))
+        {
+            await delete.ExecuteNonQueryAsync();
+        }
+
+        var jobs = context.Services.GetRequiredService<IBomTriggerJobStore>();
+        var job = (await jobs.ClaimAsync("w1", 10, context.Time.GetUtcNow(), TimeSpan.FromMinutes(1), default)).Should().ContainSingle().Subject;
+        await context.Services.GetRequiredService<BomTriggerEngine>().RunJobAsync(job, "w1", default);
+
+        (await jobs.GetJobAsync(job.Id, default))!.State.Should().Be(BomTriggerJobState.Succeeded);
+        FlakyAction.Runs(key).Should().ContainSingle();
+        (await context.Store.GetLogsAsync(trigger.Id)).Total.Should().Be(0);
+        context.Logs.Entries.Should().Contain(e => e.EventId.Id == 4022, "the refused row is reported");
+    }
+
+    [Fact]
     public async Task SeedingTriggersThatExist_DoesNotMoveTheRevision()
     {
         var schema = TriggerTestContext.NewSchema();

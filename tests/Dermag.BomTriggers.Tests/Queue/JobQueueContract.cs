@@ -180,7 +180,7 @@ public abstract class JobQueueContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RenewedLease_IsNotTakenOver_AndReleasedJob_RunsElsewhereWithoutSpendingAnAttempt()
+    public async Task RenewedLease_IsNotTakenOver_AndReleasedJob_RunsElsewhereAsItsNextAttempt()
     {
         var key = NewKey();
         var trigger = await CreateAsync(BomTriggerEvents.TaskCreate, "{}", "FLAKY", $$"""{"key":"{{key}}"}""", new() { Mode = TriggerExecutionMode.Queued });
@@ -194,7 +194,7 @@ public abstract class JobQueueContract : IAsyncLifetime
 
         await Jobs.ReleaseAsync("worker-a", [held.Id], Context.Time.GetUtcNow(), "stopping", default);
         var again = (await Jobs.ClaimAsync("worker-b", 10, Context.Time.GetUtcNow(), Lease, default)).Should().ContainSingle().Subject;
-        again.Attempt.Should().Be(1, "a release hands the attempt back");
+        again.Attempt.Should().Be(2, "the interrupted attempt counts, so a job that never gets through still reaches its limit");
         (await SingleJobAsync(trigger.Id)).LockedBy.Should().Be("worker-b");
     }
 
@@ -215,6 +215,23 @@ public abstract class JobQueueContract : IAsyncLifetime
         var next = (await Jobs.ClaimAsync("worker-b", 10, Context.Time.GetUtcNow(), Lease, default)).Should().ContainSingle().Subject;
         (next.Event.TaskId, next.TriggerId).Should().Be((7, first.Id));
         next.Id.Should().BeGreaterThan(batch[0].Id);
+    }
+
+    [Fact]
+    public async Task OrderJobsByTask_ADelayedJobDoesNotHoldItsTasksOtherJobs()
+    {
+        var data = new CurrentData();
+        await RecreateAsync(o => o.OrderJobsByTask = true, s => s.AddSingleton<IBomEventDataProvider>(data));
+        var key = NewKey();
+        await CreateAsync(BomTriggerEvents.TaskCreate, "{}", "FLAKY", $$"""{"key":"{{NewKey()}}"}""", new() { Delay = TimeSpan.FromDays(3) });
+        await CreateAsync(BomTriggerEvents.StatusChange, "{}", "FLAKY", $$"""{"key":"{{key}}"}""", new() { Mode = TriggerExecutionMode.Queued });
+
+        await Context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 7, 1, "{}"));
+        await Context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.StatusChange, 7, 1, """{"status":"new"}"""));
+
+        (await RunDueAsync()).Should().ContainSingle("the queued job runs now; the delayed one, due in three days, holds nothing");
+        FlakyAction.Runs(key).Should().ContainSingle();
+        (await Jobs.GetNextDueAsync(default)).Should().BeCloseTo(Context.Time.GetUtcNow().AddDays(3), TimeSpan.FromSeconds(1));
     }
 
     [Fact]

@@ -52,6 +52,26 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
     }
 
     [Fact]
+    public async Task QuietListener_ProvesItStillHears_WithoutReconnecting()
+    {
+        // A listener that hears nothing for its keep-alive interval notifies itself. PostgreSQL delivers a session's own
+        // notification before the reply to the command that sent it, so the listener must recognise its ping, not wait
+        // for a second message (which never comes on a quiet cluster: it used to reconnect every keep-alive + 5 s).
+        var connectionString = await database.CreateDatabaseAsync("crossinstancequiet");
+        using var host = Build((await PostgresServer.GetAsync()).Limit(connectionString, 10), new FakeTimeProvider(TestSetup.Start), notifications: true, "quiet", configure: null);
+        var listener = host.Services.GetRequiredService<RevocationListener>();
+        listener.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
+        await host.StartAsync();
+        await listener.Listening.WaitAsync(Patience);
+
+        (await EventuallyAsync(() => Task.FromResult(listener.PingsSent >= 5))).Should().BeTrue();
+
+        listener.Connections.Should().Be(1, "every ping was heard, so the connection was never given up");
+        listener.IsListening.Should().BeTrue();
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task ListenerConnectionLost_ClearsTheCacheAndListensAgain()
     {
         var connectionString = await database.CreateDatabaseAsync("crossinstancelost");
