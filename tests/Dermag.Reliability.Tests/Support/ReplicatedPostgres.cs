@@ -75,7 +75,15 @@ public sealed class ReplicatedPostgres : IAsyncDisposable
             await RunAsync("chown", ["postgres:postgres", root], null);
         }
 
-        var cluster = new ReplicatedPostgres(binaries, root, user, FreePort(), FreePort(), synchronous);
+        var primaryPort = FreePort();
+        var standbyPort = FreePort();
+        while (standbyPort == primaryPort)
+        {
+            standbyPort = FreePort();
+        }
+
+        var cluster = new ReplicatedPostgres(binaries, root, user, primaryPort, standbyPort, synchronous);
+        AppDomain.CurrentDomain.ProcessExit += cluster.OnProcessExit;
         try
         {
             await cluster.InitializeAsync();
@@ -100,6 +108,7 @@ public sealed class ReplicatedPostgres : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         foreach (var data in new[] { StandbyData, PrimaryData })
         {
             if (File.Exists(Path.Combine(data, "postmaster.pid")) && !(data == PrimaryData && _primaryStopped))
@@ -124,6 +133,9 @@ public sealed class ReplicatedPostgres : IAsyncDisposable
             // Best effort: it is a temp folder.
         }
     }
+
+    // A test process that ends without disposing (a crash, a killed run) still stops both servers.
+    private void OnProcessExit(object? sender, EventArgs e) => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private string PrimaryData => Path.Combine(_root, "primary");
 
