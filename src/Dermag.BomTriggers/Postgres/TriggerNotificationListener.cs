@@ -106,13 +106,17 @@ internal sealed class TriggerNotificationListener(
         jobs.Wake();
         Volatile.Read(ref _listening).TrySetResult();
         Log.ListenerListening(Logger, _triggersChannel);
-        while (true)
+        for (var proven = false; ; proven = true)
         {
-            if (!await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+            if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
             {
-                // Prove that notifications still reach this connection (a dropped connection fails here; a LISTEN through a
-                // transaction-mode pooler succeeds but never hears anything, and is treated as lost too).
-                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
+                // Right after LISTEN, and whenever nothing arrived for a while: prove that notifications sent by other
+                // sessions reach this connection. The ping goes out on another connection of the store's data source (the
+                // path every real NOTIFY takes): sent on the listening connection itself, it would be heard even through
+                // PgBouncer in transaction mode, whose LIFO pool hands the ping the very server connection that ran LISTEN,
+                // while notifications from every other session are lost. A dropped connection fails here too.
+                await using (var other = await store.DataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false))
+                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", other))
                 {
                     ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _jobsChannel });
                     ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Ping });
