@@ -33,7 +33,8 @@ internal sealed class TriggerNotificationListener(
     private string _triggersChannel = string.Empty;
     private string _jobsChannel = string.Empty;
     private CancellationToken _stopping;
-    private string? _pingHeard;
+    private string? _pingExpected;
+    private int _pingHeard;
 
     /// <summary>How long the connection may stay silent before the listener proves it still hears (15 s; shorter in tests).</summary>
     internal TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
@@ -116,16 +117,21 @@ internal sealed class TriggerNotificationListener(
         jobs.Wake();
         Volatile.Read(ref _listening).TrySetResult();
         Log.ListenerListening(Logger, _triggersChannel);
-        while (true)
+        for (var proven = false; ; proven = true)
         {
-            if (!await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+            if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
             {
-                // Prove that notifications still reach this connection: a dropped connection fails here; a LISTEN through a
-                // transaction-mode pooler succeeds but never hears anything, and is treated as lost too. The session's own
-                // notification may arrive while the ping command runs (before its reply), so it is matched by a unique
-                // payload, not by waiting for the next message.
+                // Right after LISTEN, and whenever nothing arrived for a while: prove that notifications sent by other
+                // sessions reach this connection. The ping goes out on another connection of the store's data source (the
+                // path every real NOTIFY takes): sent on the listening connection itself, it would be heard even through
+                // PgBouncer in transaction mode, whose LIFO pool hands the ping the very server connection that ran LISTEN,
+                // while notifications from every other session are lost. A dropped connection fails here too. The ping is
+                // matched by a unique payload, never by "some message arrived".
                 var ping = Ping + ":" + Guid.NewGuid().ToString("N");
-                await using (var command = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
+                Volatile.Write(ref _pingExpected, ping);
+                Volatile.Write(ref _pingHeard, 0);
+                await using (var other = await store.DataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false))
+                await using (var command = new NpgsqlCommand("SELECT pg_notify($1, $2)", other))
                 {
                     command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _jobsChannel });
                     command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ping });
@@ -134,16 +140,12 @@ internal sealed class TriggerNotificationListener(
 
                 PingsSent++;
                 var sent = System.Diagnostics.Stopwatch.GetTimestamp(); // a network deadline: real time, whatever the app's clock
-                while (Volatile.Read(ref _pingHeard) != ping)
+                while (Volatile.Read(ref _pingHeard) == 0)
                 {
                     var left = PingTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(sent);
-                    if (left <= TimeSpan.Zero || !await connection.WaitAsync((int)Math.Ceiling(left.TotalMilliseconds), stoppingToken).ConfigureAwait(false))
+                    if ((left <= TimeSpan.Zero || !await connection.WaitAsync((int)Math.Ceiling(left.TotalMilliseconds), stoppingToken).ConfigureAwait(false))
+                        && Volatile.Read(ref _pingHeard) == 0)
                     {
-                        if (Volatile.Read(ref _pingHeard) == ping)
-                        {
-                            break;
-                        }
-
                         throw new BomTriggerException(
                             $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
                             + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString.");
@@ -157,7 +159,11 @@ internal sealed class TriggerNotificationListener(
     {
         if (e.Payload.StartsWith(Ping, StringComparison.Ordinal))
         {
-            Volatile.Write(ref _pingHeard, e.Payload); // another instance's ping is simply not ours
+            if (e.Payload == Volatile.Read(ref _pingExpected))
+            {
+                Volatile.Write(ref _pingHeard, 1); // other instances' pings are not ours
+            }
+
             return;
         }
 

@@ -31,7 +31,8 @@ internal sealed class RevocationListener : BackgroundService
     private readonly ILogger _logger;
     private readonly string _channel;
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string? _pingHeard;
+    private string? _pingExpected;
+    private int _pingHeard;
 
     public RevocationListener(
         PostgresStoreDataSource<PostgresTokenStoreOptions> storeDataSource,
@@ -118,17 +119,21 @@ internal sealed class RevocationListener : BackgroundService
         IsListening = true;
         Volatile.Read(ref _listening).TrySetResult();
         Log.RevocationListenerListening(_logger, _channel);
-        while (true)
+        for (var proven = false; ; proven = true)
         {
-            if (!await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+            if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
             {
-                // Nothing arrived for a while: prove that notifications still reach this connection by sending one to the
-                // channel. A dropped connection fails here; a LISTEN that went through a transaction-mode pooler succeeds
-                // but never hears anything, and is treated as lost too. PostgreSQL may deliver the session's own
-                // notification while the ping command runs (before its reply), so the ping is matched by a unique payload
-                // rather than by waiting for the next message.
+                // Right after LISTEN, and whenever nothing arrived for a while: prove that notifications sent by other
+                // sessions reach this connection. The ping goes out on another connection of the store's data source (the
+                // path every real NOTIFY takes): sent on the listening connection itself, it would be heard even through
+                // PgBouncer in transaction mode, whose LIFO pool hands the ping the very server connection that ran LISTEN,
+                // while notifications from every other session are lost. A dropped connection fails here too. The ping is
+                // matched by a unique payload, never by "some message arrived".
                 var expected = Ping + ":" + Guid.NewGuid().ToString("N");
-                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", connection))
+                Volatile.Write(ref _pingExpected, expected);
+                Volatile.Write(ref _pingHeard, 0);
+                await using (var other = await _storeDataSource.DataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false))
+                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", other))
                 {
                     ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _channel });
                     ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = expected });
@@ -137,11 +142,11 @@ internal sealed class RevocationListener : BackgroundService
                 }
 
                 var sent = System.Diagnostics.Stopwatch.GetTimestamp(); // a network deadline: real time, whatever the app's clock
-                while (Volatile.Read(ref _pingHeard) != expected)
+                while (Volatile.Read(ref _pingHeard) == 0)
                 {
                     var left = PingTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(sent);
                     if ((left <= TimeSpan.Zero || !await connection.WaitAsync((int)Math.Ceiling(left.TotalMilliseconds), stoppingToken).ConfigureAwait(false))
-                        && Volatile.Read(ref _pingHeard) != expected)
+                        && Volatile.Read(ref _pingHeard) == 0)
                     {
                         throw new TokenRotationException(
                             $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
@@ -161,7 +166,11 @@ internal sealed class RevocationListener : BackgroundService
 
         if (e.Payload.StartsWith(Ping, StringComparison.Ordinal))
         {
-            Volatile.Write(ref _pingHeard, e.Payload); // another instance's ping is simply not ours
+            if (e.Payload == Volatile.Read(ref _pingExpected))
+            {
+                Volatile.Write(ref _pingHeard, 1); // other instances' pings are not ours
+            }
+
             return;
         }
 

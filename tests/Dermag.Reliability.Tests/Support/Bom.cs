@@ -58,10 +58,11 @@ public sealed class RecordingAction : IBomTriggerAction, IBomActionDescription
 /// <summary>A provider with Dermag.BomTriggers on the chosen store.</summary>
 public static class BomHost
 {
-    public static async Task<ServiceProvider> StartAsync(Action<BomTriggersBuilder> useStore, TimeProvider? time = null)
+    public static async Task<ServiceProvider> StartAsync(Action<BomTriggersBuilder> useStore, TimeProvider? time = null, Action<BomTriggerOptions>? configure = null, Action<IServiceCollection>? addServices = null)
     {
         var host = new QuietHost();
         var services = new ServiceCollection();
+        addServices?.Invoke(services);
         if (time is not null)
         {
             services.AddSingleton(time);
@@ -71,7 +72,7 @@ public static class BomHost
         services.AddSingleton<IBomEditor>(host);
         services.AddSingleton<IBomCostCalculator>(host);
         services.AddSingleton<IBomNotificationSender>(host);
-        var builder = services.AddBomTriggers().AddAction<RecordingAction>(RecordingAction.Type);
+        var builder = services.AddBomTriggers(configure).AddAction<RecordingAction>(RecordingAction.Type);
         useStore(builder);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         if (provider.GetService<DermagMigrations>() is { } migrations)

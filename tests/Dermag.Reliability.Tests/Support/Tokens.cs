@@ -33,11 +33,18 @@ public sealed class TokenHost : IAsyncDisposable
 
     public IRefreshTokenManager Service => Provider.GetRequiredService<IRefreshTokenManager>();
 
-    public static async Task<TokenHost> StartAsync(string connectionString, Action<RefreshTokenRotationOptions>? configure = null, string applicationName = "dermag-reliability")
+    public static async Task<TokenHost> StartAsync(
+        string connectionString,
+        Action<RefreshTokenRotationOptions>? configure = null,
+        string applicationName = "dermag-reliability",
+        Action<PostgresTokenStoreOptions>? postgres = null,
+        Action<IServiceCollection>? addServices = null,
+        TimeProvider? timeProvider = null)
     {
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(time);
+        services.AddSingleton(timeProvider ?? time);
+        addServices?.Invoke(services);
         services.AddRefreshTokenRotation(o =>
         {
             o.Issuer = Issuer;
@@ -45,7 +52,7 @@ public sealed class TokenHost : IAsyncDisposable
             o.AccessSigningKeys.Add(new TokenSigningKey("access-1", AccessKey));
             o.RefreshSigningKeys.Add(new TokenSigningKey("refresh-1", RefreshKey));
             configure?.Invoke(o);
-        }).UsePostgres((await Dermag.Testing.PostgresServer.GetAsync()).Limit(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString));
+        }).UsePostgres((await Dermag.Testing.PostgresServer.GetAsync()).Limit(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString), postgres);
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         await provider.GetRequiredService<DermagMigrations>().MigrateAsync();
         return new TokenHost(provider, time, NpgsqlDataSource.Create(connectionString));
