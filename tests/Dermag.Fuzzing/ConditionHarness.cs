@@ -18,7 +18,7 @@ namespace Dermag.Fuzzing;
 public sealed class ConditionHarness : IHarness
 {
     private static readonly string[] DefinitionProperties =
-        ["/name", "/description", "/triggerEvent", "/triggerCondition", "/actionType", "/actionConfig", "/sourceTaskTypeId", "/targetTaskTypeId", "/createdBy"];
+        ["/name", "/description", "/triggerEvent", "/triggerCondition", "/actionType", "/actionConfig", "/sourceTaskTypeId", "/targetTaskTypeId", "/createdBy", "/execution"];
 
     private static readonly JsonElement NotifyConfig = BomHost.Json("""{"message":"fuzz","recipients":["manager"]}""");
 
@@ -69,6 +69,9 @@ public sealed class ConditionHarness : IHarness
             TriggerCondition = condition,
             ActionType = BomTriggerActions.Notify,
             ActionConfig = NotifyConfig,
+
+            // A schedule trigger needs its schedule, so that only the condition decides whether the definition is valid.
+            Execution = eventType == BomTriggerEvents.Schedule ? new BomTriggerExecution { Schedule = new BomTriggerSchedule { Cron = "0 * * * *" } } : null,
         };
         var errors = _validator.Validate(definition, out var compiled);
         CheckErrors(errors, definition);
