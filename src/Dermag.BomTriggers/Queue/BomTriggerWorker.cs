@@ -70,7 +70,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         }
 
         // Stop claiming; let running jobs finish, within the shutdown timeout and the host's own.
-        await _stopClaiming.CancelAsync().ConfigureAwait(false);
+        await CancelAsync(_stopClaiming).ConfigureAwait(false);
         var loops = Task.WhenAll(_loops);
         using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -83,7 +83,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
             // Cancel what is left. Jobs whose action stopped are handed back at once (another instance runs them, as a new
             // attempt); a job whose action ignores its cancellation is left to its lease, which is no longer renewed, so
             // no other instance runs it while this one might still be.
-            await _abortJobs.CancelAsync().ConfigureAwait(false);
+            await CancelAsync(_abortJobs).ConfigureAwait(false);
             await loops.WaitAsync(_options.ActionCancellationGrace + TimeSpan.FromSeconds(1), _time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var stopped = _held.Where(h => h.Value).Select(h => h.Key.JobId).ToArray();
             if (stopped.Length > 0)
@@ -102,7 +102,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         }
         else
         {
-            await _abortJobs.CancelAsync().ConfigureAwait(false); // nothing runs any more: ends the heartbeat
+            await CancelAsync(_abortJobs).ConfigureAwait(false); // nothing runs any more: ends the heartbeat
         }
 
         await (_heartbeat ?? Task.CompletedTask).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -243,6 +243,19 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>Cancels <paramref name="source"/> unless the container disposed the worker meanwhile (which cancelled it already).</summary>
+    private static async Task CancelAsync(CancellationTokenSource source)
+    {
+        try
+        {
+            await source.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed while the host was stopping (two stops at once, or a container disposed early): Dispose cancelled it.
         }
     }
 
