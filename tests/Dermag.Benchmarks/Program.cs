@@ -8,6 +8,7 @@ var scenarios = new Dictionary<string, Func<BenchmarkRun, Task>>(StringComparer.
     ["dispatch"] = DispatchScenario.RunAsync,
     ["dispatch-pg"] = DispatchPgScenario.RunAsync,
     ["rotation"] = RotationScenario.RunAsync,
+    ["rotation-latency"] = RotationLatencyScenario.RunAsync,
     ["cleanup"] = CleanupScenario.RunAsync,
     ["revocation"] = RevocationScenario.RunAsync,
     ["queue"] = QueueScenario.RunAsync,
