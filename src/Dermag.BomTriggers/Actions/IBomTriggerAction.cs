@@ -123,9 +123,12 @@ public sealed class ActionConfigValidationContext
 /// <summary>What an action receives.</summary>
 public sealed class ActionContext
 {
-    internal ActionContext(BomTrigger trigger, BomTriggerEvent triggerEvent, Guid correlationId, int depth, IBomTriggerEnlistment? enlistment, IServiceProvider services, string idempotencyKey = "", int attempt = 1)
+    private readonly ExecutionKey _executionKey;
+    private string? _idempotencyKey;
+
+    internal ActionContext(BomTrigger trigger, BomTriggerEvent triggerEvent, Guid correlationId, int depth, IBomTriggerEnlistment? enlistment, IServiceProvider services, ExecutionKey executionKey = default, int attempt = 1)
     {
-        IdempotencyKey = idempotencyKey;
+        _executionKey = executionKey;
         Attempt = attempt;
         Trigger = trigger;
         Event = triggerEvent;
@@ -167,7 +170,7 @@ public sealed class ActionContext
     /// effect outside the caller's transaction should record this key with the effect (a unique column, a message id) so a
     /// second attempt finds the first one's work done.
     /// </summary>
-    public string IdempotencyKey { get; }
+    public string IdempotencyKey => _idempotencyKey ??= _executionKey.Stored ?? BomTriggerEngine.IdempotencyKey(_executionKey.EventId, Trigger.Id);
 
     /// <summary>1 for the first attempt; above 1 when a queued job is retried or taken over from a worker that died.</summary>
     public int Attempt { get; }

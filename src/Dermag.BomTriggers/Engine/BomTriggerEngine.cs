@@ -90,8 +90,7 @@ internal sealed class BomTriggerEngine(
                     {
                         scope ??= scopes.CreateAsyncScope();
                         timeouts ??= new ActionTimeoutSource(timeProvider);
-                        var key = IdempotencyKey(item.EventId, candidate.Trigger.Id);
-                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, chain.CorrelationId, scope.Value.ServiceProvider, enlistment, key, 1, chain.Pending, timeouts, abandoned ??= [], cancellationToken).ConfigureAwait(false);
+                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, chain.CorrelationId, scope.Value.ServiceProvider, enlistment, new ExecutionKey(item.EventId, null), 1, chain.Pending, timeouts, abandoned ??= [], cancellationToken).ConfigureAwait(false);
                     }
 
                     chain.Outcomes.Add(outcome);
@@ -170,7 +169,7 @@ internal sealed class BomTriggerEngine(
     /// </summary>
     private async Task<string?> PersistAsync(ChainRun chain, System.Data.Common.DbTransaction? transaction, bool strict, CancellationToken cancellationToken)
     {
-        if (chain.Jobs.Count > 0)
+        if (chain.HasJobs)
         {
             try
             {
@@ -311,7 +310,7 @@ internal sealed class BomTriggerEngine(
         }
 
         var caused = new Queue<ChainItem>();
-        var run = await ExecuteAsync(candidate, current, job.Depth, job.CorrelationId, services, null, job.IdempotencyKey, job.Attempt, caused, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
+        var run = await ExecuteAsync(candidate, current, job.Depth, job.CorrelationId, services, null, new ExecutionKey(default, job.IdempotencyKey), job.Attempt, caused, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
 
         if (run.Outcome.Kind != TriggerOutcomeKind.Executed)
         {
@@ -539,7 +538,7 @@ internal sealed class BomTriggerEngine(
         Guid correlationId,
         IServiceProvider services,
         IBomTriggerEnlistment? enlistment,
-        string idempotencyKey,
+        ExecutionKey executionKey,
         int attempt,
         Queue<ChainItem> queue,
         ActionTimeoutSource timeouts,
@@ -559,7 +558,7 @@ internal sealed class BomTriggerEngine(
                 return (Failed(trigger, current, depth, started, null, $"The action type '{trigger.ActionType}' is not registered; call AddAction<THandler>(\"{trigger.ActionType}\")."), null);
             }
 
-            var context = new ActionContext(trigger, current, correlationId, depth, enlistment, services, idempotencyKey, attempt);
+            var context = new ActionContext(trigger, current, correlationId, depth, enlistment, services, executionKey, attempt);
 
             // The action starts on the thread pool, so one that blocks before returning its task cannot hold the dispatch
             // past its timeout. When the timeout fires, the action's token is cancelled and it gets a bounded grace to stop.
@@ -583,7 +582,7 @@ internal sealed class BomTriggerEngine(
             var caused = result.CausedEvents.Count == 0 ? [] : result.CausedEvents.Select(Readable).ToArray();
             for (var i = 0; i < caused.Length; i++)
             {
-                queue.Enqueue(new ChainItem(caused[i], depth + 1, caused[i].EventId ?? CausedEventId(idempotencyKey, i)));
+                queue.Enqueue(new ChainItem(caused[i], depth + 1, caused[i].EventId ?? CausedEventId(context.IdempotencyKey, i)));
             }
 
             Log.TriggerExecuted(Logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
@@ -716,7 +715,7 @@ internal sealed class BomTriggerEngine(
 }
 
 /// <summary>An event waiting in a chain: its depth and its id (the host's, or derived from the execution that caused it).</summary>
-internal sealed record ChainItem(BomTriggerEvent Event, int Depth, Guid EventId);
+internal readonly record struct ChainItem(BomTriggerEvent Event, int Depth, Guid EventId);
 
 /// <summary>What one run of a chain collects: outcomes, log rows and jobs, written together at the end.</summary>
 internal sealed class ChainRun(Guid correlationId, HashSet<(int TriggerId, int TaskId)> ran)
@@ -732,8 +731,12 @@ internal sealed class ChainRun(Guid correlationId, HashSet<(int TriggerId, int T
 
     public List<NewTriggerLog> Logs { get; } = [];
 
-    /// <summary>The jobs to write, each with the index of its <see cref="TriggerOutcomeKind.Queued"/> outcome.</summary>
-    public List<(int OutcomeIndex, NewJob Job)> Jobs { get; } = [];
+    /// <summary>The jobs to write, each with the index of its <see cref="TriggerOutcomeKind.Queued"/> outcome (created on the first).</summary>
+    public List<(int OutcomeIndex, NewJob Job)> Jobs => _jobs ??= [];
+
+    public bool HasJobs => _jobs is { Count: > 0 };
+
+    private List<(int OutcomeIndex, NewJob Job)>? _jobs;
 
     public int NotConsidered { get; set; }
 }
@@ -770,3 +773,6 @@ internal sealed class JobInterruptedException(bool actionStopped) : Exception(ac
 {
     public bool ActionStopped { get; } = actionStopped;
 }
+
+/// <summary>An execution's idempotency key: a job's stored key, or (inline) the event id, turned into the key only when read.</summary>
+internal readonly record struct ExecutionKey(Guid EventId, string? Stored);
