@@ -209,7 +209,6 @@ internal sealed class BomTriggerEngine(
         activity?.SetTag("dermag.bom_triggers.job_id", job.Id);
         activity?.SetTag("dermag.bom_triggers.attempt", job.Attempt);
         activity?.SetTag("dermag.correlation_id", job.CorrelationId);
-        var now = timeProvider.GetUtcNow();
         var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
         if (!snapshot.ById.TryGetValue(job.TriggerId, out var candidate))
         {
