@@ -72,6 +72,34 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
     }
 
     [Fact]
+    public async Task HealthCheck_IsHealthyWhileListening_DegradedWhenTheListenerIsDown_UnhealthyWithoutMigrations()
+    {
+        var connectionString = await database.CreateDatabaseAsync("crossinstancehealth");
+        using var host = await StartAsync(connectionString, new FakeTimeProvider(TestSetup.Start), applicationName: "health");
+        var health = host.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+
+        var healthy = (await health.CheckHealthAsync()).Entries["dermag-token-rotation"];
+        healthy.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, healthy.Description);
+        healthy.Tags.Should().Contain("ready");
+
+        await host.Services.GetRequiredService<RevocationListener>().StopAsync(default);
+        var degraded = (await health.CheckHealthAsync()).Entries["dermag-token-rotation"];
+        degraded.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
+        degraded.Description.Should().Contain("LISTEN connection is down");
+
+        await using (var dataSource = NpgsqlDataSource.Create((await PostgresServer.GetAsync()).Limit(connectionString, 2)))
+        await using (var forget = dataSource.CreateCommand(
+            $"DELETE FROM public.{Dermag.Migrations.MigrationRunner.HistoryTableName} WHERE library = 'Dermag.TokenRotation' AND script LIKE '0002%'"))
+        {
+            (await forget.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        var unhealthy = (await health.CheckHealthAsync()).Entries["dermag-token-rotation"];
+        unhealthy.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy);
+        unhealthy.Description.Should().Contain("0002_create_refresh_sessions.sql");
+    }
+
+    [Fact]
     public async Task ListenerConnectionLost_ClearsTheCacheAndListensAgain()
     {
         var connectionString = await database.CreateDatabaseAsync("crossinstancelost");
@@ -165,6 +193,7 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
             pg.RevocationNotifications = notifications;
             configure?.Invoke(pg);
         });
+        builder.Services.AddHealthChecks().AddRefreshTokenRotation(tags: ["ready"]);
         return builder.Build();
     }
 
