@@ -529,8 +529,46 @@ internal sealed class BomTriggerEngine(
         return null;
     }
 
-    /// <summary>Runs the candidate's action; returns its outcome and its result as the log stores it.</summary>
+    /// <summary>Runs the candidate's action in its own span (<c>dermag.bom_triggers.action</c>, a child of the dispatch or job span).</summary>
     private async Task<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
+        CompiledTrigger candidate,
+        BomTriggerEvent current,
+        int depth,
+        Guid correlationId,
+        IServiceProvider services,
+        IBomTriggerEnlistment? enlistment,
+        ExecutionKey executionKey,
+        int attempt,
+        Queue<ChainItem> queue,
+        ActionTimeoutSource timeouts,
+        List<Task> abandoned,
+        CancellationToken cancellationToken)
+    {
+        using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.action");
+        if (activity is not null)
+        {
+            activity.SetTag("dermag.bom_triggers.trigger_id", candidate.Trigger.Id);
+            activity.SetTag("dermag.bom_triggers.action", candidate.Trigger.ActionType);
+            activity.SetTag("dermag.bom_triggers.task_id", current.TaskId);
+            activity.SetTag("dermag.bom_triggers.depth", depth);
+            activity.SetTag("dermag.bom_triggers.attempt", attempt);
+        }
+
+        var result = await ExecuteCoreAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
+        if (activity is not null)
+        {
+            activity.SetTag("dermag.bom_triggers.outcome", result.Outcome.Kind.ToString());
+            if (result.Outcome.Kind == TriggerOutcomeKind.Failed)
+            {
+                activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Outcome.Error);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Runs the candidate's action; returns its outcome and its result as the log stores it.</summary>
+    private async Task<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteCoreAsync(
         CompiledTrigger candidate,
         BomTriggerEvent current,
         int depth,
