@@ -78,6 +78,12 @@ public sealed class TriggerEndpointTests(SampleHostFactory factory) : IClassFixt
         toggled.Data.GetProperty("isActive").GetBoolean().Should().BeFalse();
         (await api.PatchAsync($"/api/bom-triggers/{id}/toggle")).Data.GetProperty("isActive").GetBoolean().Should().BeTrue();
 
+        // The original API's clients toggle with POST.
+        var posted = await api.PostAsync($"/api/bom-triggers/{id}/toggle");
+        posted.Status.Should().Be(HttpStatusCode.OK, posted.ToString());
+        posted.Data.GetProperty("isActive").GetBoolean().Should().BeFalse();
+        (await api.PostAsync($"/api/bom-triggers/{id}/toggle")).Data.GetProperty("isActive").GetBoolean().Should().BeTrue();
+
         (await api.DeleteAsync($"/api/bom-triggers/{id}")).Status.Should().Be(HttpStatusCode.OK);
         (await api.GetAsync($"/api/bom-triggers/{id}")).Status.Should().Be(HttpStatusCode.NotFound);
         (await api.DeleteAsync($"/api/bom-triggers/{id}")).Status.Should().Be(HttpStatusCode.NotFound);
@@ -266,6 +272,7 @@ public sealed class TriggerEndpointTests(SampleHostFactory factory) : IClassFixt
     [InlineData("bom_editor", "GET", "/api/bom-triggers/events", HttpStatusCode.OK)]
     [InlineData("bom_editor", "POST", "/api/bom-triggers", HttpStatusCode.Forbidden)]
     [InlineData("bom_editor", "PATCH", "/api/bom-triggers/1/toggle", HttpStatusCode.Forbidden)]
+    [InlineData("bom_editor", "POST", "/api/bom-triggers/1/toggle", HttpStatusCode.Forbidden)]
     [InlineData("bom_editor", "DELETE", "/api/bom-triggers/1", HttpStatusCode.Forbidden)]
     [InlineData("bom_editor", "POST", "/api/bom-triggers/1/test", HttpStatusCode.Forbidden)]
     [InlineData("technician", "GET", "/api/bom-triggers", HttpStatusCode.Forbidden)]

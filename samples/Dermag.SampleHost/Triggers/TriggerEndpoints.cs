@@ -105,11 +105,12 @@ public static class TriggerEndpoints
             await store.DeleteAsync(id, UserId(user), ct) ? Envelope.Ok(new { id }, "Trigger deleted.") : Envelope.NotFound($"Trigger {id} not found."))
             .RequireAuthorization(Policies.ManageTriggers).WithSummary("Delete a trigger (soft: its logs and history stay, and restore brings it back)");
 
-        group.MapPatch("/{id:int}/toggle", async (int id, IBomTriggerManager store, ClaimsPrincipal user, CancellationToken ct) =>
+        // PATCH is the natural verb; the original API's clients send POST, so both are mapped to the same handler.
+        group.MapMethods("/{id:int}/toggle", [HttpMethods.Patch, HttpMethods.Post], async (int id, IBomTriggerManager store, ClaimsPrincipal user, CancellationToken ct) =>
             await store.ToggleAsync(id, UserId(user), ct) is { } trigger
                 ? Envelope.Ok(trigger, trigger.IsActive ? "Trigger activated." : "Trigger deactivated.")
                 : Envelope.NotFound($"Trigger {id} not found."))
-            .RequireAuthorization(Policies.ManageTriggers).WithSummary("Activate or deactivate a trigger");
+            .RequireAuthorization(Policies.ManageTriggers).WithSummary("Activate or deactivate a trigger (PATCH, or POST as the original API's clients send)");
 
         group.MapPost("/{id:int}/test", async (int id, JsonElement body, IBomTriggerEngine engine, CancellationToken ct) =>
         {
