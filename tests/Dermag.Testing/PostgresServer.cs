@@ -1,9 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using Npgsql;
 using Testcontainers.PostgreSql;
+using static Dermag.Testing.PostgresBinaries;
 
 namespace Dermag.Testing;
 
@@ -180,7 +179,7 @@ public sealed class PostgresServer
 
             var data = Path.Combine(root, "data");
             var port = FreePort();
-            string? user = asRoot ? "postgres" : null;
+            var user = ServerUser;
             await RunAsync(Path.Combine(binaries, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"], user);
             var options = $"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB";
             await RunAsync(Path.Combine(binaries, "pg_ctl"), ["-D", data, "-o", options, "-l", Path.Combine(root, "server.log"), "-w", "start"], user);
@@ -201,37 +200,6 @@ public sealed class PostgresServer
             return new PostgresServer(connectionString, $"local cluster on port {port}");
         }
 
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
 
-        private static async Task RunAsync(string file, string[] arguments, string? asUser)
-        {
-            var start = asUser is null
-                ? new ProcessStartInfo(file)
-                : new ProcessStartInfo("runuser", ["-u", asUser, "--", file, .. arguments]);
-            if (asUser is null)
-            {
-                foreach (var argument in arguments)
-                {
-                    start.ArgumentList.Add(argument);
-                }
-            }
-
-            start.RedirectStandardOutput = true;
-            start.RedirectStandardError = true;
-            start.WorkingDirectory = Path.GetTempPath();
-            using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"{Path.GetFileName(file)} exited with {process.ExitCode}: {await stderr}{await stdout}");
-            }
-        }
     }
 }

@@ -1,8 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Dermag.Testing;
+using static Dermag.Testing.PostgresBinaries;
 
 namespace Dermag.Reliability.Tests.Support;
 
@@ -40,7 +38,7 @@ public sealed class OwnCluster : IAsyncLifetime
             return;
         }
 
-        _user = Environment.UserName == "root" ? "postgres" : null;
+        _user = ServerUser;
         _root = Directory.CreateTempSubdirectory("dermag-own-pg-").FullName;
         if (_user is not null)
         {
@@ -78,26 +76,5 @@ public sealed class OwnCluster : IAsyncLifetime
     private Task PgCtlAsync(params string[] arguments) =>
         RunAsync(Path.Combine(_bin!, "pg_ctl"), ["-D", Data, "-l", Path.Combine(_root!, "server.log"), "-w", .. arguments], _user);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    private static async Task RunAsync(string file, string[] arguments, string? asUser)
-    {
-        var start = asUser is null ? new ProcessStartInfo(file, arguments) : new ProcessStartInfo("runuser", ["-u", asUser, "--", file, .. arguments]);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.WorkingDirectory = Path.GetTempPath();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{Path.GetFileName(file)} exited with {process.ExitCode}: {await stderr}{await stdout}");
-        }
-    }
 }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
 using Dermag.Testing;
 using Npgsql;
+using static Dermag.Testing.PostgresBinaries;
 
 namespace Dermag.Reliability.Tests.Support;
 
@@ -146,12 +146,6 @@ public sealed class PgBouncerFixture : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static void Run(string file, params string[] arguments)
     {

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Dermag.Testing;
 using Npgsql;
+using static Dermag.Testing.PostgresBinaries;
 
 namespace Dermag.Reliability.Tests.Support;
 
@@ -69,7 +68,7 @@ public sealed class ReplicatedPostgres : IAsyncDisposable
         var asRoot = Environment.UserName == "root";
         var root = Path.Combine(Path.GetTempPath(), $"dermag-failover-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
         Directory.CreateDirectory(root);
-        var user = asRoot ? "postgres" : null;
+        var user = ServerUser;
         if (asRoot)
         {
             await RunAsync("chown", ["postgres:postgres", root], null);
@@ -208,26 +207,5 @@ public sealed class ReplicatedPostgres : IAsyncDisposable
 
     private Task PgCtlAsync(string[] arguments) => RunAsync(Path.Combine(_binaries, "pg_ctl"), arguments, _user);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    private static async Task RunAsync(string file, string[] arguments, string? asUser)
-    {
-        var start = asUser is null ? new ProcessStartInfo(file, arguments) : new ProcessStartInfo("runuser", ["-u", asUser, "--", file, .. arguments]);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.WorkingDirectory = Path.GetTempPath();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {file}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{Path.GetFileName(file)} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await stderr}{await stdout}");
-        }
-    }
 }
