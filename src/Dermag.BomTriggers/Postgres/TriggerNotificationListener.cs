@@ -24,7 +24,6 @@ internal sealed class TriggerNotificationListener(
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
-    private const string Ping = "ping";
 
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 
@@ -33,8 +32,7 @@ internal sealed class TriggerNotificationListener(
     private string _triggersChannel = string.Empty;
     private string _jobsChannel = string.Empty;
     private CancellationToken _stopping;
-    private string? _pingExpected;
-    private int _pingHeard;
+    private readonly Dermag.Postgres.ListenerProbe _probe = new();
 
     /// <summary>How long the connection may stay silent before the listener proves it still hears (15 s; shorter in tests).</summary>
     internal TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
@@ -43,7 +41,7 @@ internal sealed class TriggerNotificationListener(
     internal int Connections { get; private set; }
 
     /// <summary>How many keep-alive pings the listener sent.</summary>
-    internal int PingsSent { get; private set; }
+    internal int PingsSent => _probe.Sent;
 
     /// <summary>Completes when the listener is (again) listening; for tests and health checks.</summary>
     public Task Listening => Volatile.Read(ref _listening).Task;
@@ -121,49 +119,18 @@ internal sealed class TriggerNotificationListener(
         {
             if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
             {
-                // Right after LISTEN, and whenever nothing arrived for a while: prove that notifications sent by other
-                // sessions reach this connection. The ping goes out on another connection of the store's data source (the
-                // path every real NOTIFY takes): sent on the listening connection itself, it would be heard even through
-                // PgBouncer in transaction mode, whose LIFO pool hands the ping the very server connection that ran LISTEN,
-                // while notifications from every other session are lost. A dropped connection fails here too. The ping is
-                // matched by a unique payload, never by "some message arrived".
-                var ping = Ping + ":" + Guid.NewGuid().ToString("N");
-                Volatile.Write(ref _pingExpected, ping);
-                Volatile.Write(ref _pingHeard, 0);
-                await using (var other = await store.DataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false))
-                await using (var command = new NpgsqlCommand("SELECT pg_notify($1, $2)", other))
-                {
-                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _jobsChannel });
-                    command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ping });
-                    await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-                }
-
-                PingsSent++;
-                var sent = System.Diagnostics.Stopwatch.GetTimestamp(); // a network deadline: real time, whatever the app's clock
-                while (Volatile.Read(ref _pingHeard) == 0)
-                {
-                    var left = PingTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(sent);
-                    if ((left <= TimeSpan.Zero || !await connection.WaitAsync((int)Math.Ceiling(left.TotalMilliseconds), stoppingToken).ConfigureAwait(false))
-                        && Volatile.Read(ref _pingHeard) == 0)
-                    {
-                        throw new BomTriggerException(
-                            $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                            + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString.");
-                    }
-                }
+                // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
+                await _probe.ProveAsync(connection, store.DataSource, _jobsChannel, PingTimeout, () => new BomTriggerException(
+                    $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                    + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
             }
         }
     }
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
     {
-        if (e.Payload.StartsWith(Ping, StringComparison.Ordinal))
+        if (_probe.IsPing(e.Payload))
         {
-            if (e.Payload == Volatile.Read(ref _pingExpected))
-            {
-                Volatile.Write(ref _pingHeard, 1); // other instances' pings are not ours
-            }
-
             return;
         }
 

@@ -21,9 +21,6 @@ internal sealed class RevocationListener : BackgroundService
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>The prefix of the keep-alive notification's payload (followed by a unique id), which every listener ignores.</summary>
-    internal const string Ping = "ping";
-
     private readonly PostgresStoreDataSource<PostgresTokenStoreOptions> _storeDataSource;
     private readonly PostgresTokenStoreOptions _options;
     private readonly SessionActivityCache _cache;
@@ -31,8 +28,7 @@ internal sealed class RevocationListener : BackgroundService
     private readonly ILogger _logger;
     private readonly string _channel;
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string? _pingExpected;
-    private int _pingHeard;
+    private readonly Dermag.Postgres.ListenerProbe _probe = new();
 
     public RevocationListener(
         PostgresStoreDataSource<PostgresTokenStoreOptions> storeDataSource,
@@ -56,7 +52,7 @@ internal sealed class RevocationListener : BackgroundService
     internal int Connections { get; private set; }
 
     /// <summary>How many keep-alive pings the listener sent.</summary>
-    internal int PingsSent { get; private set; }
+    internal int PingsSent => _probe.Sent;
 
     /// <summary>True while the LISTEN connection is established.</summary>
     public bool IsListening { get; private set; }
@@ -123,36 +119,10 @@ internal sealed class RevocationListener : BackgroundService
         {
             if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
             {
-                // Right after LISTEN, and whenever nothing arrived for a while: prove that notifications sent by other
-                // sessions reach this connection. The ping goes out on another connection of the store's data source (the
-                // path every real NOTIFY takes): sent on the listening connection itself, it would be heard even through
-                // PgBouncer in transaction mode, whose LIFO pool hands the ping the very server connection that ran LISTEN,
-                // while notifications from every other session are lost. A dropped connection fails here too. The ping is
-                // matched by a unique payload, never by "some message arrived".
-                var expected = Ping + ":" + Guid.NewGuid().ToString("N");
-                Volatile.Write(ref _pingExpected, expected);
-                Volatile.Write(ref _pingHeard, 0);
-                await using (var other = await _storeDataSource.DataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false))
-                await using (var ping = new NpgsqlCommand("SELECT pg_notify($1, $2)", other))
-                {
-                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = _channel });
-                    ping.Parameters.Add(new NpgsqlParameter<string> { TypedValue = expected });
-                    await ping.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-                    PingsSent++;
-                }
-
-                var sent = System.Diagnostics.Stopwatch.GetTimestamp(); // a network deadline: real time, whatever the app's clock
-                while (Volatile.Read(ref _pingHeard) == 0)
-                {
-                    var left = PingTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(sent);
-                    if ((left <= TimeSpan.Zero || !await connection.WaitAsync((int)Math.Ceiling(left.TotalMilliseconds), stoppingToken).ConfigureAwait(false))
-                        && Volatile.Read(ref _pingHeard) == 0)
-                    {
-                        throw new TokenRotationException(
-                            $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                            + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString.");
-                    }
-                }
+                // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
+                await _probe.ProveAsync(connection, _storeDataSource.DataSource, _channel, PingTimeout, () => new TokenRotationException(
+                    $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                    + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
             }
         }
     }
@@ -164,13 +134,8 @@ internal sealed class RevocationListener : BackgroundService
             return;
         }
 
-        if (e.Payload.StartsWith(Ping, StringComparison.Ordinal))
+        if (_probe.IsPing(e.Payload))
         {
-            if (e.Payload == Volatile.Read(ref _pingExpected))
-            {
-                Volatile.Write(ref _pingHeard, 1); // other instances' pings are not ours
-            }
-
             return;
         }
 
