@@ -32,12 +32,13 @@ public sealed class RevocationRaceTests(PostgresDatabase database) : IClassFixtu
         _store = await TestSetup.MigratedStoreAsync(database.DataSource, _schema);
 
         // Sleeps inside the successor insert of a rotation whose client says it is slow: the rotation holds every lock it
-        // takes for that long, so a revocation started meanwhile must wait for it (or make it fail).
+        // takes for that long, so a revocation started meanwhile must wait for it (or make it fail). 1.5 s, not less: on a
+        // loaded CI machine a 0.6 s window once closed before the revocation was seen waiting.
         await ExecuteAsync($"""
             CREATE FUNCTION "{_schema}".test_slow_successor() RETURNS trigger LANGUAGE plpgsql AS $f$
             BEGIN
                 IF NEW.parent_token_id IS NOT NULL AND NEW.user_agent = '{Slow}' THEN
-                    PERFORM pg_sleep(0.6);
+                    PERFORM pg_sleep(1.5);
                 END IF;
                 RETURN NEW;
             END
