@@ -21,9 +21,15 @@ public sealed class PackageFeed : IAsyncLifetime
 
     public string RepoRoot { get; } = FindRepoRootFrom(AppContext.BaseDirectory);
 
+    /// <summary>The commit being packed (SourceLink and the nuspec's repository element name it).</summary>
+    public string Commit { get; private set; } = "";
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Feed);
+        var (gitExit, head) = await ProcessRunner.RunAsync("git", ["rev-parse", "HEAD"], RepoRoot, TimeSpan.FromSeconds(30));
+        gitExit.Should().Be(0, "the repository's HEAD names the packed commit:\n" + head);
+        Commit = head.Trim();
         var solution = Path.Combine(Root, "pack.slnx");
         var projects = Packages.Select(p => $"  <Project Path=\"{Path.Combine(RepoRoot, "src", p, p + ".csproj")}\" />");
         await File.WriteAllTextAsync(solution, "<Solution>\n" + string.Join("\n", projects) + "\n</Solution>\n");
@@ -121,6 +127,34 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
 
         using var symbols = ZipFile.OpenRead(Path.ChangeExtension(nupkg, ".snupkg"));
         symbols.Entries.Select(e => e.FullName).Should().Contain($"lib/net10.0/{id}.pdb");
+        SourceLinkOf(symbols.GetEntry($"lib/net10.0/{id}.pdb")!).Should().Contain(
+            $"\"https://raw.githubusercontent.com/dermag/dermag-libraries/{feed.Commit}/*\"",
+            "every build maps its sources to the canonical repository at the packed commit, whatever the clone's remote");
+    }
+
+    /// <summary>The SourceLink JSON stored in a portable PDB (custom debug information CC110556-A091-4D38-9FEC-25AB9A351A6A).</summary>
+    private static string SourceLinkOf(ZipArchiveEntry pdb)
+    {
+        var sourceLinkKind = new Guid("CC110556-A091-4D38-9FEC-25AB9A351A6A");
+        using var buffer = new MemoryStream();
+        using (var stream = pdb.Open())
+        {
+            stream.CopyTo(buffer);
+        }
+
+        buffer.Position = 0;
+        using var provider = System.Reflection.Metadata.MetadataReaderProvider.FromPortablePdbStream(buffer);
+        var reader = provider.GetMetadataReader();
+        foreach (var handle in reader.CustomDebugInformation)
+        {
+            var info = reader.GetCustomDebugInformation(handle);
+            if (reader.GetGuid(info.Kind) == sourceLinkKind)
+            {
+                return System.Text.Encoding.UTF8.GetString(reader.GetBlobBytes(info.Value));
+            }
+        }
+
+        return "(no SourceLink in the PDB)";
     }
 
     [Fact]
