@@ -5,6 +5,7 @@ using Dermag.Migrations;
 using Dermag.SampleHost.Api;
 using Dermag.SampleHost.Auth;
 using Dermag.SampleHost.Demo;
+using Dermag.SampleHost.Hosting;
 using Dermag.SampleHost.Tasks;
 using Dermag.SampleHost.Triggers;
 using Dermag.TokenRotation;
@@ -27,6 +28,12 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
 // No connection string: everything in memory. ConnectionStrings__Dermag set: PostgreSQL, migrations applied at startup.
 var connectionString = builder.Configuration.GetConnectionString("Dermag");
 var keys = SigningKeys.FromConfiguration(builder.Configuration);
+
+// On PostgreSQL: create the database when it is missing, or stop here with one line saying why it cannot be reached.
+if (connectionString is not null && exportSqlTo is null && !await SampleDatabase.EnsureAsync(connectionString, Console.Out, Console.Error))
+{
+    return 1;
+}
 
 // ----- Dermag.TokenRotation -----
 var tokenRotation = builder.Services.AddRefreshTokenRotation(options =>
@@ -60,11 +67,12 @@ else
 // The demo's cost recalculation runs queued: a durable job that a worker (in any instance) picks up at once.
 builder.Services.AddHostedService<QueuedCostDemo>();
 
-// The host's task/BOM domain implements the interfaces the built-in actions call.
-builder.Services.AddSingleton<TaskBoard>();
-builder.Services.AddSingleton<IBomEditor>(sp => sp.GetRequiredService<TaskBoard>());
-builder.Services.AddSingleton<IBomCostCalculator>(sp => sp.GetRequiredService<TaskBoard>());
-builder.Services.AddSingleton<IBomNotificationSender>(sp => sp.GetRequiredService<TaskBoard>());
+// The host's task/BOM domain implements the interfaces the built-in actions call: in memory, or on PostgreSQL in the
+// app's own EF Core DbContext, with each request's trigger dispatch enlisted in its transaction (Tasks/).
+builder.Services.AddSampleTasks(connectionString);
+
+// Nothing here uses DataProtection (no cookies): an in-memory key ring, explained in Hosting/DataProtectionSetup.cs.
+builder.Services.AddSampleDataProtection();
 
 // ----- ASP.NET Core: JwtBearer with the library's validation parameters, role policies, JSON, OpenAPI -----
 builder.Services.AddSingleton<DemoUserStore>();
@@ -87,6 +95,7 @@ app.UseExceptionHandler(error => error.Run(async context =>
     context.Response.StatusCode = status;
     await context.Response.WriteAsJsonAsync(ApiResponse.Fail(code, message));
 }));
+app.UseSampleSecurityHeaders();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
@@ -115,7 +124,8 @@ if (keys.Generated)
 {
     app.Logger.LogWarning(
         "WARNING: no signing keys configured (Dermag:AccessSigningKey, Dermag:RefreshSigningKey, base64, 32+ bytes). "
-        + "Generated development keys for this run only: tokens stop working when the app restarts. Never run like this in production.");
+        + "Generated development keys for this run only: tokens stop working when the app restarts{AndOtherInstances}. Never run like this in production.",
+        connectionString is null ? "" : ", and other instances on this database reject them as INVALID_TOKEN (give every instance the same keys)");
 }
 
 app.Lifetime.ApplicationStarted.Register(() =>

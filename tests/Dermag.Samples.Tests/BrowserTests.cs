@@ -63,6 +63,24 @@ public sealed class BrowserTests : IAsyncLifetime
         page.SetDefaultTimeout(15_000);
         var errors = new List<string>();
         page.PageError += (_, error) => errors.Add(error);
+        var consoleErrors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                lock (consoleErrors)
+                {
+                    consoleErrors.Add(message.Text);
+                }
+            }
+        };
+
+        // Every Content-Security-Policy violation of the page, as the browser reports it (the init script is injected by
+        // the test tool, so the policy does not apply to it).
+        await page.AddInitScriptAsync("""
+            window.__cspViolations = [];
+            document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+            """);
 
         await page.GotoAsync(_baseUrl);
         await page.FillAsync("#username", "admin");
@@ -101,5 +119,15 @@ public sealed class BrowserTests : IAsyncLifetime
         await Expect(page.Locator("#whoami")).ToHaveTextAsync("Not logged in.");
 
         errors.Should().BeEmpty();
+        (await page.EvaluateAsync<string[]>("window.__cspViolations")).Should().BeEmpty("the page works under its Content-Security-Policy");
+        lock (consoleErrors)
+        {
+            consoleErrors.Should().NotContain(m => m.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase));
+        }
+
+        // The policy is enforced (so the empty list above means something): an inline style attribute is refused.
+        await page.EvaluateAsync("document.body.insertAdjacentHTML('beforeend', '<div style=\"color: red\">inline</div>')");
+        await page.WaitForFunctionAsync("window.__cspViolations.length > 0");
+        (await page.EvaluateAsync<string[]>("window.__cspViolations")).Should().ContainSingle().Which.Should().StartWith("style-src");
     }
 }

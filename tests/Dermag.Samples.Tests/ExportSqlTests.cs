@@ -22,12 +22,12 @@ public sealed class ExportSqlTests(PostgresDatabase database) : IClassFixture<Po
             var psql = await PostgresBinaries.RunPsqlFileAsync(database.ConnectionString, file);
             psql.ExitCode.Should().Be(0, psql.Output);
             var appliedByPsql = await HistoryAsync();
-            appliedByPsql.Select(h => h.Library).Distinct().Should().BeEquivalentTo(["Dermag.TokenRotation", "Dermag.BomTriggers"]);
+            appliedByPsql.Select(h => h.Library).Distinct().Should().BeEquivalentTo(["Dermag.TokenRotation", "Dermag.BomTriggers", "Dermag.SampleHost"], "the sample's own tables go through the same runner");
 
             await using var factory = new Infrastructure.SampleHostFactory().WithSetting("ConnectionStrings:Dermag", database.ConnectionString);
             var migrations = (DermagMigrations)factory.Services.GetService(typeof(DermagMigrations))!;
             var status = await migrations.GetStatusAsync();
-            status.Select(s => s.Library).Should().BeEquivalentTo(["Dermag.TokenRotation", "Dermag.BomTriggers"]);
+            status.Select(s => s.Library).Should().BeEquivalentTo(["Dermag.TokenRotation", "Dermag.BomTriggers", "Dermag.SampleHost"]);
             status.Should().AllSatisfy(s =>
             {
                 s.Pending.Should().BeEmpty();

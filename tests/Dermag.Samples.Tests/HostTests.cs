@@ -34,4 +34,21 @@ public sealed class HostTests(SampleHostFactory factory) : IClassFixture<SampleH
         (await response.Content.ReadAsStringAsync()).Should().Contain("Dermag sample host").And.Contain("app.js");
         (await client.GetAsync("/app.js")).StatusCode.Should().Be(HttpStatusCode.OK);
     }
+
+    [Fact]
+    public async Task BrowserPage_IsServedWithAContentSecurityPolicy_WithoutInlineScriptOrStyle()
+    {
+        using var client = factory.CreateClient();
+        var response = await client.GetAsync("/");
+
+        var policy = response.Headers.GetValues("Content-Security-Policy").Should().ContainSingle().Subject;
+        policy.Should().Contain("default-src 'self'").And.Contain("script-src 'self'").And.Contain("style-src 'self'").And.Contain("frame-ancestors 'none'");
+        policy.Should().NotContain("unsafe-inline").And.NotContain("unsafe-eval");
+        response.Headers.GetValues("X-Content-Type-Options").Should().Equal("nosniff");
+
+        // The page itself has nothing the policy would block (BrowserTests proves it in Chromium).
+        var html = await response.Content.ReadAsStringAsync();
+        html.Should().NotMatchRegex("<script(?![^>]*\\bsrc=)[^>]*>", "no inline script").And.NotContain("<style").And.NotContain(" style=");
+        html.Should().NotMatchRegex("\\son[a-z]+=", "no inline event handlers");
+    }
 }

@@ -50,8 +50,8 @@ public sealed class PostgresHostTests(PostgresDatabase database) : IClassFixture
         var task = await api.PostAsync("/api/tasks", new { title = "LAN on PostgreSQL", taskTypeCode = "LAN" });
         task.Status.Should().Be(HttpStatusCode.Created, task.ToString());
         task.Data.GetProperty("bom").EnumerateArray().Should().Contain(l => l.GetProperty("materialName").GetString() == "Kabel UTP Cat6" && l.GetProperty("quantity").GetDecimal() == 100m);
-        // Task ids restart with each host while logs outlive their triggers, so count the rows of this task's latest dispatch:
-        // the cable now, the queued cost recalculation (same correlation id, its attempt's row) once a worker ran it.
+        // Count the rows of this task's latest dispatch: the cable now, the queued cost recalculation (same correlation id,
+        // its attempt's row) once a worker ran it.
         var correlation = await ScalarAsync<string>($"SELECT correlation_id::text FROM bom_trigger_logs WHERE task_id = {task.Data.GetProperty("id").GetInt32()} ORDER BY id DESC LIMIT 1");
         var logged = 0L;
         for (var attempt = 0; attempt < 200 && logged < 2; attempt++)

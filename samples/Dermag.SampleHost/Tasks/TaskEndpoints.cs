@@ -19,7 +19,9 @@ public sealed record ChangeQuantityRequest(decimal? Quantity);
 
 /// <summary>
 /// <c>/api/tasks</c>: every change raises the matching BomTriggers event through <see cref="IBomTriggerEngine"/>, after
-/// the change is made, so the seed triggers add the cable, record the notification and recalculate the cost.
+/// the change is made, so the seed triggers add the cable, record the notification and recalculate the cost. Each change
+/// runs in one <see cref="ITaskChange"/>: on PostgreSQL the task change, the trigger actions' changes, the log rows and
+/// the queued jobs commit together, or roll back together when the request fails before the commit.
 /// </summary>
 public static class TaskEndpoints
 {
@@ -27,16 +29,16 @@ public static class TaskEndpoints
     {
         var group = routes.MapGroup("/api/tasks").WithTags("Tasks").RequireAuthorization();
 
-        group.MapGet("/types", () => Envelope.Ok(new { taskTypes = TaskBoard.TaskTypes, materials = TaskBoard.Catalog, statuses = TaskStatuses.All }))
+        group.MapGet("/types", () => Envelope.Ok(new { taskTypes = TaskCatalog.TaskTypes, materials = TaskCatalog.Materials, statuses = TaskStatuses.All }))
             .WithSummary("Task types, the material catalog and the statuses");
 
-        group.MapGet("/", (TaskBoard board) => Envelope.Ok(board.List())).WithSummary("List tasks");
+        group.MapGet("/", async (ITaskBoard board, CancellationToken ct) => Envelope.Ok(await board.ListAsync(ct))).WithSummary("List tasks");
 
-        group.MapGet("/{id:int}", (int id, TaskBoard board) =>
-            board.Get(id) is { } task ? Envelope.Ok(task) : Envelope.NotFound($"Task {id} not found."))
+        group.MapGet("/{id:int}", async (int id, ITaskBoard board, CancellationToken ct) =>
+            await board.GetAsync(id, ct) is { } task ? Envelope.Ok(task) : Envelope.NotFound($"Task {id} not found."))
             .WithSummary("A task with its BOM, cost, notifications and trigger runs");
 
-        group.MapPost("/", async (CreateTaskRequest body, TaskBoard board, IBomTriggerEngine engine, ClaimsPrincipal user, CancellationToken ct) =>
+        group.MapPost("/", async (CreateTaskRequest body, ITaskBoard board, ClaimsPrincipal user, CancellationToken ct) =>
         {
             var errors = new List<object>();
             if (string.IsNullOrWhiteSpace(body.Title))
@@ -44,10 +46,10 @@ public static class TaskEndpoints
                 errors.Add(new { path = "/title", message = "is required" });
             }
 
-            var type = TaskBoard.FindType(body.TaskTypeCode);
+            var type = TaskCatalog.FindType(body.TaskTypeCode);
             if (type is null)
             {
-                errors.Add(new { path = "/taskTypeCode", message = $"must be one of {string.Join(", ", TaskBoard.TaskTypes.Select(t => t.Code))}" });
+                errors.Add(new { path = "/taskTypeCode", message = $"must be one of {string.Join(", ", TaskCatalog.TaskTypes.Select(t => t.Code))}" });
             }
 
             if (errors.Count > 0 || type is null)
@@ -55,34 +57,36 @@ public static class TaskEndpoints
                 return Envelope.Invalid("The task is invalid.", errors);
             }
 
-            var task = board.Create(body.Title!.Trim(), type, body.Tags ?? [], user.FindFirstValue("name") ?? "unknown");
-            await DispatchAsync(board, engine, BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, task.Id, task.TaskTypeId, TaskBoard.EventData(task)), ct);
-            return Envelope.Created($"/api/tasks/{task.Id}", board.Get(task.Id), "Task created.");
+            await using var change = await board.BeginChangeAsync(ct);
+            var task = await board.CreateAsync(body.Title!.Trim(), type, body.Tags ?? [], user.FindFirstValue("name") ?? "unknown", ct);
+            await board.DispatchAsync(BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, task.Id, task.TaskTypeId, TaskCatalog.EventData(task)), ct);
+            await change.CommitAsync(ct);
+            return Envelope.Created($"/api/tasks/{task.Id}", await board.GetAsync(task.Id, ct), "Task created.");
         }).WithSummary("Create a task (fires ON_TASK_CREATE)");
 
-        group.MapPut("/{id:int}/status", async (int id, ChangeStatusRequest body, TaskBoard board, IBomTriggerEngine engine, CancellationToken ct) =>
+        group.MapPut("/{id:int}/status", async (int id, ChangeStatusRequest body, ITaskBoard board, CancellationToken ct) =>
         {
             if (body.Status is null || !TaskStatuses.All.Contains(body.Status))
             {
                 return Envelope.Invalid("The status is invalid.", new[] { new { path = "/status", message = $"must be one of {string.Join(", ", TaskStatuses.All)}" } });
             }
 
-            var previous = board.ChangeStatus(id, body.Status);
+            await using var change = await board.BeginChangeAsync(ct);
+            var previous = await board.ChangeStatusAsync(id, body.Status, ct);
             if (previous is null)
             {
                 return Envelope.NotFound($"Task {id} not found.");
             }
 
-            var task = board.Get(id)!;
-            await DispatchAsync(
-                board,
-                engine,
-                BomTriggerEvent.Create(BomTriggerEvents.StatusChange, id, task.TaskTypeId, TaskBoard.EventData(task), new JsonObject { ["status"] = previous }),
+            var task = (await board.GetAsync(id, ct))!;
+            await board.DispatchAsync(
+                BomTriggerEvent.Create(BomTriggerEvents.StatusChange, id, task.TaskTypeId, TaskCatalog.EventData(task), new JsonObject { ["status"] = previous }),
                 ct);
-            return Envelope.Ok(board.Get(id), $"Status changed from {previous} to {body.Status}.");
+            await change.CommitAsync(ct);
+            return Envelope.Ok(await board.GetAsync(id, ct), $"Status changed from {previous} to {body.Status}.");
         }).WithSummary("Change a task's status (fires ON_STATUS_CHANGE with the previous status)");
 
-        group.MapPost("/{id:int}/materials", async (int id, AddMaterialBody body, TaskBoard board, IBomTriggerEngine engine, ClaimsPrincipal user, CancellationToken ct) =>
+        group.MapPost("/{id:int}/materials", async (int id, AddMaterialBody body, ITaskBoard board, ClaimsPrincipal user, CancellationToken ct) =>
         {
             var errors = new List<object>();
             if (string.IsNullOrWhiteSpace(body.MaterialName))
@@ -105,51 +109,46 @@ public static class TaskEndpoints
                 return Envelope.Invalid("The material is invalid.", errors);
             }
 
-            var line = board.AddMaterial(id, body.MaterialName!.Trim(), body.Quantity!.Value, body.Unit, body.UnitPrice, body.Category, user.FindFirstValue("name") ?? "unknown");
+            await using var change = await board.BeginChangeAsync(ct);
+            var line = await board.AddMaterialAsync(id, body.MaterialName!.Trim(), body.Quantity!.Value, body.Unit, body.UnitPrice, body.Category, user.FindFirstValue("name") ?? "unknown", ct);
             if (line is null)
             {
                 return Envelope.NotFound($"Task {id} not found.");
             }
 
-            var task = board.Get(id)!;
-            await DispatchAsync(board, engine, BomTriggerEvent.Create(BomTriggerEvents.MaterialAdd, id, task.TaskTypeId, TaskBoard.MaterialEventData(task, line)), ct);
-            return Envelope.Ok(board.Get(id), $"Added {body.Quantity} {line.Unit} of {line.MaterialName}.");
+            var task = (await board.GetAsync(id, ct))!;
+            await board.DispatchAsync(BomTriggerEvent.Create(BomTriggerEvents.MaterialAdd, id, task.TaskTypeId, TaskCatalog.MaterialEventData(task, line)), ct);
+            await change.CommitAsync(ct);
+            return Envelope.Ok(await board.GetAsync(id, ct), $"Added {body.Quantity} {line.Unit} of {line.MaterialName}.");
         }).WithSummary("Add a material to a task's BOM (fires ON_MATERIAL_ADD)");
 
-        group.MapPut("/{id:int}/materials/{lineId:int}", async (int id, int lineId, ChangeQuantityRequest body, TaskBoard board, IBomTriggerEngine engine, CancellationToken ct) =>
+        group.MapPut("/{id:int}/materials/{lineId:int}", async (int id, int lineId, ChangeQuantityRequest body, ITaskBoard board, CancellationToken ct) =>
         {
             if (body.Quantity is not >= 0)
             {
                 return Envelope.Invalid("The quantity is invalid.", new[] { new { path = "/quantity", message = "must be zero or more" } });
             }
 
-            var change = board.SetQuantity(id, lineId, body.Quantity.Value);
-            if (change is null)
+            await using var change = await board.BeginChangeAsync(ct);
+            var lines = await board.SetQuantityAsync(id, lineId, body.Quantity.Value, ct);
+            if (lines is null)
             {
                 return Envelope.NotFound($"Task {id} or BOM line {lineId} not found.");
             }
 
-            var task = board.Get(id)!;
-            await DispatchAsync(
-                board,
-                engine,
+            var task = (await board.GetAsync(id, ct))!;
+            await board.DispatchAsync(
                 BomTriggerEvent.Create(
                     BomTriggerEvents.QuantityChange,
                     id,
                     task.TaskTypeId,
-                    TaskBoard.MaterialEventData(task, change.Value.After),
-                    new JsonObject { ["quantity"] = change.Value.Before.Quantity }),
+                    TaskCatalog.MaterialEventData(task, lines.Value.After),
+                    new JsonObject { ["quantity"] = lines.Value.Before.Quantity }),
                 ct);
-            return Envelope.Ok(board.Get(id), $"Quantity of {change.Value.After.MaterialName} changed from {change.Value.Before.Quantity} to {change.Value.After.Quantity}.");
+            await change.CommitAsync(ct);
+            return Envelope.Ok(await board.GetAsync(id, ct), $"Quantity of {lines.Value.After.MaterialName} changed from {lines.Value.Before.Quantity} to {lines.Value.After.Quantity}.");
         }).WithSummary("Change the quantity of a BOM line (fires ON_QUANTITY_CHANGE with the previous quantity)");
 
         return group;
-    }
-
-    // Trigger failures are reported and logged by the engine, never thrown: the task change already happened.
-    private static async Task DispatchAsync(TaskBoard board, IBomTriggerEngine engine, BomTriggerEvent triggerEvent, CancellationToken ct)
-    {
-        var report = await engine.DispatchAsync(triggerEvent, cancellationToken: ct);
-        board.RecordRuns(triggerEvent.TaskId, report);
     }
 }

@@ -42,7 +42,15 @@ public sealed record TaskNotification(string Message, IReadOnlyList<string> Reci
 /// <param name="Outcome">Executed, Failed, ConditionFalse, SkippedTaskType or SuppressedLoop.</param>
 /// <param name="Detail">The error or the failed clause, when there is one.</param>
 /// <param name="Depth">0 for the host's event, 1 for a chained event.</param>
-public sealed record TriggerRun(string EventType, int TriggerId, string TriggerName, string ActionType, string Outcome, string? Detail, int Depth);
+public sealed record TriggerRun(string EventType, int TriggerId, string TriggerName, string ActionType, string Outcome, string? Detail, int Depth)
+{
+    /// <summary>One run per candidate trigger of the report.</summary>
+    public static IEnumerable<TriggerRun> From(Dermag.BomTriggers.DispatchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return report.Outcomes.Select(o => new TriggerRun(o.EventType, o.TriggerId, o.TriggerName, o.ActionType, o.Kind.ToString(), o.Error ?? o.FailedClause?.ToString(), o.Depth));
+    }
+}
 
 /// <summary>A snapshot of a task, as the API returns it.</summary>
 public sealed record TaskView

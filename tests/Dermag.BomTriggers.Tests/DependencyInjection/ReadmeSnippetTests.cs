@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,9 +30,9 @@ public class ReadmeSnippetTests
         {
             Name = "Big cable orders need a manager",
             TriggerEvent = BomTriggerEvents.MaterialAdd,
-            TriggerCondition = Json.Parse("""{"material.category":"network","quantity":{"$gt":500}}"""),
+            TriggerCondition = JsonElement.Parse("""{"material.category":"network","quantity":{"$gt":500}}"""),
             ActionType = BomTriggerActions.Notify,
-            ActionConfig = Json.Parse("""{"message":"Large cable order","recipients":["manager"]}"""),
+            ActionConfig = JsonElement.Parse("""{"message":"Large cable order","recipients":["manager"]}"""),
         });
         // saved.Errors lists every problem as "/triggerCondition/quantity/$gt: expected a number" when invalid.
 

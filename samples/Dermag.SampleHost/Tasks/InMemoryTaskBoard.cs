@@ -1,50 +1,50 @@
 using Dermag.BomTriggers;
 using System.Globalization;
-using System.Text.Json.Nodes;
 
 namespace Dermag.SampleHost.Tasks;
 
 /// <summary>
-/// The sample's task/BOM domain, in memory. It implements the three host interfaces the BomTriggers built-in actions
-/// call (<see cref="IBomEditor"/>, <see cref="IBomCostCalculator"/>, <see cref="IBomNotificationSender"/>), which is
-/// all an app has to write to let triggers change its data.
+/// The sample's task/BOM domain in memory, for the run without a database (ids restart with the process). It implements
+/// the three host interfaces the BomTriggers built-in actions call (<see cref="IBomEditor"/>, <see cref="IBomCostCalculator"/>,
+/// <see cref="IBomNotificationSender"/>), which is all an app has to write to let triggers change its data.
 /// </summary>
-public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostCalculator, IBomNotificationSender
+public sealed class InMemoryTaskBoard(TimeProvider timeProvider, IBomTriggerEngine engine) : ITaskBoard, IBomEditor, IBomCostCalculator, IBomNotificationSender
 {
-    public static IReadOnlyList<TaskType> TaskTypes { get; } =
-    [
-        new(1, "LAN", "LAN installation"),
-        new(2, "FIBER", "Fiber optic installation"),
-        new(3, "CCTV", "CCTV installation"),
-        new(4, "SERVICE", "Service visit"),
-    ];
-
-    public static IReadOnlyList<CatalogMaterial> Catalog { get; } =
-    [
-        new("Kabel UTP Cat6", "m", 2.80m, "network"),
-        new("Złącze RJ45", "pcs", 0.90m, "network"),
-        new("Patch panel 24p", "pcs", 120.00m, "network"),
-        new("Kabel światłowodowy SM 12J", "m", 4.50m, "fiber"),
-        new("Przełącznica światłowodowa", "pcs", 310.00m, "fiber"),
-        new("Kamera IP", "pcs", 450.00m, "cctv"),
-    ];
-
-    /// <summary>The BOM templates <c>COPY_BOM</c> copies from, per task type id.</summary>
-    public static IReadOnlyDictionary<int, IReadOnlyList<(string Material, decimal Quantity)>> Templates { get; } =
-        new Dictionary<int, IReadOnlyList<(string, decimal)>>
-        {
-            [1] = [("Kabel UTP Cat6", 100m), ("Złącze RJ45", 24m), ("Patch panel 24p", 1m)],
-            [2] = [("Kabel światłowodowy SM 12J", 200m), ("Przełącznica światłowodowa", 1m)],
-            [3] = [("Kamera IP", 4m), ("Kabel UTP Cat6", 50m)],
-        };
+    private static readonly Task<ITaskChange> NoChange = Task.FromResult<ITaskChange>(new NothingToRollBack());
 
     private readonly Lock _gate = new();
     private readonly Dictionary<int, TaskState> _tasks = [];
     private int _nextId;
 
-    public static TaskType? FindType(string? code) => TaskTypes.FirstOrDefault(t => string.Equals(t.Code, code, StringComparison.OrdinalIgnoreCase));
+    // ----- ITaskBoard: the in-memory board changes at once, so a change has nothing to commit or roll back -----
 
-    public TaskView Create(string title, TaskType type, IReadOnlyList<string> tags, string createdBy)
+    public Task<ITaskChange> BeginChangeAsync(CancellationToken cancellationToken) => NoChange;
+
+    public Task<TaskView> CreateAsync(string title, TaskType type, IReadOnlyList<string> tags, string createdBy, CancellationToken cancellationToken) =>
+        Task.FromResult(Create(title, type, tags, createdBy));
+
+    public Task<TaskView?> GetAsync(int id, CancellationToken cancellationToken) => Task.FromResult(Get(id));
+
+    public Task<IReadOnlyList<TaskView>> ListAsync(CancellationToken cancellationToken) => Task.FromResult(List());
+
+    public Task<string?> ChangeStatusAsync(int id, string status, CancellationToken cancellationToken) => Task.FromResult(ChangeStatus(id, status));
+
+    public Task<BomLine?> AddMaterialAsync(int taskId, string materialName, decimal quantity, string? unit, decimal? unitPrice, string? category, string addedBy, CancellationToken cancellationToken) =>
+        Task.FromResult(AddMaterial(taskId, materialName, quantity, unit, unitPrice, category, addedBy));
+
+    public Task<(BomLine Before, BomLine After)?> SetQuantityAsync(int taskId, int lineId, decimal quantity, CancellationToken cancellationToken) =>
+        Task.FromResult(SetQuantity(taskId, lineId, quantity));
+
+    // Trigger failures are reported and logged by the engine, never thrown: the task change already happened.
+    public async Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(triggerEvent);
+        var report = await engine.DispatchAsync(triggerEvent, cancellationToken: cancellationToken);
+        RecordRuns(triggerEvent.TaskId, report);
+        return report;
+    }
+
+    private TaskView Create(string title, TaskType type, IReadOnlyList<string> tags, string createdBy)
     {
         lock (_gate)
         {
@@ -65,7 +65,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
         }
     }
 
-    public TaskView? Get(int id)
+    private TaskView? Get(int id)
     {
         lock (_gate)
         {
@@ -73,7 +73,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
         }
     }
 
-    public IReadOnlyList<TaskView> List()
+    private IReadOnlyList<TaskView> List()
     {
         lock (_gate)
         {
@@ -82,7 +82,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
     }
 
     /// <summary>Sets the status; returns the previous status, or null when the task does not exist.</summary>
-    public string? ChangeStatus(int id, string status)
+    private string? ChangeStatus(int id, string status)
     {
         lock (_gate)
         {
@@ -98,7 +98,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
     }
 
     /// <summary>Adds a material (merging into an existing line of the same material); null when the task does not exist.</summary>
-    public BomLine? AddMaterial(int taskId, string materialName, decimal quantity, string? unit, decimal? unitPrice, string? category, string addedBy)
+    private BomLine? AddMaterial(int taskId, string materialName, decimal quantity, string? unit, decimal? unitPrice, string? category, string addedBy)
     {
         lock (_gate)
         {
@@ -107,7 +107,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
                 return null;
             }
 
-            var catalog = Catalog.FirstOrDefault(m => string.Equals(m.Name, materialName, StringComparison.OrdinalIgnoreCase));
+            var catalog = TaskCatalog.FindMaterial(materialName);
             var index = task.Bom.FindIndex(l => string.Equals(l.MaterialName, materialName, StringComparison.OrdinalIgnoreCase));
             if (index >= 0)
             {
@@ -130,7 +130,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
     }
 
     /// <summary>Sets a line's quantity; returns the line before and after, or null when the task or line does not exist.</summary>
-    public (BomLine Before, BomLine After)? SetQuantity(int taskId, int lineId, decimal quantity)
+    private (BomLine Before, BomLine After)? SetQuantity(int taskId, int lineId, decimal quantity)
     {
         lock (_gate)
         {
@@ -152,57 +152,16 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
     }
 
     /// <summary>Remembers what the engine did for this task, so the page can show why a trigger did or did not fire.</summary>
-    public void RecordRuns(int taskId, DispatchReport report)
+    private void RecordRuns(int taskId, DispatchReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         lock (_gate)
         {
             if (_tasks.TryGetValue(taskId, out var task))
             {
-                task.TriggerRuns.AddRange(report.Outcomes.Select(o => new TriggerRun(
-                    o.EventType,
-                    o.TriggerId,
-                    o.TriggerName,
-                    o.ActionType,
-                    o.Kind.ToString(),
-                    o.Error ?? o.FailedClause?.ToString(),
-                    o.Depth)));
+                task.TriggerRuns.AddRange(TriggerRun.From(report));
             }
         }
-    }
-
-    /// <summary>The data conditions see for a task event: the task fields of the library's event catalog.</summary>
-    public static JsonObject EventData(TaskView task)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        return new JsonObject
-        {
-            ["taskId"] = task.Id,
-            ["taskTypeId"] = task.TaskTypeId,
-            ["taskTypeCode"] = task.TaskTypeCode,
-            ["taskNumber"] = task.TaskNumber,
-            ["title"] = task.Title,
-            ["status"] = task.Status,
-            ["tags"] = new JsonArray([.. task.Tags.Select(t => (JsonNode?)JsonValue.Create(t))]),
-        };
-    }
-
-    /// <summary>The data of a material event: the task fields plus the material fields.</summary>
-    public static JsonObject MaterialEventData(TaskView task, BomLine line)
-    {
-        ArgumentNullException.ThrowIfNull(line);
-        var data = EventData(task);
-        data["materialName"] = line.MaterialName;
-        data["quantity"] = line.Quantity;
-        data["unit"] = line.Unit;
-        data["material"] = new JsonObject
-        {
-            ["name"] = line.MaterialName,
-            ["category"] = line.Category,
-            ["unit"] = line.Unit,
-            ["unitPrice"] = line.UnitPrice,
-        };
-        return data;
     }
 
     // ----- The BomTriggers host interfaces -----
@@ -230,7 +189,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
             }
             else
             {
-                var catalog = Catalog.FirstOrDefault(m => string.Equals(m.Name, request.MaterialName, StringComparison.OrdinalIgnoreCase));
+                var catalog = TaskCatalog.FindMaterial(request.MaterialName);
                 task.Bom.Add(new BomLine(++task.NextLineId, request.MaterialName, current, catalog?.Unit ?? "pcs", catalog?.UnitPrice ?? 0m, catalog?.Category, "trigger: " + request.Context.Trigger.Name));
             }
 
@@ -241,7 +200,7 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
     Task<int> IBomEditor.CopyBomAsync(CopyBomRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!Templates.TryGetValue(request.FromTaskTypeId, out var template))
+        if (!TaskCatalog.Templates.TryGetValue(request.FromTaskTypeId, out var template))
         {
             throw new InvalidOperationException($"Task type {request.FromTaskTypeId} has no BOM template.");
         }
@@ -335,5 +294,12 @@ public sealed class TaskBoard(TimeProvider timeProvider) : IBomEditor, IBomCostC
             CreatedBy = CreatedBy,
             CreatedAt = CreatedAt,
         };
+    }
+
+    private sealed class NothingToRollBack : ITaskChange
+    {
+        public Task CommitAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }
