@@ -37,6 +37,7 @@ public static class TokenRotationAuthenticationBuilderExtensions
         // The endpoints' options are validated at startup too (MapTokenRotationEndpoints validates its final copy again).
         services.AddOptions<TokenRotationEndpointOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenRotationEndpointOptions>, TokenRotationEndpointOptionsValidator>());
+        services.TryAddSingleton<TokenRotationEndpointRegistry>();
         return builder;
     }
 }

@@ -39,6 +39,7 @@ public static class TokenRotationEndpointRouteBuilderExtensions
         }
 
         var settings = new TokenRotationEndpointSettings(options, options.CookiePath ?? (prefix.Length == 0 ? "/" : prefix));
+        endpoints.ServiceProvider.GetService<TokenRotationEndpointRegistry>()?.Add(settings);
         var handlers = new TokenRotationEndpointHandlers(settings);
         var group = endpoints.MapGroup(prefix).WithMetadata(settings);
 

@@ -10,11 +10,22 @@ namespace Dermag.TokenRotation.AspNetCore;
 /// </summary>
 internal sealed record TokenRotationEndpointSettings(TokenRotationEndpointOptions Options, string CookiePath)
 {
-    public static TokenRotationEndpointSettings For(HttpContext http) =>
-        http.GetEndpoint()?.Metadata.GetMetadata<TokenRotationEndpointSettings>()
-        ?? new TokenRotationEndpointSettings(
-            http.RequestServices.GetRequiredService<IOptions<TokenRotationEndpointOptions>>().Value,
-            http.RequestServices.GetRequiredService<IOptions<TokenRotationEndpointOptions>>().Value.CookiePath ?? "/");
+    /// <summary>The settings of the group the endpoint belongs to; else those of the app's (first) <c>MapTokenRotationEndpoints</c>; else the container's options.</summary>
+    public static TokenRotationEndpointSettings For(HttpContext http)
+    {
+        if (http.GetEndpoint()?.Metadata.GetMetadata<TokenRotationEndpointSettings>() is { } own)
+        {
+            return own;
+        }
+
+        if (http.RequestServices.GetService<TokenRotationEndpointRegistry>()?.First is { } mapped)
+        {
+            return mapped;
+        }
+
+        var options = http.RequestServices.GetRequiredService<IOptions<TokenRotationEndpointOptions>>().Value;
+        return new TokenRotationEndpointSettings(options, options.CookiePath ?? "/");
+    }
 
     public bool UsesCookie => Options.RefreshTokenTransport == RefreshTokenTransport.Cookie;
 
@@ -32,4 +43,14 @@ internal sealed record TokenRotationEndpointSettings(TokenRotationEndpointOption
         Expires = expires,
         IsEssential = true,
     };
+}
+
+/// <summary>Remembers the settings of the first <c>MapTokenRotationEndpoints</c> call, for token results outside its group.</summary>
+internal sealed class TokenRotationEndpointRegistry
+{
+    private TokenRotationEndpointSettings? _first;
+
+    public TokenRotationEndpointSettings? First => Volatile.Read(ref _first);
+
+    public void Add(TokenRotationEndpointSettings settings) => Interlocked.CompareExchange(ref _first, settings, null);
 }

@@ -8,8 +8,8 @@ public static class TokenRotationResults
     /// <summary>
     /// Returns a token pair as the refresh endpoint does: in the configured format and, with
     /// <see cref="RefreshTokenTransport.Cookie"/>, with the refresh token in the cookie instead of the body. Map the login on the
-    /// group <c>MapTokenRotationEndpoints</c> returned so it shares that group's options (otherwise the options registered in
-    /// the container are used).
+    /// group <c>MapTokenRotationEndpoints</c> returned so it shares that group's options (elsewhere, the options of the app's
+    /// first <c>MapTokenRotationEndpoints</c> call are used, or, without one, those registered in the container).
     /// </summary>
     /// <param name="tokens">The pair from <see cref="IRefreshTokenManager.IssueAsync"/>.</param>
     /// <param name="message">The envelope's message (<see cref="TokenRotationErrorFormat.Envelope"/> only).</param>

@@ -1,5 +1,6 @@
 using System.Net;
 using Dermag.TokenRotation.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Dermag.TokenRotation.AspNetCore.Tests.Endpoints;
@@ -103,6 +104,21 @@ public sealed class CookieTests
         response.IsSuccessStatusCode.Should().BeTrue();
         SetCookie(response).Should().Contain("expires=Thu, 01 Jan 1970").And.Contain("path=/auth");
         (await app.Services.GetRequiredService<IRefreshTokenManager>().IsSessionActiveAsync(tokens.GetProperty("sessionId").GetGuid())).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task TokensResult_OutsideTheGroup_UsesTheMappedGroupsCookieSettings()
+    {
+        await using var app = await TestApp.StartAsync(o =>
+        {
+            o.Endpoints = e => e.RefreshTokenTransport = RefreshTokenTransport.Cookie;
+            o.BeforeEndpoints = a => a.MapPost("/elsewhere/login", async (IRefreshTokenManager m) => TokenRotationResults.Tokens(await m.IssueAsync("u")));
+        });
+        using var client = app.Client();
+
+        var response = await client.PostAsync("/elsewhere/login", null);
+
+        SetCookie(response).Should().Contain("path=/auth", "the refresh cookie is scoped to the token endpoints wherever the login is");
     }
 
     private static Task<TestApp> StartAsync() => TestApp.StartAsync(o => o.Endpoints = e => e.RefreshTokenTransport = RefreshTokenTransport.Cookie);

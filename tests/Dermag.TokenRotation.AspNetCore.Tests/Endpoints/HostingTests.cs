@@ -54,20 +54,25 @@ public sealed class HostingTests
     }
 
     [Fact]
-    public async Task ContainerOptions_Invalid_FailHostStart_NamingTheOption()
+    public async Task ContainerEndpointOptions_Invalid_FailAtStartup_NamingTheOption()
     {
-        var start = () => TestApp.StartAsync(o =>
-        {
-            o.Services = s => s.Configure<TokenRotationEndpointOptions>(e => e.ErrorFormat = (TokenRotationErrorFormat)7);
-            o.Bearer = b => b.ErrorFormat = (TokenRotationErrorFormat)9;
-        });
+        var start = () => TestApp.StartAsync(o => o.Services = s => s.Configure<TokenRotationEndpointOptions>(e => e.ErrorFormat = (TokenRotationErrorFormat)7));
 
         var error = (await start.Should().ThrowAsync<OptionsValidationException>()).Which;
-        error.Message.Should().Contain("ErrorFormat");
+        error.Message.Should().Contain("TokenRotationEndpointOptions.ErrorFormat");
     }
 
     [Fact]
-    public async Task Logs_NeverContainATokenOrItsParts()
+    public async Task BearerOptions_Invalid_FailHostStart_NamingTheOption()
+    {
+        var start = () => TestApp.StartAsync(o => o.Bearer = b => b.ErrorFormat = (TokenRotationErrorFormat)9);
+
+        var error = (await start.Should().ThrowAsync<OptionsValidationException>()).Which;
+        error.Message.Should().Contain("TokenRotationBearerOptions.ErrorFormat");
+    }
+
+    [Fact]
+    public async Task LogsAndErrorBodies_NeverContainATokenOrItsParts()
     {
         await using var app = await TestApp.StartAsync(o => o.Bearer = b => b.ParanoidMode = true);
         var (_, tokens) = await app.LoginAsync();
@@ -75,15 +80,19 @@ public sealed class HostingTests
         var refresh = tokens.GetProperty("refreshToken").GetString()!;
         using var client = app.Client(access);
         var rotated = await TestApp.Json(await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = refresh })));
-        await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = refresh })); // reuse
-        await client.GetAsync("/me"); // revoked session
+        var errors = new List<string>
+        {
+            await (await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = refresh }))).Content.ReadAsStringAsync(), // reuse
+            await (await client.GetAsync("/me")).Content.ReadAsStringAsync(), // revoked session
+        };
         app.Clock.Advance(TimeSpan.FromHours(1));
-        await client.GetAsync("/me"); // expired
-        await client.PostAsync("/auth/logout", TestApp.Body(new { refreshToken = "garbage" + refresh }));
+        errors.Add(await (await client.GetAsync("/me")).Content.ReadAsStringAsync()); // expired
+        errors.Add(await (await client.PostAsync("/auth/logout", TestApp.Body(new { refreshToken = "garbage" + refresh }))).Content.ReadAsStringAsync());
 
         var secrets = new[] { access, refresh, rotated.GetProperty("accessToken").GetString()!, rotated.GetProperty("refreshToken").GetString()! }
             .SelectMany(t => t.Split('.').Skip(1)) // payload and signature of each token
             .ToList();
+        errors.Should().AllSatisfy(body => secrets.Should().NotContain(secret => body.Contains(secret, StringComparison.Ordinal), "an error body must not echo a token"));
         app.Logs.Entries.Should().NotBeEmpty();
         foreach (var entry in app.Logs.Entries)
         {
