@@ -50,8 +50,15 @@ public static class TokenRotationEndpointRouteBuilderExtensions
             refresh.RequireRateLimiting(policy);
         }
 
-        group.MapPost("/logout", (Delegate)handlers.LogoutAsync).AllowAnonymous()
+        var logout = group.MapPost("/logout", (Delegate)handlers.LogoutAsync).AllowAnonymous()
             .WithSummary("Log out: end the session of the presented refresh token (or of the access token)");
+        if (!settings.UsesCookie)
+        {
+            // The handlers read the body themselves (it is optional); describe it for OpenAPI.
+            refresh.Accepts<RefreshTokenRequest>(isOptional: true, "application/json");
+            logout.Accepts<RefreshTokenRequest>(isOptional: true, "application/json");
+        }
+
         group.MapPost("/logout/all", (Delegate)handlers.LogoutAllAsync).RequireAuthorization()
             .WithSummary("Log out everywhere: revoke every session of the current user (keepCurrent=true keeps this one); returns revokedCount");
         group.MapGet("/sessions", (Delegate)handlers.ListSessionsAsync).RequireAuthorization()
