@@ -9,12 +9,10 @@ using Dermag.SampleHost.Hosting;
 using Dermag.SampleHost.Tasks;
 using Dermag.SampleHost.Triggers;
 using Dermag.TokenRotation;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
 
 // DBA path: `dotnet run --project samples/Dermag.SampleHost -- export-sql dermag.sql` writes both libraries' migrations
 // as one psql script for the configured PostgreSQL schema (nothing is connected); apply it with psql -v ON_ERROR_STOP=1 -f.
@@ -74,11 +72,8 @@ builder.Services.AddSampleTasks(connectionString);
 // Nothing here uses DataProtection (no cookies): an in-memory key ring, explained in Hosting/DataProtectionSetup.cs.
 builder.Services.AddSampleDataProtection();
 
-// ----- ASP.NET Core: JwtBearer with the library's validation parameters, role policies, JSON, OpenAPI -----
-builder.Services.AddSingleton<DemoUserStore>();
-builder.Services.Configure<SampleHostOptions>(builder.Configuration.GetSection("Dermag"));
-builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-builder.Services.AddSingleton<IConfigureOptions<JwtBearerOptions>, JwtBearerSetup>();
+// ----- ASP.NET Core: JwtBearer through Dermag.TokenRotation.AspNetCore, role policies, JSON, OpenAPI -----
+builder.AddSampleAuth(); // Auth/SampleAuth.cs: AddJwtBearer().UseTokenRotation(), demo users, rate limits
 builder.Services.AddAuthorizationBuilder().AddSamplePolicies();
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -100,6 +95,7 @@ app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 
 app.MapOpenApi();
 app.MapAuthEndpoints();

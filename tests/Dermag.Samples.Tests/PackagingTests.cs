@@ -11,7 +11,7 @@ namespace Dermag.Samples.Tests;
 public sealed class PackageFeed : IAsyncLifetime
 {
     public static readonly string[] Packages =
-        ["Dermag.Migrations", "Dermag.TokenRotation", "Dermag.BomTriggers", "Dermag.TokenRotation.EntityFrameworkCore", "Dermag.BomTriggers.EntityFrameworkCore"];
+        ["Dermag.Migrations", "Dermag.TokenRotation", "Dermag.BomTriggers", "Dermag.TokenRotation.EntityFrameworkCore", "Dermag.BomTriggers.EntityFrameworkCore", "Dermag.TokenRotation.AspNetCore"];
 
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "dermag-packaging-" + Guid.NewGuid().ToString("N")[..12]);
 
@@ -96,6 +96,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
     [InlineData("Dermag.Migrations")]
     [InlineData("Dermag.TokenRotation.EntityFrameworkCore")]
     [InlineData("Dermag.BomTriggers.EntityFrameworkCore")]
+    [InlineData("Dermag.TokenRotation.AspNetCore")]
     public async Task Package_CarriesReadmeLicenseXmlDocsAndSymbols(string id)
     {
         var nupkg = Path.Combine(feed.Feed, $"{id}.{feed.Version}.nupkg");
@@ -123,6 +124,12 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         {
             nuspec.Should().Contain($"<dependency id=\"{id[..^".EntityFrameworkCore".Length]}\" version=\"{feed.Version}\"");
             nuspec.Should().Contain("<dependency id=\"Microsoft.EntityFrameworkCore.Relational\" version=\"10.0.0\"", "the lower bound is the lowest EF Core the packaging test builds with");
+        }
+
+        if (id == "Dermag.TokenRotation.AspNetCore")
+        {
+            nuspec.Should().Contain($"<dependency id=\"Dermag.TokenRotation\" version=\"{feed.Version}\"");
+            nuspec.Should().Contain("<frameworkReference name=\"Microsoft.AspNetCore.App\"");
         }
 
         using var symbols = ZipFile.OpenRead(Path.ChangeExtension(nupkg, ".snupkg"));
@@ -196,6 +203,102 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         output.Should().Contain("enlisted dispatch: Executed").And.Contain("done");
     }
 
+    [Fact]
+    public async Task DotnetAddPackage_WebApp_UsesBearerAndEndpointsWithoutHandWrittenOptions_AndRefreshes()
+    {
+        var app = await CreateAppAsync("WebProofApp", WebProofProgram, sdk: "Microsoft.NET.Sdk.Web");
+
+        await DotnetAsync(app, "add", "package", "Dermag.TokenRotation.AspNetCore", "--version", feed.Version);
+
+        // JwtBearer 10 brings older IdentityModel packages than Dermag.TokenRotation; the app must end up with one version of the family.
+        var assets = await File.ReadAllTextAsync(Path.Combine(app, "obj", "project.assets.json"));
+        var identityModel = System.Text.RegularExpressions.Regex.Matches(assets, "\"((?:Microsoft|System)\\.IdentityModel\\.[A-Za-z.]+)/(\\d+\\.\\d+\\.\\d+)\"")
+            .Select(m => (Name: m.Groups[1].Value, Version: m.Groups[2].Value))
+            .Distinct()
+            .ToList();
+        identityModel.Select(p => p.Name).Should().Contain("Microsoft.IdentityModel.Protocols.OpenIdConnect");
+        identityModel.Select(p => p.Version).Distinct().Should().ContainSingle($"one IdentityModel version: {string.Join(", ", identityModel)}");
+
+        var output = await DotnetAsync(app, "run", "--no-restore");
+        output.Should().Contain("no token: 401 NO_TOKEN");
+        output.Should().Contain("me: 200 user-1");
+        output.Should().Contain("refresh: 200 rotated");
+        output.Should().Contain("me after refresh: 200 user-1");
+        output.Should().Contain("replay: 401 TOKEN_REUSE_ATTACK");
+        output.Should().Contain("tampered: 401 INVALID_TOKEN");
+        output.Should().Contain("done");
+    }
+
+    // A web app a new user writes with Dermag.TokenRotation.AspNetCore: no JwtBearer options, no middleware of its own;
+    // its login is the only endpoint it writes. It calls itself over HTTP on a free port.
+    private const string WebProofProgram = """
+        using System.Net.Http.Headers;
+        using System.Net.Http.Json;
+        using System.Security.Cryptography;
+        using System.Text.Json;
+        using Dermag.TokenRotation;
+        using Dermag.TokenRotation.AspNetCore;
+        using Microsoft.AspNetCore.Hosting.Server;
+        using Microsoft.AspNetCore.Hosting.Server.Features;
+
+        var builder = WebApplication.CreateBuilder(args);
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddRefreshTokenRotation(o =>
+        {
+            o.Issuer = "web-proof";
+            o.Audience = "web-proof-api";
+            o.AccessSigningKeys.Add(new TokenSigningKey("access-1", RandomNumberGenerator.GetBytes(32)));
+            o.RefreshSigningKeys.Add(new TokenSigningKey("refresh-1", RandomNumberGenerator.GetBytes(32)));
+        }).UseInMemoryStore();
+        builder.Services.AddAuthentication().AddJwtBearer().UseTokenRotation(o => o.ParanoidMode = true);
+        builder.Services.AddAuthorization();
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        var auth = app.MapTokenRotationEndpoints("/auth");
+        auth.MapPost("/login", async (IRefreshTokenManager tokens) => TokenRotationResults.Tokens(await tokens.IssueAsync("user-1")));
+        app.MapGet("/me", (HttpContext http) => http.User.FindFirst("sub")?.Value).RequireAuthorization();
+        await app.StartAsync();
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+        var noToken = await http.GetAsync("/me");
+        Console.WriteLine($"no token: {(int)noToken.StatusCode} {await Code(noToken)}");
+
+        var login = await (await http.PostAsync("/auth/login", null)).Content.ReadFromJsonAsync<JsonElement>();
+        var me = await Get("/me", login.GetProperty("accessToken").GetString()!);
+        Console.WriteLine($"me: {(int)me.StatusCode} {await me.Content.ReadAsStringAsync()}");
+
+        var refresh = await http.PostAsJsonAsync("/auth/refresh", new { refreshToken = login.GetProperty("refreshToken").GetString() });
+        var rotated = await refresh.Content.ReadFromJsonAsync<JsonElement>();
+        var changed = rotated.GetProperty("refreshToken").GetString() != login.GetProperty("refreshToken").GetString();
+        Console.WriteLine($"refresh: {(int)refresh.StatusCode} {(changed ? "rotated" : "same")}");
+        var meAfter = await Get("/me", rotated.GetProperty("accessToken").GetString()!);
+        Console.WriteLine($"me after refresh: {(int)meAfter.StatusCode} {await meAfter.Content.ReadAsStringAsync()}");
+
+        var replay = await http.PostAsJsonAsync("/auth/refresh", new { refreshToken = login.GetProperty("refreshToken").GetString() });
+        Console.WriteLine($"replay: {(int)replay.StatusCode} {await Code(replay)}");
+
+        var tampered = await Get("/me", rotated.GetProperty("accessToken").GetString()! + "x");
+        Console.WriteLine($"tampered: {(int)tampered.StatusCode} {await Code(tampered)}");
+
+        await app.StopAsync();
+        Console.WriteLine("done");
+
+        async Task<HttpResponseMessage> Get(string path, string accessToken)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+            return await http.SendAsync(request);
+        }
+
+        static async Task<string?> Code(HttpResponseMessage response) =>
+            (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString();
+        """;
+
     // An EF Core app: the action reaches the caller's DbContext through the enlistment.
     private const string EfProofProgram = """
         using System.Text.Json;
@@ -238,7 +341,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         """;
 
     /// <summary>A console app a new user would create: the local feed first, then nuget.org; warnings are errors.</summary>
-    private async Task<string> CreateAppAsync(string name, string program)
+    private async Task<string> CreateAppAsync(string name, string program, string sdk = "Microsoft.NET.Sdk")
     {
         var app = Path.Combine(feed.Root, name);
         Directory.CreateDirectory(app);
@@ -252,8 +355,8 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
               </packageSources>
             </configuration>
             """);
-        await File.WriteAllTextAsync(Path.Combine(app, name + ".csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk">
+        await File.WriteAllTextAsync(Path.Combine(app, name + ".csproj"), $$"""
+            <Project Sdk="{{sdk}}">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
                 <TargetFramework>net10.0</TargetFramework>

@@ -24,6 +24,7 @@ public static class ErrorCodes
     public const string InvalidCredentials = "INVALID_CREDENTIALS";
     public const string ValidationFailed = "VALIDATION_ERROR";
     public const string NotFound = "NOT_FOUND";
+    public const string RateLimited = "RATE_LIMITED";
 }
 
 /// <summary>Shortcuts that wrap results in the envelope.</summary>

@@ -8,7 +8,13 @@ namespace Dermag.Samples.Tests.Infrastructure;
 /// <summary>The sample host in memory (TestServer), configured like a plain <c>dotnet run</c> unless a test adds settings.</summary>
 public class SampleHostFactory : WebApplicationFactory<Program>
 {
-    private readonly Dictionary<string, string?> _settings = new(StringComparer.OrdinalIgnoreCase);
+    // Every test of a class shares one client address (TestServer has none): lift the sample's per-IP login and refresh
+    // limits out of the way; AuthHardeningTests set low ones to prove 429.
+    private readonly Dictionary<string, string?> _settings = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Dermag:RateLimits:Login:PermitLimit"] = "100000",
+        ["Dermag:RateLimits:Refresh:PermitLimit"] = "100000",
+    };
     private readonly List<Action<IServiceCollection>> _services = [];
 
     /// <summary>Adds a configuration setting (for example <c>ConnectionStrings:Dermag</c>) before the host starts.</summary>

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Dermag.TokenRotation.AspNetCore;
+
+/// <summary>The package's log messages. Ids and codes only: never a token, a key, a secret or a hash.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Refresh refused: {Code}")]
+    public static partial void RefreshRefused(ILogger logger, string code);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Refused a request that carried the refresh token cookie to {Path}: {Reason}")]
+    public static partial void CsrfRefused(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Refused an access token of session {SessionId}: the session is no longer active (paranoid mode)")]
+    public static partial void SessionNotActive(ILogger logger, string? sessionId);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Debug, Message = "Bearer challenge answered with {Code}")]
+    public static partial void Challenged(ILogger logger, string code);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Session {SessionId} of user {UserId} revoked through the sessions endpoint: {Revoked}")]
+    public static partial void SessionRevokeRequested(ILogger logger, Guid sessionId, string userId, bool revoked);
+}

@@ -1,0 +1,233 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Dermag.TokenRotation.AspNetCore;
+
+internal sealed record RefreshTokenRequest(string? RefreshToken);
+
+internal sealed record LogoutAllRequest(bool KeepCurrentSession);
+
+internal sealed record RevokedCountBody(int RevokedCount);
+
+internal sealed record SessionBody(
+    Guid SessionId,
+    string? IpAddress,
+    string? UserAgent,
+    string? DeviceFingerprint,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset LastUsedAt,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset AbsoluteExpiresAt,
+    bool Current);
+
+internal sealed record SessionsBody(int Count, IReadOnlyList<SessionBody> Sessions);
+
+/// <summary>The request handlers behind <c>MapTokenRotationEndpoints</c>; each maps the token service's results to HTTP.</summary>
+internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSettings settings)
+{
+    private const string LoggerName = "Dermag.TokenRotation.AspNetCore.Endpoints";
+
+    private TokenRotationErrorFormat Format => settings.Options.ErrorFormat;
+
+    public async Task<IResult> RefreshAsync(HttpContext http)
+    {
+        var (token, error) = await ReadRefreshTokenAsync(http).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
+        var result = await manager.RefreshAsync(token, HttpResponses.SessionContextOf(http), cancellationToken: http.RequestAborted).ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            if (settings.UsesCookie)
+            {
+                settings.AppendCookie(http, result.Tokens);
+            }
+
+            return HttpResponses.Ok(Format, TokenBody.From(result.Tokens, includeRefreshToken: !settings.UsesCookie), "Tokens rotated.");
+        }
+
+        if (settings.UsesCookie)
+        {
+            settings.DeleteCookie(http); // whatever went wrong, this cookie will never refresh again: log in again
+        }
+
+        var logger = Logger(http);
+        Log.RefreshRefused(logger, result.ErrorCode!);
+        return result.Status switch
+        {
+            RefreshStatus.ReuseDetected => Unauthorized(
+                TokenRotationErrorCodes.TokenReuseAttack,
+                "Refresh token reuse detected",
+                "This refresh token was already used. For your safety the account's sessions were revoked; please log in again."),
+            RefreshStatus.Revoked => Unauthorized(TokenRotationErrorCodes.TokenRevoked, "Refresh token revoked", "The refresh token was revoked; please log in again."),
+            RefreshStatus.Expired => Unauthorized(TokenRotationErrorCodes.TokenExpired, "Refresh token expired", "The refresh token expired; please log in again."),
+            _ => Unauthorized(TokenRotationErrorCodes.InvalidToken, "Invalid refresh token", "The refresh token is invalid."),
+        };
+    }
+
+    public async Task<IResult> LogoutAsync(HttpContext http)
+    {
+        var (token, error) = await ReadRefreshTokenAsync(http).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (settings.UsesCookie)
+        {
+            settings.DeleteCookie(http);
+        }
+
+        var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
+        if (token is null && UserId(http.User) is { } userId && SessionId(http.User) is { } sessionId)
+        {
+            // No refresh token, but an access token: end the session it belongs to.
+            await manager.RevokeSessionAsync(userId, sessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+            return HttpResponses.Ok(Format, null, "Logged out.");
+        }
+
+        var result = await manager.LogoutAsync(token, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+        return result switch
+        {
+            LogoutResult.SessionRevoked => HttpResponses.Ok(Format, null, "Logged out."),
+            LogoutResult.AlreadyEnded => HttpResponses.Ok(Format, null, "The session had already ended."),
+            LogoutResult.ReuseDetected => Unauthorized(
+                TokenRotationErrorCodes.TokenReuseAttack,
+                "Refresh token reuse detected",
+                "This refresh token was already used. For your safety the account's sessions were revoked; please log in again."),
+            _ => Unauthorized(TokenRotationErrorCodes.InvalidToken, "Invalid refresh token", "The refresh token is invalid."),
+        };
+    }
+
+    public async Task<IResult> LogoutAllAsync(HttpContext http)
+    {
+        if (UserId(http.User) is not { } userId)
+        {
+            return NoUser();
+        }
+
+        var keepCurrent = http.Request.Query["keepCurrent"].ToString() is { Length: > 0 } query
+            && bool.TryParse(query, out var fromQuery) && fromQuery;
+        if (!keepCurrent && http.Request.HasJsonContentType())
+        {
+            try
+            {
+                var body = await http.Request.ReadFromJsonAsync<LogoutAllRequest>(http.RequestAborted).ConfigureAwait(false);
+                keepCurrent = body?.KeepCurrentSession == true;
+            }
+            catch (JsonException)
+            {
+                return InvalidBody();
+            }
+        }
+
+        var except = keepCurrent ? SessionId(http.User) : null;
+        var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
+        var count = await manager.RevokeAllSessionsAsync(userId, except, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+        if (settings.UsesCookie && !keepCurrent)
+        {
+            settings.DeleteCookie(http);
+        }
+
+        return HttpResponses.Ok(Format, new RevokedCountBody(count), string.Create(CultureInfo.InvariantCulture, $"Logged out of {count} session(s)."));
+    }
+
+    public async Task<IResult> ListSessionsAsync(HttpContext http)
+    {
+        if (UserId(http.User) is not { } userId)
+        {
+            return NoUser();
+        }
+
+        var current = SessionId(http.User);
+        var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
+        var sessions = await manager.ListSessionsAsync(userId, http.RequestAborted).ConfigureAwait(false);
+        var body = sessions
+            .Select(s => new SessionBody(s.SessionId, s.IpAddress, s.UserAgent, s.DeviceFingerprint, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.AbsoluteExpiresAt, s.SessionId == current))
+            .ToList();
+        return HttpResponses.Ok(Format, new SessionsBody(body.Count, body), null);
+    }
+
+    public async Task<IResult> RevokeSessionAsync(HttpContext http, Guid sessionId)
+    {
+        if (UserId(http.User) is not { } userId)
+        {
+            return NoUser();
+        }
+
+        var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
+        var revoked = await manager.RevokeSessionAsync(userId, sessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+        var logger = Logger(http);
+        Log.SessionRevokeRequested(logger, sessionId, userId, revoked);
+
+        // Another user's session gets the same answer as an unknown one: ids cannot be probed.
+        return revoked
+            ? HttpResponses.Ok(Format, null, "Session revoked.")
+            : HttpResponses.Error(Format, StatusCodes.Status404NotFound, TokenRotationErrorCodes.SessionNotFound, "Session not found", "No active session of yours has this id.");
+    }
+
+    /// <summary>The refresh token from the configured transport; an error result when the body is malformed or the CSRF check fails.</summary>
+    private async Task<(string? Token, IResult? Error)> ReadRefreshTokenAsync(HttpContext http)
+    {
+        if (settings.UsesCookie)
+        {
+            if (!http.Request.Cookies.TryGetValue(settings.Options.CookieName, out var cookie) || string.IsNullOrEmpty(cookie))
+            {
+                return (null, null);
+            }
+
+            if (CsrfCheck.Failure(http, settings.Options.CsrfHeaderName) is { } reason)
+            {
+                var logger = Logger(http);
+                var path = http.Request.Path.Value ?? string.Empty;
+                Log.CsrfRefused(logger, path, reason);
+                return (null, HttpResponses.Error(
+                    Format,
+                    StatusCodes.Status403Forbidden,
+                    TokenRotationErrorCodes.CsrfCheckFailed,
+                    "Cross-site request refused",
+                    $"A request that carries the refresh token cookie must come from this site's own script and send the {settings.Options.CsrfHeaderName} header."));
+            }
+
+            return (cookie, null);
+        }
+
+        if (!http.Request.HasJsonContentType())
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            var body = await http.Request.ReadFromJsonAsync<RefreshTokenRequest>(http.RequestAborted).ConfigureAwait(false);
+            return (body?.RefreshToken, null);
+        }
+        catch (JsonException)
+        {
+            return (null, InvalidBody());
+        }
+    }
+
+    private IResult Unauthorized(string code, string title, string detail) =>
+        HttpResponses.Error(Format, StatusCodes.Status401Unauthorized, code, title, detail);
+
+    private IResult NoUser() => Unauthorized(TokenRotationErrorCodes.InvalidToken, "Invalid access token", "The access token names no user.");
+
+    private IResult InvalidBody() =>
+        HttpResponses.Error(Format, StatusCodes.Status400BadRequest, TokenRotationErrorCodes.InvalidRequest, "Malformed request body", "The request body is not valid JSON of the expected shape.");
+
+    private static string? UserId(ClaimsPrincipal user) =>
+        user.Identity?.IsAuthenticated == true ? (user.FindFirst("sub") ?? user.FindFirst(ClaimTypes.NameIdentifier))?.Value : null;
+
+    private static Guid? SessionId(ClaimsPrincipal user) =>
+        Guid.TryParse(user.FindFirst(TokenTypes.SessionIdClaim)?.Value, out var sid) ? sid : null;
+
+    private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerName);
+}
