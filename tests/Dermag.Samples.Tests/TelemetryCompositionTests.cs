@@ -45,7 +45,11 @@ public sealed class TelemetryCompositionTests(PostgresDatabase database) : IClas
 
         var refresh = all.Where(a => a.OperationName == "dermag.token_rotation.refresh" && Equals(Convert.ToString(a.GetTagItem("dermag.session_id"), System.Globalization.CultureInfo.InvariantCulture), sessionId))
             .Should().ContainSingle().Subject;
-        var dispatch = all.Where(a => a.OperationName == "dermag.bom_triggers.dispatch" && Equals(a.GetTagItem("dermag.bom_triggers.task_id"), taskId))
+        // Task ids restart in every test's database (and in the in-memory hosts): this test's dispatch is the one whose
+        // commands went to this test's database.
+        var databaseName = new Npgsql.NpgsqlConnectionStringBuilder(database.ConnectionString).Database;
+        var dispatch = all.Where(a => a.OperationName == "dermag.bom_triggers.dispatch" && Equals(a.GetTagItem("dermag.bom_triggers.task_id"), taskId)
+                && Descendants(all, a).Any(c => c.Source.Name == "Npgsql" && Equals(c.GetTagItem("db.namespace") ?? c.GetTagItem("db.name"), databaseName)))
             .Should().ContainSingle().Subject;
 
         ChildCommands(all, refresh).Should().Contain(c => c.Contains("refresh_tokens", StringComparison.Ordinal), "the rotation statement runs under the refresh span");
@@ -53,7 +57,12 @@ public sealed class TelemetryCompositionTests(PostgresDatabase database) : IClas
     }
 
     // The Npgsql spans in the span's trace whose parent is the span or one of its descendants.
-    private static List<string> ChildCommands(List<Activity> all, Activity root)
+    private static List<string> ChildCommands(List<Activity> all, Activity root) =>
+        [.. Descendants(all, root).Where(a => a.Source.Name == "Npgsql")
+            .Select(a => $"{a.DisplayName} {a.GetTagItem("db.query.text") ?? a.GetTagItem("db.statement")}")];
+
+    // The spans of the root's trace below it.
+    private static IEnumerable<Activity> Descendants(List<Activity> all, Activity root)
     {
         var inTrace = all.Where(a => a.TraceId == root.TraceId).ToList();
         var under = new HashSet<ActivitySpanId> { root.SpanId };
@@ -66,7 +75,6 @@ public sealed class TelemetryCompositionTests(PostgresDatabase database) : IClas
             }
         }
 
-        return [.. inTrace.Where(a => a.Source.Name == "Npgsql" && under.Contains(a.SpanId))
-            .Select(a => $"{a.DisplayName} {a.GetTagItem("db.query.text") ?? a.GetTagItem("db.statement")}")];
+        return inTrace.Where(a => a.SpanId != root.SpanId && under.Contains(a.SpanId));
     }
 }
