@@ -309,3 +309,16 @@ public sealed record BomTriggerQuery
     /// <value>The default is <see langword="false"/>: deleted triggers are left out.</value>
     public bool Deleted { get; init; }
 }
+
+/// <summary>
+/// How a trigger ran lately, from its execution logs: its last logged run and the logged outcomes since a point in time
+/// (<see cref="IBomTriggerManager.GetRunSummariesAsync"/>). Only runs are logged, so a condition that was false leaves no
+/// row and is not counted here.
+/// </summary>
+/// <param name="TriggerId">The trigger.</param>
+/// <param name="LastRunAt">When it last ran (any time, not only within the window); null when it never ran or its logs were cleaned up.</param>
+/// <param name="LastOutcome">The outcome of that run (<c>Executed</c>, <c>Failed</c> or <c>SuppressedLoop</c>).</param>
+/// <param name="Executed">Runs with outcome <c>Executed</c> since the window start.</param>
+/// <param name="Failed">Runs with outcome <c>Failed</c> since the window start.</param>
+/// <param name="SuppressedLoop">Runs with outcome <c>SuppressedLoop</c> since the window start.</param>
+public sealed record BomTriggerRunSummary(int TriggerId, DateTimeOffset? LastRunAt, string? LastOutcome, long Executed, long Failed, long SuppressedLoop);

@@ -191,6 +191,23 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
         }
     }
 
+    public Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var byTrigger = _logs.Where(l => triggerIds.Contains(l.TriggerId)).ToLookup(l => l.TriggerId);
+            IReadOnlyList<BomTriggerRunSummary> list = [.. triggerIds.Select(id =>
+            {
+                var logs = byTrigger[id];
+                var last = logs.OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).FirstOrDefault();
+                var recent = logs.Where(l => l.ExecutedAt >= since).ToList();
+                long Count(string outcome) => recent.Count(l => string.Equals(l.Outcome, outcome, StringComparison.Ordinal));
+                return new BomTriggerRunSummary(id, last?.ExecutedAt, last?.Outcome, Count("Executed"), Count("Failed"), Count("SuppressedLoop"));
+            })];
+            return Task.FromResult(list);
+        }
+    }
+
     public Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
     {
         lock (_lock)

@@ -344,6 +344,42 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         return items;
     }
 
+    public async Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        // $1 trigger ids (in order), $2 window start. Both laterals read idx_bom_trigger_logs_trigger_time only: the newest
+        // row per trigger is its first index entry, and the window is one index range carrying the outcome.
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT t.id, last.executed_at, last.outcome, c.executed, c.failed, c.suppressed
+            FROM unnest($1::integer[]) WITH ORDINALITY AS t(id, ord)
+            LEFT JOIN LATERAL (
+                SELECT l.executed_at, l.outcome FROM {_logs} l WHERE l.trigger_id = t.id ORDER BY l.executed_at DESC, l.id DESC LIMIT 1
+            ) last ON true
+            CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE l.outcome = 'Executed') AS executed,
+                       count(*) FILTER (WHERE l.outcome = 'Failed') AS failed,
+                       count(*) FILTER (WHERE l.outcome = 'SuppressedLoop') AS suppressed
+                FROM {_logs} l WHERE l.trigger_id = t.id AND l.executed_at >= $2
+            ) c
+            ORDER BY t.ord
+            """);
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = triggerIds });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since });
+        var items = new List<BomTriggerRunSummary>(triggerIds.Length);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            items.Add(new BomTriggerRunSummary(
+                reader.GetInt32(0),
+                reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5)));
+        }
+
+        return items;
+    }
+
     public async Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
     {
         // SKIP LOCKED lets several instances clean up at once without waiting on each other.
