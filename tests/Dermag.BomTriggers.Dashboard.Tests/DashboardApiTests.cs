@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Dermag.BomTriggers.Dashboard.Tests;
 
@@ -244,5 +245,27 @@ public sealed class DashboardApiTests : IAsyncLifetime
         meta.GetProperty("actions").EnumerateArray().Single(a => a.GetProperty("actionType").GetString() == "ADD_MATERIAL")
             .GetProperty("configFields").EnumerateArray().Select(f => f.GetProperty("name").GetString()).Should().Contain("materialName");
         meta.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("name").GetString()).Should().Contain("ON_QUANTITY_CHANGE");
+    }
+
+    [Fact]
+    public async Task DryRun_ExplainsClauseByClause_ListsChain_ForViewersToo_AndRunsNothing()
+    {
+        await _host.Manager.CreateAsync(new BomTriggerDefinition { Name = "cost after add", TriggerEvent = BomTriggerEvents.MaterialAdd, ActionType = BomTriggerActions.CalculateCost });
+        using var client = _host.Client("bom_editor");
+        var body = """
+            {"definition":{"name":"t","triggerEvent":"ON_TASK_CREATE","triggerCondition":{"taskTypeCode":"LAN"},"actionType":"ADD_MATERIAL",
+             "actionConfig":{"materialName":"m","defaultQuantity":1},"priority":10,"isActive":true,"execution":null,"sourceTaskTypeId":null},
+             "testData":{"taskTypeCode":"LAN"},"previousValues":null,"taskId":3,"taskTypeId":null}
+            """;
+
+        using var response = await client.SendAsync(Request(HttpMethod.Post, "api/test", null, body));
+
+        var text = await response.Content.ReadAsStringAsync();
+        response.StatusCode.Should().Be(HttpStatusCode.OK, text);
+        var result = JsonDocument.Parse(text).RootElement;
+        result.GetProperty("wouldExecute").GetBoolean().Should().BeTrue(text);
+        result.GetProperty("condition").GetProperty("trace").EnumerateArray().Should().Contain(t => t.GetProperty("path").GetString() == "/triggerCondition/taskTypeCode" && t.GetProperty("passed").GetBoolean());
+        result.GetProperty("chainedTriggers").EnumerateArray().Single().GetProperty("triggerName").GetString().Should().Be("cost after add");
+        _host.App.Services.GetRequiredService<FakeBom>().Calls.Should().BeEmpty();
     }
 }

@@ -24,6 +24,12 @@
     return el;
   }
 
+  // replaceChildren without the nulls, falses and nested arrays that conditional views produce.
+  function put(el, ...kids) {
+    el.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+    return el;
+  }
+
   function option(value, label, selected) { return h('option', { value, selected: selected || undefined }, label ?? value); }
 
   function fmtTime(iso) { return iso ? new Date(iso).toLocaleString() : '—'; }
@@ -224,8 +230,8 @@
     for (const [pattern, view] of views) {
       const m = hash.match(pattern);
       if (m) {
-        main.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
-        try { await view(m); } catch (e) { main.replaceChildren(h('p', { class: 'fail' }, 'Could not load: ' + e.message)); }
+        put(main, h('p', { class: 'muted' }, 'Loading…'));
+        try { await view(m); } catch (e) { put(main, h('p', { class: 'fail' }, 'Could not load: ' + e.message)); }
         return;
       }
     }
@@ -240,7 +246,7 @@
     const tableHolder = h('div', { id: 'triggers-holder' });
     const load = async () => {
       const page = await getOrFail('triggers' + query(listState));
-      tableHolder.replaceChildren(triggersTable(page, load), pager(page, (offset) => { listState.offset = offset; load(); }));
+      put(tableHolder, triggersTable(page, load), pager(page, (offset) => { listState.offset = offset; load(); }));
     };
     const reset = () => { listState.offset = 0; load(); };
     const search = h('input', { id: 'trigger-search', type: 'search', value: listState.search, placeholder: 'name, description, action or #id', oninput: debounce((e) => { listState.search = e.target.value; reset(); }, 250) });
@@ -250,7 +256,7 @@
       option('', 'any action'), state.meta.actions.map((a) => option(a.actionType, a.actionType, a.actionType === listState.action)));
     const activeSelect = h('select', { id: 'filter-active', onchange: (e) => { listState.active = e.target.value; reset(); } },
       option('', 'active or not'), option('true', 'active only', listState.active === 'true'), option('false', 'inactive only', listState.active === 'false'));
-    main.replaceChildren(
+    put(main, 
       h('h2', {}, 'Triggers'),
       h('div', { class: 'toolbar', role: 'search' },
         h('label', {}, 'Search', search), h('label', {}, 'Event', eventSelect), h('label', {}, 'Action', actionSelect), h('label', {}, 'State', activeSelect),
@@ -349,7 +355,7 @@
     function renderConfig() {
       const action = state.actionsByType.get(actionSelect.value);
       actionHelp.textContent = action ? action.description + (action.causedEvents.length ? ` May raise: ${action.causedEvents.join(', ')}.` : '') : '';
-      configForm.replaceChildren(...(action ? action.configFields : []).map((f) => {
+      put(configForm, ...(action ? action.configFields : []).map((f) => {
         const current = b.config[f.name];
         const id2 = 'config-' + f.name;
         const common = { id: id2, disabled: readOnly, dataset: { config: f.name, type: f.type }, 'data-pointer': '/actionConfig/' + escapePointer(f.name), oninput: () => changed(false), onchange: () => changed(false) };
@@ -465,37 +471,51 @@
       ];
     }
 
+    // A clause re-renders its parts in place (never the whole tree), so the focused select keeps focus and its typeahead.
     function renderClause(c) {
       const ev = state.eventsByName.get(b.eventName);
       const known = ev.fields.some((f) => f.path === c.field);
-      const type = fieldType(b.eventName, c.field);
-      const ops = operatorsFor(type);
+      const opHolder = h('span', { class: 'op-holder' });
+      const valueHolder = h('span', { class: 'value-holder' });
       const fieldSelect = h('select', {
         class: 'field', disabled: readOnly, 'aria-label': 'Field', dataset: { focus: `${c.id}:field` },
         onchange: (e) => {
           c.field = e.target.value;
-          const t = fieldType(b.eventName, c.field);
-          if (!operatorsFor(t).some((o) => o.name === c.operator)) c.operator = '$eq';
-          structural(`${c.id}:field`);
+          if (!operatorsFor(fieldType(b.eventName, c.field)).some((o) => o.name === c.operator)) c.operator = '$eq';
+          renderOperator();
+          renderValue();
+          changed(true);
         },
       }, known ? null : option(c.field, `${c.field} (unknown)`, true), ev.fields.map((f) => option(f.path, `${f.path} (${f.type})`, f.path === c.field)));
-      const opSelect = h('select', {
-        class: 'op', disabled: readOnly, 'aria-label': 'Operator', dataset: { focus: `${c.id}:op` },
-        onchange: (e) => { c.operator = e.target.value; if (c.operator === '$exists' || c.operator === '$changed') c.text = 'true'; structural(`${c.id}:op`); },
-      }, ops.some((o) => o.name === c.operator) ? null : option(c.operator, `${c.operator} (not valid here)`, true),
-      ops.map((o) => option(o.name, `${opWords[o.name] || o.name}`, o.name === c.operator)));
-      let valueControl;
-      if (c.operator === '$exists' || (type === 'Boolean' && ['$eq', '$ne'].includes(c.operator))) {
-        if (c.text !== 'true' && c.text !== 'false') c.text = 'true';
-        valueControl = h('select', { class: 'value', disabled: readOnly, 'aria-label': 'Value', dataset: { focus: `${c.id}:value` }, onchange: (e) => { c.text = e.target.value; changed(true); } },
-          option('true', c.operator === '$exists' ? 'yes' : 'true', c.text === 'true'), option('false', c.operator === '$exists' ? 'no' : 'false', c.text === 'false'));
-      } else {
-        const hint = c.operator === '$changed' ? 'true or {"from":…,"to":…}' : ['$in', '$nin'].includes(c.operator) ? 'comma, separated' : type.toLowerCase();
-        valueControl = h('input', { class: 'value', disabled: readOnly, value: c.text, placeholder: hint, 'aria-label': 'Value', dataset: { focus: `${c.id}:value` }, oninput: (e) => { c.text = e.target.value; changed(true); } });
+      function renderOperator() {
+        const ops = operatorsFor(fieldType(b.eventName, c.field));
+        put(opHolder, h('select', {
+          class: 'op', disabled: readOnly, 'aria-label': 'Operator', dataset: { focus: `${c.id}:op` },
+          onchange: (e) => {
+            c.operator = e.target.value;
+            if (c.operator === '$exists' || c.operator === '$changed') c.text = 'true';
+            renderValue();
+            changed(true);
+          },
+        }, ops.some((o) => o.name === c.operator) ? null : option(c.operator, `${c.operator} (not valid here)`, true),
+        ops.map((o) => option(o.name, `${opWords[o.name] || o.name}`, o.name === c.operator))));
       }
+      function renderValue() {
+        const type = fieldType(b.eventName, c.field);
+        if (c.operator === '$exists' || (type === 'Boolean' && ['$eq', '$ne'].includes(c.operator))) {
+          if (c.text !== 'true' && c.text !== 'false') c.text = 'true';
+          put(valueHolder, h('select', { class: 'value', disabled: readOnly, 'aria-label': 'Value', dataset: { focus: `${c.id}:value` }, onchange: (e) => { c.text = e.target.value; changed(true); } },
+            option('true', c.operator === '$exists' ? 'yes' : 'true', c.text === 'true'), option('false', c.operator === '$exists' ? 'no' : 'false', c.text === 'false')));
+        } else {
+          const hint = c.operator === '$changed' ? 'true or {"from":…,"to":…}' : ['$in', '$nin'].includes(c.operator) ? 'comma, separated' : type.toLowerCase();
+          put(valueHolder, h('input', { class: 'value', disabled: readOnly, value: c.text, placeholder: hint, 'aria-label': 'Value', dataset: { focus: `${c.id}:value` }, oninput: (e) => { c.text = e.target.value; changed(true); } }));
+        }
+      }
+      renderOperator();
+      renderValue();
       const error = h('span', { class: 'error-text', id: `err-${c.id}`, hidden: true });
       return h('div', { class: 'clause', role: 'treeitem', dataset: { id: c.id } },
-        dragHandle(c), fieldSelect, opSelect, valueControl, controls(c, false), error);
+        dragHandle(c), fieldSelect, opHolder, valueHolder, controls(c, false), error);
     }
 
     function renderGroup(g, isRoot) {
@@ -532,7 +552,7 @@
     }
 
     function renderTree(focusKey) {
-      tree.replaceChildren(renderGroup(b.root, true));
+      put(tree, renderGroup(b.root, true));
       if (focusKey) {
         const el = tree.querySelector(`[data-focus="${focusKey}"]`) || tree.querySelector(`[data-focus^="${focusKey.split(':')[0]}:"]`);
         if (el) el.focus();
@@ -549,6 +569,8 @@
         jsonError.textContent = '';
         jsonBox.removeAttribute('aria-invalid');
         words.textContent = 'In words: ' + describeNode(b.root, true);
+        // The sample follows the condition until the user edits it.
+        if (!sampleEdited) testData.value = sample();
       }
       validateSoon();
     }
@@ -576,7 +598,7 @@
     function clearErrors() {
       for (const el of main.querySelectorAll('[aria-invalid="true"]')) { if (el !== jsonBox) { el.removeAttribute('aria-invalid'); el.removeAttribute('aria-describedby'); } }
       for (const el of main.querySelectorAll('.error-text[id^="err-"]')) { el.hidden = true; el.textContent = ''; }
-      generalErrors.replaceChildren();
+      put(generalErrors);
     }
 
     function markControl(control, holder, message) {
@@ -653,16 +675,17 @@
     const testTask = h('input', { id: 'test-task', type: 'number', value: 1, 'aria-label': 'Task id' });
     const testType = h('input', { id: 'test-task-type', type: 'number', 'aria-label': 'Task type id' });
     const result = h('div', { id: 'dry-run-result', 'aria-live': 'polite' });
-    testData.value = sample();
+    let sampleEdited = false;
+    testData.addEventListener('input', () => { sampleEdited = true; });
 
     async function dryRun() {
       let data; let prev = null;
-      try { data = JSON.parse(testData.value); } catch (e) { result.replaceChildren(h('p', { class: 'fail' }, 'Sample data is not valid JSON: ' + e.message)); return; }
-      if (previous.value.trim()) { try { prev = JSON.parse(previous.value); } catch (e) { result.replaceChildren(h('p', { class: 'fail' }, 'Previous values are not valid JSON: ' + e.message)); return; } }
+      try { data = JSON.parse(testData.value); } catch (e) { put(result, h('p', { class: 'fail' }, 'Sample data is not valid JSON: ' + e.message)); return; }
+      if (previous.value.trim()) { try { prev = JSON.parse(previous.value); } catch (e) { put(result, h('p', { class: 'fail' }, 'Previous values are not valid JSON: ' + e.message)); return; } }
       const r = await api('POST', 'test', { definition: definition(), testData: data, previousValues: prev, taskId: Number(testTask.value || 0), taskTypeId: testType.value ? Number(testType.value) : null });
-      if (!r.ok) { result.replaceChildren(h('p', { class: 'fail' }, 'Dry run failed: ' + ((r.data && r.data.error) || r.status))); return; }
+      if (!r.ok) { put(result, h('p', { class: 'fail' }, 'Dry run failed: ' + ((r.data && r.data.error) || r.status))); return; }
       const t = r.data;
-      result.replaceChildren(
+      put(result, 
         h('p', {}, h('span', { class: 'verdict ' + (t.wouldExecute ? 'yes' : 'no'), id: 'verdict' }, t.wouldExecute ? `Would fire: runs ${t.actionType}` : 'Would not fire')),
         t.errors.length ? h('ul', { class: 'errors' }, t.errors.map((e) => h('li', {}, `${e.path}: ${e.message}`))) : null,
         h('h3', {}, 'Clause by clause'),
@@ -693,12 +716,12 @@
       });
     }
 
-    eventSelect.addEventListener('change', () => { b.eventName = eventSelect.value; renderTree(null); changed(true); testData.value = sample(); });
+    eventSelect.addEventListener('change', () => { b.eventName = eventSelect.value; renderTree(null); changed(true); });
     actionSelect.addEventListener('change', () => { b.config = {}; renderConfig(); changed(false); });
     for (const input of [name, description, priority, sourceType, targetType]) input.addEventListener('input', () => changed(false));
     active.addEventListener('change', () => changed(false));
 
-    main.replaceChildren(
+    put(main, 
       h('h2', {}, id === null ? 'New trigger' : `Trigger #${id}: ${loaded.name}`, readOnly ? h('span', { class: 'badge readonly' }, ' read-only') : null),
       h('ul', { class: 'errors', id: 'general-errors-holder' }, generalErrors),
       h('div', { class: 'grid' },
@@ -730,7 +753,7 @@
             h('label', {}, 'Event data', testData),
             state.eventsByName.get(b.eventName).supportsPreviousValues ? h('label', {}, 'Previous values', previous) : null,
             h('div', { class: 'form-row' }, h('label', {}, 'Task id', testTask), h('label', {}, 'Task type id', testType),
-              h('button', { type: 'button', id: 'reset-sample', onclick: () => { testData.value = sample(); } }, 'Refill sample'),
+              h('button', { type: 'button', id: 'reset-sample', onclick: () => { sampleEdited = false; testData.value = sample(); } }, 'Refill sample'),
               h('button', { type: 'button', id: 'dry-run', class: 'primary', onclick: dryRun }, 'Dry run')),
             result))));
     renderConfig();
@@ -765,10 +788,10 @@
       const from = runsState.from ? new Date(runsState.from).toISOString() : '';
       const to = runsState.to ? new Date(runsState.to).toISOString() : '';
       const page = await getOrFail('runs' + query({ ...runsState, from, to }));
-      holder.replaceChildren(runsTable(page.items, 'runs-table'), pager(page, (offset) => { runsState.offset = offset; load(); }));
+      put(holder, runsTable(page.items, 'runs-table'), pager(page, (offset) => { runsState.offset = offset; load(); }));
     };
     const field = (key, props) => h('input', { ...props, value: runsState[key], onchange: (e) => { runsState[key] = e.target.value; runsState.offset = 0; load(); } });
-    main.replaceChildren(
+    put(main, 
       h('h2', {}, 'Runs'),
       h('section', { class: 'card', 'aria-labelledby': 'sec-failures' },
         h('h3', { id: 'sec-failures' }, 'Recent failures first'),
@@ -808,7 +831,7 @@
         h('ul', { class: 'tree' }, runs.map(node)), level(i + 1)));
     }
     const failed = chain.runs.filter((r) => r.outcome === 'Failed').length;
-    main.replaceChildren(
+    put(main, 
       h('h2', {}, 'Run chain'),
       h('p', {}, 'Correlation id ', h('code', { id: 'correlation' }, correlationId), ` · ${chain.total} run(s)`, failed ? h('span', { class: 'fail' }, ` · ${failed} failed`) : null,
         ' · ', h('a', { href: '#/runs' }, 'back to runs')),
@@ -838,11 +861,11 @@
     const holder = h('div');
     const load = async () => {
       const [c, page] = await Promise.all([getOrFail('jobs/counts'), getOrFail('jobs' + query(queueState))]);
-      counts.replaceChildren(
+      put(counts, 
         h('span', {}, `pending ${c.pending}`), h('span', {}, `retrying ${c.retrying}`), h('span', {}, `running ${c.running}`), h('span', { class: c.dead ? 'fail' : '' }, `dead-lettered ${c.dead}`));
-      holder.replaceChildren(jobsTable(page.items, load), pager(page, (offset) => { queueState.offset = offset; load(); }));
+      put(holder, jobsTable(page.items, load), pager(page, (offset) => { queueState.offset = offset; load(); }));
     };
-    main.replaceChildren(
+    put(main, 
       h('h2', {}, 'Queue'), counts,
       h('div', { class: 'toolbar' }, h('label', {}, 'State', h('select', { id: 'queue-state', onchange: (e) => { queueState.state = e.target.value; queueState.offset = 0; load(); } },
         ['all', 'pending', 'retrying', 'running', 'dead', 'succeeded', 'skipped', 'discarded'].map((s) => option(s, s === 'dead' ? 'dead-lettered' : s, s === queueState.state))))),
@@ -853,10 +876,12 @@
   // ---------- start ----------
   async function start() {
     const r = await fetch('api/meta', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-    if (!r.ok) { document.getElementById('main').replaceChildren(h('p', { class: 'fail' }, `The dashboard API answered ${r.status}.`)); return; }
+    if (!r.ok) { put(document.getElementById('main'), h('p', { class: 'fail' }, `The dashboard API answered ${r.status}.`)); return; }
     state.meta = await r.json();
     state.meta.events.forEach((e) => state.eventsByName.set(e.name, e));
-    state.operators = state.meta.operators;
+    const order = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$contains', '$startsWith', '$endsWith', '$exists', '$changed'];
+    const rank = (name) => (order.includes(name) ? order.indexOf(name) : order.length);
+    state.operators = state.meta.operators.slice().sort((a, b) => rank(a.name) - rank(b.name));
     state.meta.actions.forEach((a) => state.actionsByType.set(a.actionType, a));
     const mode = document.getElementById('mode');
     mode.textContent = state.meta.canEdit ? 'can edit' : 'read-only';
