@@ -21,9 +21,6 @@ namespace Dermag.BomTriggers.Dashboard.Tests;
 /// </summary>
 public sealed class DashboardHost : IAsyncDisposable
 {
-    public const string ViewPolicy = "bom-triggers:view";
-    public const string EditPolicy = "bom-triggers:manage";
-
     private DashboardHost(WebApplication app, string baseUrl)
     {
         App = app;
@@ -55,16 +52,16 @@ public sealed class DashboardHost : IAsyncDisposable
         var triggers = builder.Services.AddBomTriggers(o => o.WorkerCount = 1).UseInMemoryStore();
         configure?.Invoke(triggers);
         builder.Services.AddAuthentication("test").AddScheme<AuthenticationSchemeOptions, TestUserHandler>("test", null);
+        // What the package README shows (ReadmeSnippetTests checks it is copied from here): one services call, one mount line.
         builder.Services.AddAuthorizationBuilder()
-            .AddPolicy(ViewPolicy, p => p.RequireRole("admin", "manager", "bom_editor"))
-            .AddPolicy(EditPolicy, p => p.RequireRole("admin", "manager"));
+            .AddPolicy("bom-triggers:view", p => p.RequireRole("admin", "manager", "bom_editor"))
+            .AddPolicy("bom-triggers:manage", p => p.RequireRole("admin", "manager"));
+        builder.Services.AddBomTriggersDashboard(options => options.EditPolicy = "bom-triggers:manage");
 
-        // What the package README shows: one services call, one mount line protected by the app's own policy.
-        builder.Services.AddBomTriggersDashboard(options => options.EditPolicy = EditPolicy);
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapBomTriggersDashboard("/bom-triggers").RequireAuthorization(ViewPolicy);
+        app.MapBomTriggersDashboard("/bom-triggers").RequireAuthorization("bom-triggers:view");
 
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
