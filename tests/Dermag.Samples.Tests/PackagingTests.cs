@@ -193,6 +193,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         using System.Text.Encodings.Web;
         using Microsoft.AspNetCore.Authentication;
         using Microsoft.AspNetCore.Builder;
+        using Microsoft.AspNetCore.Hosting;
         using Microsoft.AspNetCore.Hosting.Server;
         using Microsoft.AspNetCore.Hosting.Server.Features;
         using Microsoft.Extensions.DependencyInjection;

@@ -75,7 +75,7 @@
     const to = Math.min(page.offset + page.limit, page.total);
     return h('div', { class: 'pager' },
       h('button', { type: 'button', class: 'prev', disabled: page.offset === 0, onclick: () => onPage(Math.max(0, page.offset - page.limit)) }, '← Previous'),
-      h('span', { class: 'range' }, `${from}–${to} of ${page.total}`),
+      h('span', { class: 'range' }, page.exact === false ? (to < page.total ? `${from}–${to} of more` : `${from}–${to}`) : `${from}–${to} of ${page.total}`),
       h('button', { type: 'button', class: 'next', disabled: to >= page.total, onclick: () => onPage(page.offset + page.limit) }, 'Next →'));
   }
 

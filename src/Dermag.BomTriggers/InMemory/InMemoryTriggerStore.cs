@@ -178,7 +178,14 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
         lock (_lock)
         {
             var all = _logs.Where(query.Matches).OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).ToList();
-            return Task.FromResult(new BomTriggerLogPage([.. all.Skip(query.Offset).Take(query.Limit)], all.Count, query.Limit, query.Offset));
+            List<BomTriggerLog> page = [.. all.Skip(query.Offset).Take(query.Limit)];
+            if (!query.CountTotal)
+            {
+                var more = all.Count > query.Offset + page.Count;
+                return Task.FromResult(new BomTriggerLogPage(page, query.Offset + page.Count + (more ? 1 : 0), query.Limit, query.Offset) { IsTotalExact = false });
+            }
+
+            return Task.FromResult(new BomTriggerLogPage(page, all.Count, query.Limit, query.Offset));
         }
     }
 

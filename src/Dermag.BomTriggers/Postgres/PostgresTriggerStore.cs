@@ -292,11 +292,13 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
             ($1::integer IS NULL OR trigger_id = $1) AND ($2::integer IS NULL OR task_id = $2) AND ($3::uuid IS NULL OR correlation_id = $3)
             AND ($4::text IS NULL OR outcome = $4) AND ($5::timestamptz IS NULL OR executed_at >= $5) AND ($6::timestamptz IS NULL OR executed_at < $6)
             """;
+        // Without a count, one row more than the page says whether another page follows, and the sort stops early on the index.
+        var totalColumn = query.CountTotal ? "count(*) OVER ()" : "0::bigint";
         await using var command = _dataSource.CreateCommand($"""
-            SELECT {LogColumns}, count(*) OVER () FROM {_logs} WHERE {Filter} ORDER BY executed_at DESC, id DESC LIMIT $7 OFFSET $8
+            SELECT {LogColumns}, {totalColumn} FROM {_logs} WHERE {Filter} ORDER BY executed_at DESC, id DESC LIMIT $7 OFFSET $8
             """);
         AddLogFilter(command, query);
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.CountTotal ? query.Limit : query.Limit + 1 });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Offset });
         var items = new List<BomTriggerLog>();
         long total = -1;
@@ -307,6 +309,13 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
                 items.Add(ReadLog(reader));
                 total = reader.GetInt64(14);
             }
+        }
+
+        if (!query.CountTotal)
+        {
+            var more = items.Count > query.Limit;
+            var page = more ? items[..query.Limit] : items;
+            return new BomTriggerLogPage(page, query.Offset + page.Count + (more ? 1 : 0), query.Limit, query.Offset) { IsTotalExact = false };
         }
 
         if (total < 0)

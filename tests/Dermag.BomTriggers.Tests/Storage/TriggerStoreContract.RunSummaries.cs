@@ -89,4 +89,21 @@ public abstract partial class TriggerStoreContract
         silent.ChainedTriggers.Should().BeEmpty();
         (await Store.QueryLogsAsync(new BomTriggerLogQuery())).Total.Should().Be(0, "a dry run executes and logs nothing");
     }
+
+    [Fact]
+    public async Task QueryLogsAsync_WithoutCount_SaysWhetherMoreFollow_SamePagesAsCounted()
+    {
+        var id = await CreateSimpleAsync("paged");
+        var now = Context.Time.GetUtcNow();
+        await Context.Repository.WriteLogsAsync([.. Enumerable.Range(0, 7).Select(i => Log(id, now.AddMinutes(-i), "Executed"))], null, CancellationToken.None);
+
+        var first = await Store.QueryLogsAsync(new BomTriggerLogQuery { Limit = 3, CountTotal = false });
+        var last = await Store.QueryLogsAsync(new BomTriggerLogQuery { Limit = 3, Offset = 6, CountTotal = false });
+        var counted = await Store.QueryLogsAsync(new BomTriggerLogQuery { Limit = 3 });
+
+        (first.Total, first.IsTotalExact, first.Items.Count).Should().Be((4L, false, 3), "3 rows and at least one more");
+        first.Items.Select(l => l.Id).Should().Equal(counted.Items.Select(l => l.Id));
+        (last.Total, last.Items.Count).Should().Be((7L, 1), "the last page: nothing follows");
+        (counted.Total, counted.IsTotalExact).Should().Be((7L, true));
+    }
 }
