@@ -331,6 +331,40 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         _pageErrors.Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task Builder_CustomEventFields_AndDragIntoAGroup()
+    {
+        await DisposeHostAndRestartAsync(b => b.AddEventType("ON_PO_RECEIVED", "A purchase order was received.")
+            .AddEventField("ON_PO_RECEIVED", "supplier", BomFieldType.String, "The supplier.")
+            .AddEventField("ON_PO_RECEIVED", "lines", BomFieldType.Number, "How many lines."));
+        var page = await OpenAsync("admin", "#/builder/new");
+        await page.SelectOptionAsync("#event", "ON_PO_RECEIVED");
+        var root = page.Locator("#builder > .group");
+        await root.Locator(":scope > .group-head .add-clause").ClickAsync();
+        var fields = await Clause(root, 0).Locator(".field option").EvaluateAllAsync<string[]>("os => os.map(o => o.value)");
+        fields.Should().Equal("taskId", "taskTypeId", "supplier", "lines");
+        await Clause(root, 0).Locator(".field").SelectOptionAsync("lines");
+        var numberOperators = await Clause(root, 0).Locator(".op option").EvaluateAllAsync<string[]>("os => os.map(o => o.value)");
+        numberOperators.Should().Contain("$gt").And.NotContain("$contains").And.NotContain("$changed", "the event carries no previous values");
+        await Clause(root, 0).Locator(".op").SelectOptionAsync("$gte");
+        await Clause(root, 0).Locator(".value").FillAsync("3");
+        await root.Locator(":scope > .group-head .add-group").ClickAsync();
+
+        // Drag the clause by its handle into the group.
+        await Clause(root, 0).Locator(".drag").DragToAsync(Group(root, 0).Locator(":scope > .children"));
+
+        await Expect(Clause(Group(root, 0), 0).Locator(".field")).ToHaveValueAsync("lines");
+        var expected = JsonNode.Parse("""{"$all":[{"$any":[{"lines":{"$gte":3}}]}]}""")!;
+        await Expect(page.Locator("#condition-json")).ToHaveValueAsync(expected.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        _pageErrors.Should().BeEmpty();
+    }
+
+    private async Task DisposeHostAndRestartAsync(Action<BomTriggersBuilder> configure)
+    {
+        await _host.DisposeAsync();
+        _host = await DashboardHost.StartAsync(configure);
+    }
+
     /// <summary>Presses Tab (only Tab) until the focused element matches <paramref name="selector"/>.</summary>
     private static async Task TabToAsync(IPage page, string selector)
     {
