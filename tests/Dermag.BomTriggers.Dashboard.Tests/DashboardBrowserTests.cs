@@ -199,7 +199,9 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
     {
         var page = await OpenAsync("admin", "#/builder/new");
         await page.FillAsync("#name", "typed wrong");
+        await Expect(page.Locator("#previous-label")).ToBeHiddenAsync();
         await page.SelectOptionAsync("#event", "ON_QUANTITY_CHANGE");
+        await Expect(page.Locator("#previous-label")).ToBeVisibleAsync();
         var root = page.Locator("#builder > .group");
         await root.Locator(":scope > .group-head .add-clause").ClickAsync();
         await root.Locator(":scope > .group-head .add-clause").ClickAsync();

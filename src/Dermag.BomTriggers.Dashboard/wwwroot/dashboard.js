@@ -674,6 +674,7 @@
     const previous = h('textarea', { id: 'test-previous', rows: 4, spellcheck: 'false', 'aria-label': 'Previous values', placeholder: '{"status":"in_progress"}' });
     const testTask = h('input', { id: 'test-task', type: 'number', value: 1, 'aria-label': 'Task id' });
     const testType = h('input', { id: 'test-task-type', type: 'number', 'aria-label': 'Task type id' });
+    const previousLabel = h('label', { id: 'previous-label', hidden: !state.eventsByName.get(b.eventName).supportsPreviousValues }, 'Previous values (for $changed)', previous);
     const result = h('div', { id: 'dry-run-result', 'aria-live': 'polite' });
     let sampleEdited = false;
     testData.addEventListener('input', () => { sampleEdited = true; });
@@ -681,7 +682,7 @@
     async function dryRun() {
       let data; let prev = null;
       try { data = JSON.parse(testData.value); } catch (e) { put(result, h('p', { class: 'fail' }, 'Sample data is not valid JSON: ' + e.message)); return; }
-      if (previous.value.trim()) { try { prev = JSON.parse(previous.value); } catch (e) { put(result, h('p', { class: 'fail' }, 'Previous values are not valid JSON: ' + e.message)); return; } }
+      if (!previousLabel.hidden && previous.value.trim()) { try { prev = JSON.parse(previous.value); } catch (e) { put(result, h('p', { class: 'fail' }, 'Previous values are not valid JSON: ' + e.message)); return; } }
       const r = await api('POST', 'test', { definition: definition(), testData: data, previousValues: prev, taskId: Number(testTask.value || 0), taskTypeId: testType.value ? Number(testType.value) : null });
       if (!r.ok) { put(result, h('p', { class: 'fail' }, 'Dry run failed: ' + ((r.data && r.data.error) || r.status))); return; }
       const t = r.data;
@@ -716,7 +717,13 @@
       });
     }
 
-    eventSelect.addEventListener('change', () => { b.eventName = eventSelect.value; renderTree(null); changed(true); });
+    eventSelect.addEventListener('change', () => {
+      b.eventName = eventSelect.value;
+      previousLabel.hidden = !state.eventsByName.get(b.eventName).supportsPreviousValues;
+      if (previousLabel.hidden) previous.value = '';
+      renderTree(null);
+      changed(true);
+    });
     actionSelect.addEventListener('change', () => { b.config = {}; renderConfig(); changed(false); });
     for (const input of [name, description, priority, sourceType, targetType]) input.addEventListener('input', () => changed(false));
     active.addEventListener('change', () => changed(false));
@@ -751,7 +758,7 @@
             h('h3', { id: 'sec-dry' }, 'Dry run'),
             h('p', { class: 'muted' }, 'Nothing is executed or logged. The sample is prefilled from the event\u2019s fields and the condition\u2019s values.'),
             h('label', {}, 'Event data', testData),
-            state.eventsByName.get(b.eventName).supportsPreviousValues ? h('label', {}, 'Previous values', previous) : null,
+            previousLabel,
             h('div', { class: 'form-row' }, h('label', {}, 'Task id', testTask), h('label', {}, 'Task type id', testType),
               h('button', { type: 'button', id: 'reset-sample', onclick: () => { sampleEdited = false; testData.value = sample(); } }, 'Refill sample'),
               h('button', { type: 'button', id: 'dry-run', class: 'primary', onclick: dryRun }, 'Dry run')),
