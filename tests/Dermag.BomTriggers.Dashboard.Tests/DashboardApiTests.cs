@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -267,5 +268,37 @@ public sealed class DashboardApiTests : IAsyncLifetime
         result.GetProperty("condition").GetProperty("trace").EnumerateArray().Should().Contain(t => t.GetProperty("path").GetString() == "/triggerCondition/taskTypeCode" && t.GetProperty("passed").GetBoolean());
         result.GetProperty("chainedTriggers").EnumerateArray().Single().GetProperty("triggerName").GetString().Should().Be("cost after add");
         _host.App.Services.GetRequiredService<FakeBom>().Calls.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task IsReadOnly_MakesEvenAnEditorReadOnly_ForTheRequestsItSelects()
+    {
+        await _host.DisposeAsync();
+        _host = await DashboardHost.StartAsync(dashboard: o => o.IsReadOnly = http => http.Request.Headers.ContainsKey("X-Maintenance"));
+        using var client = _host.Client("admin");
+        var token = await MetaTokenAsync(client);
+        client.DefaultRequestHeaders.Add("X-Maintenance", "1");
+
+        (await client.GetFromJsonAsync<JsonElement>("api/meta")).GetProperty("canEdit").GetBoolean().Should().BeFalse();
+        using (var refused = await client.SendAsync(Request(HttpMethod.Post, "api/triggers", token, Definition)))
+        {
+            refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        }
+
+        client.DefaultRequestHeaders.Remove("X-Maintenance");
+        using var allowed = await client.SendAsync(Request(HttpMethod.Post, "api/triggers", token, Definition));
+        allowed.StatusCode.Should().Be(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task Mount_WithoutAddBomTriggersDashboard_FailsAtStartupNamingTheCall()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddBomTriggers().UseInMemoryStore();
+        await using var app = builder.Build();
+
+        var mount = () => app.MapBomTriggersDashboard("/bom-triggers");
+
+        mount.Should().Throw<InvalidOperationException>().WithMessage("*builder.Services.AddBomTriggersDashboard()*");
     }
 }

@@ -40,7 +40,7 @@ public sealed class DashboardHost : IAsyncDisposable
 
     public IBomTriggerJobManager Jobs => App.Services.GetRequiredService<IBomTriggerJobManager>();
 
-    public static async Task<DashboardHost> StartAsync(Action<BomTriggersBuilder>? configure = null)
+    public static async Task<DashboardHost> StartAsync(Action<BomTriggersBuilder>? configure = null, Action<BomTriggersDashboardOptions>? dashboard = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
@@ -57,6 +57,10 @@ public sealed class DashboardHost : IAsyncDisposable
             .AddPolicy("bom-triggers:view", p => p.RequireRole("admin", "manager", "bom_editor"))
             .AddPolicy("bom-triggers:manage", p => p.RequireRole("admin", "manager"));
         builder.Services.AddBomTriggersDashboard(options => options.EditPolicy = "bom-triggers:manage");
+        if (dashboard is not null)
+        {
+            builder.Services.Configure(dashboard);
+        }
 
         var app = builder.Build();
         app.UseAuthentication();
