@@ -229,6 +229,13 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await value.FillAsync("10");
         await Expect(value).Not.ToHaveAttributeAsync("aria-invalid", "true");
 
+        // Action config errors land on the generated form's field (/actionConfig/materialName).
+        await page.SelectOptionAsync("#action", "ADD_MATERIAL");
+        await Expect(page.Locator("#config-materialName")).ToHaveAttributeAsync("aria-invalid", "true");
+        await page.FillAsync("#config-materialName", "Kabel");
+        await page.FillAsync("#config-defaultQuantity", "5");
+        await Expect(page.Locator("#config-materialName")).Not.ToHaveAttributeAsync("aria-invalid", "true");
+
         // The JSON side: a typed error there also round-trips into the builder and its control.
         await page.FillAsync("#condition-json", """{"quantity":{"$lte":"many"}}""");
         await Expect(Clause(root, 0).Locator(".op")).ToHaveValueAsync("$lte");
