@@ -52,15 +52,16 @@ public sealed class DashboardHost : IAsyncDisposable
         var triggers = builder.Services.AddBomTriggers(o => o.WorkerCount = 1).UseInMemoryStore();
         configure?.Invoke(triggers);
         builder.Services.AddAuthentication("test").AddScheme<AuthenticationSchemeOptions, TestUserHandler>("test", null);
+        if (dashboard is not null)
+        {
+            builder.Services.Configure(dashboard);
+        }
+
         // What the package README shows (ReadmeSnippetTests checks it is copied from here): one services call, one mount line.
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy("bom-triggers:view", p => p.RequireRole("admin", "manager", "bom_editor"))
             .AddPolicy("bom-triggers:manage", p => p.RequireRole("admin", "manager"));
         builder.Services.AddBomTriggersDashboard(options => options.EditPolicy = "bom-triggers:manage");
-        if (dashboard is not null)
-        {
-            builder.Services.Configure(dashboard);
-        }
 
         var app = builder.Build();
         app.UseAuthentication();
