@@ -301,4 +301,27 @@ public sealed class DashboardApiTests : IAsyncLifetime
 
         mount.Should().Throw<InvalidOperationException>().WithMessage("*builder.Services.AddBomTriggersDashboard()*");
     }
+
+    [Fact]
+    public async Task Update_WhatGetReturned_KeepsExecutionAndBumpsVersion()
+    {
+        var created = (await _host.Manager.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "delayed",
+            TriggerEvent = BomTriggerEvents.StatusChange,
+            ActionType = BomTriggerActions.CalculateCost,
+            Execution = new BomTriggerExecution { Mode = TriggerExecutionMode.Queued, MaxAttempts = 3, Delay = TimeSpan.FromHours(2) },
+        })).Trigger!;
+        using var client = _host.Client("manager");
+        var token = await MetaTokenAsync(client);
+        var json = await client.GetStringAsync($"api/triggers/{created.Id}");
+
+        using var response = await client.SendAsync(Request(HttpMethod.Put, $"api/triggers/{created.Id}", token, json.Replace("\"delayed\"", "\"delayed, renamed\"", StringComparison.Ordinal)));
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var stored = (await _host.Manager.GetAsync(created.Id))!;
+        (stored.Name, stored.Version).Should().Be(("delayed, renamed", 2));
+        stored.Execution.Should().Be(created.Execution);
+        (stored.CreatedBy, stored.Priority).Should().Be((created.CreatedBy, created.Priority));
+    }
 }

@@ -49,6 +49,7 @@ public sealed class DashboardHost : IAsyncDisposable
         builder.Services.AddSingleton<IBomEditor>(sp => sp.GetRequiredService<FakeBom>());
         builder.Services.AddSingleton<IBomCostCalculator>(sp => sp.GetRequiredService<FakeBom>());
         builder.Services.AddSingleton<IBomNotificationSender>(sp => sp.GetRequiredService<FakeBom>());
+        builder.Services.AddSingleton<IBomEventDataProvider>(sp => sp.GetRequiredService<FakeBom>());
         var triggers = builder.Services.AddBomTriggers(o => o.WorkerCount = 1).UseInMemoryStore();
         configure?.Invoke(triggers);
         builder.Services.AddAuthentication("test").AddScheme<AuthenticationSchemeOptions, TestUserHandler>("test", null);
@@ -112,8 +113,11 @@ public sealed class DashboardHost : IAsyncDisposable
 }
 
 /// <summary>The host's BOM: remembers what actions did; a material named "explode" fails.</summary>
-public sealed class FakeBom : IBomEditor, IBomCostCalculator, IBomNotificationSender
+public sealed class FakeBom : IBomEditor, IBomCostCalculator, IBomNotificationSender, IBomEventDataProvider
 {
+    public Task<System.Text.Json.JsonElement?> GetCurrentDataAsync(BomTriggerEvent triggerEvent, CancellationToken cancellationToken) =>
+        Task.FromResult<System.Text.Json.JsonElement?>(triggerEvent.Data);
+
     public List<string> Calls { get; } = [];
 
     public Task AddMaterialAsync(AddMaterialRequest request, CancellationToken cancellationToken)
