@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Dermag.Migrations;
 using Dermag.SampleHost.Api;
 using Dermag.SampleHost.Auth;
+using Dermag.SampleHost.Dashboard;
 using Dermag.SampleHost.Demo;
 using Dermag.SampleHost.Hosting;
 using Dermag.SampleHost.Tasks;
@@ -78,6 +79,7 @@ builder.Services.AddAuthorizationBuilder().AddSamplePolicies();
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddOpenApi(options => options.AddDocumentTransformer<BearerSecurityTransformer>());
+builder.Services.AddSampleDashboard(); // Dermag.BomTriggers.Dashboard at /bom-triggers (Dashboard/SampleDashboard.cs)
 
 var app = builder.Build();
 
@@ -102,6 +104,7 @@ app.MapAuthEndpoints();
 app.MapTriggerEndpoints();
 app.MapJobEndpoints();
 app.MapTaskEndpoints();
+app.MapSampleDashboard();
 
 if (exportSqlTo is not null)
 {

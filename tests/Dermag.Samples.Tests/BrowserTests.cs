@@ -130,4 +130,33 @@ public sealed class BrowserTests : IAsyncLifetime
         await page.WaitForFunctionAsync("window.__cspViolations.length > 0");
         (await page.EvaluateAsync<string[]>("window.__cspViolations")).Should().ContainSingle().Which.Should().StartWith("style-src");
     }
+
+    [Theory]
+    [InlineData("manager", "Manager123!", "can edit")]
+    [InlineData("bom_editor", "Editor123!", "read-only")]
+    public async Task Page_DashboardLink_OpensTheMountedDashboard_EditOrReadOnlyByRole(string user, string password, string mode)
+    {
+        var page = await _browser!.NewPageAsync();
+        page.SetDefaultTimeout(15_000);
+        var errors = new List<string>();
+        page.PageError += (_, error) => errors.Add(error);
+
+        // Without logging in, the link explains instead of navigating; the dashboard itself sends the browser back.
+        await page.GotoAsync(_baseUrl);
+        await page.ClickAsync("#dashboard-link");
+        await Expect(page.Locator("#auth-result")).ToContainTextAsync("Log in first");
+        var direct = await page.GotoAsync(_baseUrl.TrimEnd('/') + "/bom-triggers/");
+        direct!.Url.Should().NotContain("/bom-triggers");
+
+        await page.FillAsync("#username", user);
+        await page.FillAsync("#password", password);
+        await page.ClickAsync("#login-btn");
+        await Expect(page.Locator("#current-user")).ToHaveTextAsync(user);
+        await page.ClickAsync("#dashboard-link");
+
+        await Expect(page.Locator("#mode")).ToHaveTextAsync(mode);
+        await Expect(page.Locator("#triggers-table tbody")).ToContainTextAsync("Auto-add UTP cable to LAN tasks");
+        await Expect(page.Locator("#triggers-table tbody .toggle").First).ToBeEnabledAsync(new() { Enabled = mode == "can edit" });
+        errors.Should().BeEmpty();
+    }
 }

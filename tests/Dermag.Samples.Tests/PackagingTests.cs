@@ -11,7 +11,8 @@ namespace Dermag.Samples.Tests;
 public sealed class PackageFeed : IAsyncLifetime
 {
     public static readonly string[] Packages =
-        ["Dermag.Migrations", "Dermag.TokenRotation", "Dermag.BomTriggers", "Dermag.TokenRotation.EntityFrameworkCore", "Dermag.BomTriggers.EntityFrameworkCore", "Dermag.TokenRotation.AspNetCore"];
+        ["Dermag.Migrations", "Dermag.TokenRotation", "Dermag.BomTriggers", "Dermag.TokenRotation.EntityFrameworkCore", "Dermag.BomTriggers.EntityFrameworkCore",
+         "Dermag.TokenRotation.AspNetCore", "Dermag.BomTriggers.Dashboard"];
 
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "dermag-packaging-" + Guid.NewGuid().ToString("N")[..12]);
 
@@ -97,6 +98,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
     [InlineData("Dermag.TokenRotation.EntityFrameworkCore")]
     [InlineData("Dermag.BomTriggers.EntityFrameworkCore")]
     [InlineData("Dermag.TokenRotation.AspNetCore")]
+    [InlineData("Dermag.BomTriggers.Dashboard")]
     public async Task Package_CarriesReadmeLicenseXmlDocsAndSymbols(string id)
     {
         var nupkg = Path.Combine(feed.Feed, $"{id}.{feed.Version}.nupkg");
@@ -130,6 +132,13 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         {
             nuspec.Should().Contain($"<dependency id=\"Dermag.TokenRotation\" version=\"{feed.Version}\"");
             nuspec.Should().Contain("<frameworkReference name=\"Microsoft.AspNetCore.App\"");
+        }
+
+        if (id == "Dermag.BomTriggers.Dashboard")
+        {
+            nuspec.Should().Contain($"<dependency id=\"Dermag.BomTriggers\" version=\"{feed.Version}\"");
+            nuspec.Should().Contain("<frameworkReference name=\"Microsoft.AspNetCore.App\" />", "the app needs no package for ASP.NET Core itself");
+            entries.Should().NotContain(e => e.StartsWith("contentFiles/", StringComparison.Ordinal) || e.StartsWith("staticwebassets/", StringComparison.Ordinal), "the UI is embedded in the assembly");
         }
 
         using var symbols = ZipFile.OpenRead(Path.ChangeExtension(nupkg, ".snupkg"));
@@ -297,6 +306,74 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
 
         static async Task<string?> Code(HttpResponseMessage response) =>
             (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString();
+        """;
+
+    [Fact]
+    public async Task DotnetAddPackage_WebApp_MountsTheDashboardInOneLine_ServesPageAssetsAndApi()
+    {
+        var app = await CreateAppAsync("DashboardProofApp", DashboardProofProgram);
+
+        await DotnetAsync(app, "add", "package", "Dermag.BomTriggers.Dashboard", "--version", feed.Version);
+        var output = await DotnetAsync(app, "run", "--no-restore");
+
+        output.Should().Contain("page: 200 text/html");
+        output.Should().Contain("csp: default-src 'none'; script-src 'self'");
+        output.Should().Contain("script: 200 text/javascript");
+        output.Should().Contain("triggers: 200 {\"total\":3,");
+        output.Should().Contain("anonymous: 401");
+        output.Should().Contain("done");
+    }
+
+    // A web app a new user writes: AddBomTriggers, AddBomTriggersDashboard, one mount line behind its own policy.
+    private const string DashboardProofProgram = """
+        using System.Security.Claims;
+        using System.Text.Encodings.Web;
+        using Microsoft.AspNetCore.Authentication;
+        using Microsoft.AspNetCore.Builder;
+        using Microsoft.AspNetCore.Hosting;
+        using Microsoft.AspNetCore.Hosting.Server;
+        using Microsoft.AspNetCore.Hosting.Server.Features;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Logging;
+        using Microsoft.Extensions.Options;
+
+        var builder = WebApplication.CreateBuilder(args);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddBomTriggers().UseInMemoryStore().AddExampleTriggers();
+        builder.Services.AddAuthentication("header").AddScheme<AuthenticationSchemeOptions, HeaderAuth>("header", null);
+        builder.Services.AddAuthorizationBuilder().AddPolicy("bom-admin", p => p.RequireRole("admin"));
+        builder.Services.AddBomTriggersDashboard(options => options.EditPolicy = "bom-admin");
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapBomTriggersDashboard("/bom-triggers").RequireAuthorization("bom-admin");
+        await app.StartAsync();
+
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(url + "/bom-triggers/") };
+        http.DefaultRequestHeaders.Add("X-User", "admin");
+        var page = await http.GetAsync("");
+        Console.WriteLine($"page: {(int)page.StatusCode} {page.Content.Headers.ContentType?.MediaType}");
+        Console.WriteLine($"csp: {page.Headers.GetValues("Content-Security-Policy").Single()}");
+        var script = await http.GetAsync("assets/dashboard.js");
+        Console.WriteLine($"script: {(int)script.StatusCode} {script.Content.Headers.ContentType?.MediaType}");
+        var triggers = await http.GetAsync("api/triggers");
+        Console.WriteLine($"triggers: {(int)triggers.StatusCode} {await triggers.Content.ReadAsStringAsync()}");
+        using var anonymous = new HttpClient { BaseAddress = new Uri(url + "/bom-triggers/") };
+        Console.WriteLine($"anonymous: {(int)(await anonymous.GetAsync("api/meta")).StatusCode}");
+        await app.StopAsync();
+        Console.WriteLine("done");
+
+        internal sealed class HeaderAuth(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+            : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+        {
+            protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+                Task.FromResult(Request.Headers["X-User"].FirstOrDefault() is { Length: > 0 } user
+                    ? AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, user), new Claim(ClaimTypes.Role, user)], "header")), "header"))
+                    : AuthenticateResult.NoResult());
+        }
         """;
 
     // An EF Core app: the action reaches the caller's DbContext through the enlistment.

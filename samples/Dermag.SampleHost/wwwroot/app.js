@@ -306,9 +306,18 @@ async function testTrigger(event) {
   else show('#test-result', describeErrors(result), false);
 }
 
+// The dashboard (Dermag.BomTriggers.Dashboard) is a page: trade the bearer token for its cookie, then go there.
+async function openDashboard(event) {
+  event.preventDefault();
+  const result = await api('POST', '/api/auth/dashboard-session');
+  if (result.status === 200) window.location.href = '/bom-triggers/';
+  else show('#auth-result', result.status === 401 ? 'Log in first to open the trigger dashboard.' : 'Your role may not open the trigger dashboard.', false);
+}
+
 // ---------- Wiring ----------
 document.addEventListener('DOMContentLoaded', () => {
   $('#login-form').addEventListener('submit', login);
+  $('#dashboard-link').addEventListener('click', openDashboard);
   $('#refresh-btn').addEventListener('click', () => refresh(false));
   $('#sessions-btn').addEventListener('click', sessions);
   $('#logout-btn').addEventListener('click', logout);

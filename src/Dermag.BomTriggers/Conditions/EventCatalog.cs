@@ -32,6 +32,13 @@ public sealed record BomEventField(string Path, BomFieldType Type, string Descri
 /// <param name="SupportsPreviousValues">Whether the host passes previous values, so <c>$changed</c> is meaningful.</param>
 public sealed record BomEventDescriptor(string Name, string Description, IReadOnlyList<BomEventField> Fields, bool SupportsPreviousValues);
 
+/// <summary>A field operator of the condition language, for editors: which field types it applies to (the same table the parser checks).</summary>
+/// <param name="Name">The operator, for example <c>$gt</c>.</param>
+/// <param name="Meaning">What it tests, in words.</param>
+/// <param name="AppliesTo">The field types it is valid for.</param>
+/// <param name="ComparesPrevious">Whether it compares with the previous value (<c>$changed</c>), so it needs an event with previous values.</param>
+public sealed record BomConditionOperator(string Name, string Meaning, IReadOnlyList<BomFieldType> AppliesTo, bool ComparesPrevious);
+
 /// <summary>The event types and their typed fields, built-ins plus fields the host added with <c>AddEventField</c>.</summary>
 internal sealed class EventCatalog
 {

@@ -248,7 +248,15 @@ public sealed record BomTriggerLog
 /// <param name="Total">How many rows the trigger has in all.</param>
 /// <param name="Limit">The page size asked for.</param>
 /// <param name="Offset">The offset asked for.</param>
-public sealed record BomTriggerLogPage(IReadOnlyList<BomTriggerLog> Items, long Total, int Limit, int Offset);
+public sealed record BomTriggerLogPage(IReadOnlyList<BomTriggerLog> Items, long Total, int Limit, int Offset)
+{
+    /// <summary>
+    /// False when the query asked not to count (<see cref="BomTriggerLogQuery.CountTotal"/>): <see cref="Total"/> is then
+    /// the rows up to the end of this page, plus one when more rows follow.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool IsTotalExact { get; init; } = true;
+}
 
 /// <summary>
 /// A filter over execution logs, newest first: every criterion that is set must hold. Time bounds are on
@@ -282,6 +290,14 @@ public sealed record BomTriggerLogQuery
     /// <value>The default is 0.</value>
     public int Offset { get; init; }
 
+    /// <summary>
+    /// Whether to count every matching run for <see cref="BomTriggerLogPage.Total"/>. Counting reads every match, which on
+    /// millions of rows with a loose filter takes about a second; without it a page is read from the time index alone
+    /// and the page says whether more rows follow (<see cref="BomTriggerLogPage.IsTotalExact"/> is false).
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool CountTotal { get; init; } = true;
+
     internal BomTriggerLogQuery Normalized() => this with { Limit = Math.Clamp(Limit, 1, 1000), Offset = Math.Max(0, Offset) };
 
     internal bool Matches(BomTriggerLog log) =>
@@ -309,3 +325,16 @@ public sealed record BomTriggerQuery
     /// <value>The default is <see langword="false"/>: deleted triggers are left out.</value>
     public bool Deleted { get; init; }
 }
+
+/// <summary>
+/// How a trigger ran lately, from its execution logs: its last logged run and the logged outcomes since a point in time
+/// (<see cref="IBomTriggerManager.GetRunSummariesAsync"/>). Only runs are logged, so a condition that was false leaves no
+/// row and is not counted here.
+/// </summary>
+/// <param name="TriggerId">The trigger.</param>
+/// <param name="LastRunAt">When it last ran (any time, not only within the window); null when it never ran or its logs were cleaned up.</param>
+/// <param name="LastOutcome">The outcome of that run (<c>Executed</c>, <c>Failed</c> or <c>SuppressedLoop</c>).</param>
+/// <param name="Executed">Runs with outcome <c>Executed</c> since the window start.</param>
+/// <param name="Failed">Runs with outcome <c>Failed</c> since the window start.</param>
+/// <param name="SuppressedLoop">Runs with outcome <c>SuppressedLoop</c> since the window start.</param>
+public sealed record BomTriggerRunSummary(int TriggerId, DateTimeOffset? LastRunAt, string? LastOutcome, long Executed, long Failed, long SuppressedLoop);

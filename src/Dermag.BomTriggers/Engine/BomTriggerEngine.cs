@@ -408,7 +408,8 @@ internal sealed class BomTriggerEngine(
         }
 
         var compiled = CompiledTrigger.Compile(trigger, validator.Catalog);
-        return Explain(trigger.TriggerEvent, compiled.Condition, compiled.Errors, trigger.IsActive, trigger.SourceTaskTypeId, trigger.ActionType, trigger.ActionConfig, request);
+        var result = Explain(trigger.TriggerEvent, compiled.Condition, compiled.Errors, trigger.IsActive, trigger.SourceTaskTypeId, trigger.ActionType, trigger.ActionConfig, request);
+        return await WithChainAsync(result, trigger.Id, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<TriggerTestResult> TestAsync(BomTriggerDefinition definition, TriggerTestRequest request, CancellationToken cancellationToken = default)
@@ -416,9 +417,63 @@ internal sealed class BomTriggerEngine(
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(request);
         var errors = validator.Validate(definition, out var condition);
-        return Task.FromResult(Explain(
+        var result = Explain(
             definition.TriggerEvent, condition, errors, definition.IsActive, definition.SourceTaskTypeId, definition.ActionType,
-            definition.ActionConfig ?? TriggerValidator.EmptyObject, request));
+            definition.ActionConfig ?? TriggerValidator.EmptyObject, request);
+        return WithChainAsync(result, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Adds the triggers the action could set off, breadth first through the event types each action declares it causes,
+    /// from the engine's snapshot of active triggers; nothing runs, so conditions of later links are not evaluated.
+    /// </summary>
+    private async Task<TriggerTestResult> WithChainAsync(TriggerTestResult result, int? testedId, CancellationToken cancellationToken)
+    {
+        if (!result.WouldExecute)
+        {
+            return result;
+        }
+
+        var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
+        var byEvent = snapshot.ById.Values.Select(c => c.Trigger).ToLookup(t => t.TriggerEvent, StringComparer.Ordinal);
+        var seen = new HashSet<int>();
+        if (testedId is { } id)
+        {
+            seen.Add(id);
+        }
+
+        var chain = new List<ChainedTriggerCandidate>();
+        var frontier = new List<(int? TriggerId, string ActionType)> { (testedId, result.ActionType) };
+        for (var depth = 1; depth <= _options.MaxChainDepth && frontier.Count > 0; depth++)
+        {
+            var next = new List<(int? TriggerId, string ActionType)>();
+            foreach (var (causedBy, actionType) in frontier)
+            {
+                foreach (var eventType in actions.Get(actionType)?.CausedEvents ?? [])
+                {
+                    foreach (var trigger in byEvent[eventType].OrderByDescending(t => t.Priority).ThenBy(t => t.Id))
+                    {
+                        if (seen.Add(trigger.Id))
+                        {
+                            chain.Add(new ChainedTriggerCandidate(depth, eventType, causedBy, trigger.Id, trigger.Name, trigger.ActionType, trigger.Priority));
+                            next.Add((trigger.Id, trigger.ActionType));
+                        }
+                    }
+                }
+            }
+
+            frontier = next;
+        }
+
+        if (chain.Count == 0)
+        {
+            return result;
+        }
+
+        var lines = result.Explanation.ToList();
+        lines.Add($"Its action may raise events that {chain.Count} active trigger(s) listen to: "
+            + string.Join(", ", chain.Select(c => $"{c.TriggerName} (#{c.TriggerId}, {c.EventType}, depth {c.Depth})")) + "; each fires if its own condition matches the data then.");
+        return result with { ChainedTriggers = chain, Explanation = lines };
     }
 
     private static TriggerTestResult Explain(

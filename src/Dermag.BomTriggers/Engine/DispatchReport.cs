@@ -161,7 +161,25 @@ public sealed record TriggerTestResult
 
     /// <summary>The explanation in sentences.</summary>
     public IReadOnlyList<string> Explanation { get; init; } = [];
+
+    /// <summary>
+    /// When the action would run: the active triggers its events could set off (the events the action type declares in
+    /// <see cref="IBomActionDescription.CausedEvents"/>), and theirs in turn, down to <see cref="BomTriggerOptions.MaxChainDepth"/>,
+    /// each trigger once. The action is not run, so the data of the events it would raise is unknown: these triggers would be
+    /// considered, and whether each fires depends on its condition then. Empty when the action would not run.
+    /// </summary>
+    public IReadOnlyList<ChainedTriggerCandidate> ChainedTriggers { get; init; } = [];
 }
+
+/// <summary>A trigger a dry run's action could set off: it listens to an event that an action earlier in the chain may raise.</summary>
+/// <param name="Depth">1 for a trigger of an event the tested action raises, 2 for one the first ones' actions raise, and so on.</param>
+/// <param name="EventType">The event that would reach it.</param>
+/// <param name="CausedByTriggerId">The trigger whose action raises that event; null for the tested trigger (unsaved, or the one tested).</param>
+/// <param name="TriggerId">The trigger that would be considered.</param>
+/// <param name="TriggerName">Its name.</param>
+/// <param name="ActionType">Its action.</param>
+/// <param name="Priority">Its priority (higher runs first).</param>
+public sealed record ChainedTriggerCandidate(int Depth, string EventType, int? CausedByTriggerId, int TriggerId, string TriggerName, string ActionType, int Priority);
 
 /// <summary>Dispatches events to triggers and explains triggers without running them.</summary>
 public interface IBomTriggerEngine

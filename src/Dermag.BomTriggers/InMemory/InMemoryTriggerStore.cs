@@ -178,7 +178,14 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
         lock (_lock)
         {
             var all = _logs.Where(query.Matches).OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).ToList();
-            return Task.FromResult(new BomTriggerLogPage([.. all.Skip(query.Offset).Take(query.Limit)], all.Count, query.Limit, query.Offset));
+            List<BomTriggerLog> page = [.. all.Skip(query.Offset).Take(query.Limit)];
+            if (!query.CountTotal)
+            {
+                var more = all.Count > query.Offset + page.Count;
+                return Task.FromResult(new BomTriggerLogPage(page, query.Offset + page.Count + (more ? 1 : 0), query.Limit, query.Offset) { IsTotalExact = false });
+            }
+
+            return Task.FromResult(new BomTriggerLogPage(page, all.Count, query.Limit, query.Offset));
         }
     }
 
@@ -187,6 +194,23 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
         lock (_lock)
         {
             IReadOnlyList<BomTriggerLog> list = [.. _logs.Where(l => !l.Success).OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).Take(limit)];
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var byTrigger = _logs.Where(l => triggerIds.Contains(l.TriggerId)).ToLookup(l => l.TriggerId);
+            IReadOnlyList<BomTriggerRunSummary> list = [.. triggerIds.Select(id =>
+            {
+                var logs = byTrigger[id];
+                var last = logs.OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).FirstOrDefault();
+                var recent = logs.Where(l => l.ExecutedAt >= since).ToList();
+                long Count(string outcome) => recent.Count(l => string.Equals(l.Outcome, outcome, StringComparison.Ordinal));
+                return new BomTriggerRunSummary(id, last?.ExecutedAt, last?.Outcome, Count("Executed"), Count("Failed"), Count("SuppressedLoop"));
+            })];
             return Task.FromResult(list);
         }
     }

@@ -124,6 +124,18 @@ internal sealed class BomTriggerManager(
         return repository.QueryLogsAsync(query.Normalized(), cancellationToken);
     }
 
+    public Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(IReadOnlyCollection<int> triggerIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(triggerIds);
+        int[] ids = [.. triggerIds.Distinct()];
+        if (ids.Length > 1000)
+        {
+            throw new ArgumentException($"At most 1000 trigger ids per call; {ids.Length} were given.", nameof(triggerIds));
+        }
+
+        return ids.Length == 0 ? Task.FromResult<IReadOnlyList<BomTriggerRunSummary>>([]) : repository.GetRunSummariesAsync(ids, since, cancellationToken);
+    }
+
     public Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default) =>
         repository.GetRecentFailuresAsync(Math.Clamp(limit, 1, 1000), cancellationToken);
 
@@ -158,6 +170,11 @@ internal sealed class BomTriggerManager(
     }
 
     public IReadOnlyList<BomEventDescriptor> ListEvents() => validator.Catalog.Events;
+
+    public IReadOnlyList<BomConditionOperator> ListOperators() => Operators;
+
+    private static readonly BomConditionOperator[] Operators =
+        [.. ConditionOperators.All.Values.OrderBy(o => o.Name, StringComparer.Ordinal).Select(o => new BomConditionOperator(o.Name, o.Meaning, o.AppliesTo, o.ComparesPrevious))];
 
     public IReadOnlyList<BomActionDescriptor> ListActions() => [.. validator.Actions.All.Select(r => r.Descriptor)];
 

@@ -101,6 +101,17 @@ public interface IBomTriggerManager
     /// <summary>One page of the execution logs matching <paramref name="query"/> (by trigger, task, chain, outcome, time), newest first.</summary>
     Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The last run and the run counts since <paramref name="since"/> of each trigger in <paramref name="triggerIds"/>, in
+    /// that order, one summary per distinct id (zeros and no last run for a trigger without logs). One query per call, served
+    /// from an index on (trigger id, time), so a page of a thousand triggers is cheap at millions of log rows.
+    /// </summary>
+    /// <param name="triggerIds">At most 1000 trigger ids, live or deleted.</param>
+    /// <param name="since">The start of the window the counts cover (inclusive), for example 24 hours ago.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentException">More than 1000 ids.</exception>
+    Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(IReadOnlyCollection<int> triggerIds, DateTimeOffset since, CancellationToken cancellationToken = default);
+
     /// <summary>The most recent failed or suppressed runs across all triggers, newest first.</summary>
     Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit = 20, CancellationToken cancellationToken = default);
 
@@ -115,6 +126,12 @@ public interface IBomTriggerManager
 
     /// <summary>The event types with the typed fields conditions may test.</summary>
     IReadOnlyList<BomEventDescriptor> ListEvents();
+
+    /// <summary>
+    /// The field operators of the condition language with the field types each is valid for, in a fixed order; the parser
+    /// checks conditions against the same table, so an editor offering only these never produces a type error.
+    /// </summary>
+    IReadOnlyList<BomConditionOperator> ListOperators();
 
     /// <summary>The registered action types with their configuration fields.</summary>
     IReadOnlyList<BomActionDescriptor> ListActions();

@@ -292,11 +292,13 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
             ($1::integer IS NULL OR trigger_id = $1) AND ($2::integer IS NULL OR task_id = $2) AND ($3::uuid IS NULL OR correlation_id = $3)
             AND ($4::text IS NULL OR outcome = $4) AND ($5::timestamptz IS NULL OR executed_at >= $5) AND ($6::timestamptz IS NULL OR executed_at < $6)
             """;
+        // Without a count, one row more than the page says whether another page follows, and the sort stops early on the index.
+        var totalColumn = query.CountTotal ? "count(*) OVER ()" : "0::bigint";
         await using var command = _dataSource.CreateCommand($"""
-            SELECT {LogColumns}, count(*) OVER () FROM {_logs} WHERE {Filter} ORDER BY executed_at DESC, id DESC LIMIT $7 OFFSET $8
+            SELECT {LogColumns}, {totalColumn} FROM {_logs} WHERE {Filter} ORDER BY executed_at DESC, id DESC LIMIT $7 OFFSET $8
             """);
         AddLogFilter(command, query);
-        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Limit });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.CountTotal ? query.Limit : query.Limit + 1 });
         command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = query.Offset });
         var items = new List<BomTriggerLog>();
         long total = -1;
@@ -307,6 +309,13 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
                 items.Add(ReadLog(reader));
                 total = reader.GetInt64(14);
             }
+        }
+
+        if (!query.CountTotal)
+        {
+            var more = items.Count > query.Limit;
+            var page = more ? items[..query.Limit] : items;
+            return new BomTriggerLogPage(page, query.Offset + page.Count + (more ? 1 : 0), query.Limit, query.Offset) { IsTotalExact = false };
         }
 
         if (total < 0)
@@ -339,6 +348,42 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             items.Add(ReadLog(reader));
+        }
+
+        return items;
+    }
+
+    public async Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        // $1 trigger ids (in order), $2 window start. Both laterals read idx_bom_trigger_logs_trigger_time only: the newest
+        // row per trigger is its first index entry, and the window is one index range carrying the outcome.
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT t.id, last.executed_at, last.outcome, c.executed, c.failed, c.suppressed
+            FROM unnest($1::integer[]) WITH ORDINALITY AS t(id, ord)
+            LEFT JOIN LATERAL (
+                SELECT l.executed_at, l.outcome FROM {_logs} l WHERE l.trigger_id = t.id ORDER BY l.executed_at DESC, l.id DESC LIMIT 1
+            ) last ON true
+            CROSS JOIN LATERAL (
+                SELECT count(*) FILTER (WHERE l.outcome = 'Executed') AS executed,
+                       count(*) FILTER (WHERE l.outcome = 'Failed') AS failed,
+                       count(*) FILTER (WHERE l.outcome = 'SuppressedLoop') AS suppressed
+                FROM {_logs} l WHERE l.trigger_id = t.id AND l.executed_at >= $2
+            ) c
+            ORDER BY t.ord
+            """);
+        command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = triggerIds });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = since });
+        var items = new List<BomTriggerRunSummary>(triggerIds.Length);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            items.Add(new BomTriggerRunSummary(
+                reader.GetInt32(0),
+                reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetInt64(3),
+                reader.GetInt64(4),
+                reader.GetInt64(5)));
         }
 
         return items;

@@ -70,6 +70,9 @@ internal interface IBomTriggerStore
 
     Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit, CancellationToken cancellationToken);
 
+    /// <summary>One summary per id (distinct, at most 1000), in the given order.</summary>
+    Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken);
+
     /// <summary>Deletes at most <paramref name="batchSize"/> logs executed before <paramref name="before"/>; returns how many.</summary>
     Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken);
 

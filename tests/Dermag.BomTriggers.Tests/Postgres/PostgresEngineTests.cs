@@ -248,7 +248,7 @@ public sealed class PostgresEngineTests(PostgresDatabase database) : IClassFixtu
     {
         var status = await _context.Services.GetRequiredService<DermagMigrations>().GetStatusAsync();
         status.Single().Pending.Should().BeEmpty();
-        status.Single().Applied.Select(a => a.Name).Should().Equal("0001_create_bom_triggers.sql", "0002_trigger_history.sql", "0003_host_event_types.sql", "0004_durable_execution.sql");
+        status.Single().Applied.Select(a => a.Name).Should().Equal("0001_create_bom_triggers.sql", "0002_trigger_history.sql", "0003_host_event_types.sql", "0004_durable_execution.sql", "0005_dashboard_indexes.sql");
 
         await using var badEvent = database.DataSource.CreateCommand($"INSERT INTO \"{_schema}\".bom_triggers (name, trigger_event, action_type) VALUES ('x', 'on nope', 'NOTIFY')");
         var act = () => badEvent.ExecuteNonQueryAsync();
@@ -289,7 +289,7 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : IClassFi
         var options = new PostgresTriggerStoreOptions { Schema = "bom", TasksTable = "public.tasks", TaskTypesTable = "task_types", UsersTable = "public.users" };
         var runner = new MigrationRunner(database.DataSource, BomTriggersBuilder.CreateMigrationSet(), BomTriggersBuilder.CreateRunnerOptions(options));
 
-        (await runner.MigrateAsync()).Applied.Should().Equal("0001_create_bom_triggers.sql", "0002_trigger_history.sql", "0003_host_event_types.sql", "0004_durable_execution.sql");
+        (await runner.MigrateAsync()).Applied.Should().Equal("0001_create_bom_triggers.sql", "0002_trigger_history.sql", "0003_host_event_types.sql", "0004_durable_execution.sql", "0005_dashboard_indexes.sql");
         (await runner.MigrateAsync()).Applied.Should().BeEmpty();
 
         await using var fks = database.DataSource.CreateCommand("""
@@ -320,7 +320,7 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : IClassFi
             """);
 
         (await new MigrationRunner(database.DataSource, all, BomTriggersBuilder.CreateRunnerOptions(options)).MigrateAsync())
-            .Applied.Should().Equal("0002_trigger_history.sql", "0003_host_event_types.sql", "0004_durable_execution.sql");
+            .Applied.Should().Equal("0002_trigger_history.sql", "0003_host_event_types.sql", "0004_durable_execution.sql", "0005_dashboard_indexes.sql");
         // Run the script again by hand, as a DBA might after a partial failure: nothing changes.
         await ExecuteAsync(all.Scripts.Single(s => s.Name == "0002_trigger_history.sql").Sql.Replace("{{schema}}", "\"bom_upgrade\"", StringComparison.Ordinal).Replace("{{users_fk}}", "", StringComparison.Ordinal));
 

@@ -26,6 +26,9 @@ internal sealed class FailingLogStore(IBomTriggerStore inner) : IBomTriggerStore
             ? throw new InvalidOperationException("The log table cannot be written (simulated).")
             : inner.WriteLogsAsync(logs, transaction, cancellationToken);
 
+    public Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken) =>
+        inner.GetRunSummariesAsync(triggerIds, since, cancellationToken);
+
     public Task<BomTrigger> InsertAsync(BomTriggerDefinition definition, Guid uuid, int? changedBy, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.InsertAsync(definition, uuid, changedBy, now, cancellationToken);
 
