@@ -22,6 +22,8 @@ public sealed class BrowserFixture : IAsyncLifetime
                 $"The dashboard browser tests need Chromium at {ChromiumPath} (Debian package 'chromium'; CI installs it). They drive it through Playwright's ExecutablePath; 'playwright install' is not used.");
         }
 
+        // Assertions wait on their own clock (5 s by default), not the page timeout; a loaded CI machine needs the same 15 s.
+        Microsoft.Playwright.Assertions.SetDefaultExpectTimeout(15_000);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

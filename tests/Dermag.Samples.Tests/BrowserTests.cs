@@ -32,6 +32,8 @@ public sealed class BrowserTests : IAsyncLifetime
         _factory.StartServer();
         _baseUrl = _factory.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
+        // Assertions wait on their own clock (5 s by default), not the page timeout; a loaded CI machine needs the same 15 s.
+        Microsoft.Playwright.Assertions.SetDefaultExpectTimeout(15_000);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
