@@ -19,11 +19,14 @@ internal abstract class ConditionNode(string pointer)
 
 internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items, string name) : ConditionNode(pointer)
 {
-    public IReadOnlyList<ConditionNode> Items { get; } = items;
+    // An array, so explaining a false condition (every ConditionFalse outcome of a dispatch) enumerates without allocating.
+    private readonly ConditionNode[] _items = [.. items];
+
+    public IReadOnlyList<ConditionNode> Items => _items;
 
     public override Func<EvaluationInput, bool> Compile()
     {
-        var compiled = Items.Select(i => i.Compile()).ToArray();
+        var compiled = _items.Select(i => i.Compile()).ToArray();
         return compiled.Length switch
         {
             0 => static _ => true,
@@ -47,7 +50,7 @@ internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items
     {
         failure = null;
         var passed = true;
-        foreach (var item in Items)
+        foreach (var item in _items)
         {
             if (!item.Explain(input, trace, out var itemFailure) && passed)
             {
@@ -60,7 +63,7 @@ internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items
             }
         }
 
-        if (Items.Count == 0)
+        if (_items.Length == 0)
         {
             trace?.Add(new ConditionTrace(Pointer, name + " {} (always true)", true, "n/a"));
         }
