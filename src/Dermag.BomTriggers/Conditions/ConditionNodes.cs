@@ -138,30 +138,44 @@ internal sealed class NotNode(string pointer, ConditionNode inner) : ConditionNo
 }
 
 /// <summary>One operator applied to one field. Literals were type-checked against the field when parsed.</summary>
-internal sealed class FieldNode(string pointer, string path, ConditionOperator op, JsonElement literal) : ConditionNode(pointer)
+internal sealed class FieldNode : ConditionNode
 {
-    private readonly string[] _segments = path.Split('.');
+    private readonly string[] _segments;
+    private readonly string _clause;
     private Func<EvaluationInput, bool>? _compiled;
-    private string? _clause;
 
-    public string Path { get; } = path;
+    public FieldNode(string pointer, string path, ConditionOperator op, JsonElement literal)
+        : base(pointer)
+    {
+        Path = path;
+        Operator = op;
+        Literal = literal;
+        _segments = path.Split('.');
 
-    public ConditionOperator Operator { get; } = op;
+        // Described when parsed (a trigger's clauses are parsed once per version), not in the dispatch that first reports it false.
+        _clause = Describe();
+    }
 
-    public JsonElement Literal { get; } = literal;
+    public string Path { get; }
 
-    public override Func<EvaluationInput, bool> Compile() => Operator.Compile(_segments, Literal);
+    public ConditionOperator Operator { get; }
+
+    public JsonElement Literal { get; }
+
+    // One delegate for the compiled condition and for explanations, built when the condition compiles (at snapshot load),
+    // so the first ConditionFalse of a trigger does not compile it again in the dispatch.
+    public override Func<EvaluationInput, bool> Compile() => _compiled ??= Operator.Compile(_segments, Literal);
 
     public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
-        var passed = (_compiled ??= Compile())(input);
+        var passed = Compile()(input);
         if (passed && trace is null)
         {
             failure = null;
             return true;
         }
 
-        var clause = _clause ??= Describe();
+        var clause = _clause;
         var actual = JsonValues.Describe(input.Current(_segments));
         if (Operator.ComparesPrevious)
         {

@@ -29,6 +29,20 @@ internal sealed class BomTriggerEngine(
     // One timeout source kept between dispatches (a source and its timer cost two allocations and a timer-queue insert).
     private ActionTimeoutSource? _spareTimeouts;
 
+    /// <summary>
+    /// Called at start: creates the timeout source (and its timer) the first dispatch will use, so that dispatch pays
+    /// no more than the next one.
+    /// </summary>
+    internal void PrepareFirstDispatch()
+    {
+        var timeouts = new ActionTimeoutSource(timeProvider);
+        timeouts.Start(_options.ActionTimeout);
+        if (!timeouts.TryReset() || Interlocked.CompareExchange(ref _spareTimeouts, timeouts, null) is not null)
+        {
+            timeouts.Dispose();
+        }
+    }
+
     public async Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? dispatchOptions = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(triggerEvent);
