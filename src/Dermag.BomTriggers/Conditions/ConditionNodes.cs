@@ -140,7 +140,7 @@ internal sealed class NotNode(string pointer, ConditionNode inner) : ConditionNo
 /// <summary>One operator applied to one field. Literals were type-checked against the field when parsed.</summary>
 internal sealed class FieldNode : ConditionNode
 {
-    private readonly string[] _segments;
+    private readonly FieldPath _path;
     private readonly string _clause;
     private Func<EvaluationInput, bool>? _compiled;
 
@@ -150,7 +150,7 @@ internal sealed class FieldNode : ConditionNode
         Path = path;
         Operator = op;
         Literal = literal;
-        _segments = path.Split('.');
+        _path = new FieldPath(path);
 
         // Described when parsed (a trigger's clauses are parsed once per version), not in the dispatch that first reports it false.
         _clause = Describe();
@@ -164,7 +164,7 @@ internal sealed class FieldNode : ConditionNode
 
     // One delegate for the compiled condition and for explanations, built when the condition compiles (at snapshot load),
     // so the first ConditionFalse of a trigger does not compile it again in the dispatch.
-    public override Func<EvaluationInput, bool> Compile() => _compiled ??= Operator.Compile(_segments, Literal);
+    public override Func<EvaluationInput, bool> Compile() => _compiled ??= Operator.Compile(_path, Literal);
 
     public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
@@ -176,10 +176,10 @@ internal sealed class FieldNode : ConditionNode
         }
 
         var clause = _clause;
-        var actual = JsonValues.Describe(input.Current(_segments));
+        var actual = JsonValues.Describe(input.Current(_path));
         if (Operator.ComparesPrevious)
         {
-            actual = $"from {JsonValues.Describe(input.Before(_segments))} to {actual}";
+            actual = $"from {JsonValues.Describe(input.Before(_path))} to {actual}";
         }
 
         trace?.Add(new ConditionTrace(Pointer, clause, passed, actual));

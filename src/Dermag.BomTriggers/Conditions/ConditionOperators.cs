@@ -32,7 +32,7 @@ internal sealed record ConditionOperator(
     string Meaning,
     IReadOnlyList<BomFieldType> AppliesTo,
     Func<IOperatorLiteralChecks, JsonElement, BomFieldType, string, bool> CheckLiteral,
-    Func<string[], JsonElement, Func<EvaluationInput, bool>> Compile)
+    Func<FieldPath, JsonElement, Func<EvaluationInput, bool>> Compile)
 {
     /// <summary>True for an operator that compares the previous value with the current one ($changed).</summary>
     public bool ComparesPrevious { get; init; }
@@ -152,7 +152,7 @@ internal static class ConditionOperators
     /// (<see cref="JsonValues.AreEqual"/> would read the literal into a new string every time); other literals compare
     /// as values.
     /// </summary>
-    private static Func<EvaluationInput, bool> CompileEquals(string[] segments, JsonElement literal, bool negate)
+    private static Func<EvaluationInput, bool> CompileEquals(FieldPath segments, JsonElement literal, bool negate)
     {
         if (literal.ValueKind == JsonValueKind.String && Utf8Text(literal.GetString()!) is { } expected)
         {

@@ -59,7 +59,7 @@ internal sealed class BomTriggerEngine(
         activity?.SetTag("dermag.bom_triggers.task_id", triggerEvent.TaskId);
         activity?.SetTag("dermag.correlation_id", correlationId);
 
-        var chain = new ChainRun(correlationId, []);
+        var chain = new ChainRun(correlationId, new LoopGuard());
         chain.Pending.Enqueue(new ChainItem(Readable(triggerEvent), 0, triggerEvent.EventId ?? VersionSevenGuid.Create(now)));
         await RunChainAsync(chain, dispatchOptions.Enlistment, dispatchOptions.Explain, cancellationToken).ConfigureAwait(false);
         var logWriteError = await PersistAsync(chain, dispatchOptions.Enlistment?.Transaction, dispatchOptions.Strict ?? _options.StrictMode, cancellationToken).ConfigureAwait(false);
@@ -359,7 +359,7 @@ internal sealed class BomTriggerEngine(
         {
             // The chain goes on with the loop guard it had when the job was written, plus this trigger.
             var chain = new ChainRun(job.CorrelationId, JobChain.Parse(job.Chain));
-            chain.Ran.Add((trigger.Id, current.TaskId));
+            chain.Ran.Add(trigger.Id, current.TaskId);
             foreach (var next in caused)
             {
                 chain.Pending.Enqueue(next);
@@ -553,7 +553,7 @@ internal sealed class BomTriggerEngine(
         EvaluationInput input,
         int depth,
         Guid correlationId,
-        HashSet<(int, int)> ranForTask)
+        LoopGuard ranForTask)
     {
         var trigger = candidate.Trigger;
         if (trigger.SourceTaskTypeId is { } sourceType && sourceType != current.TaskTypeId)
@@ -566,9 +566,9 @@ internal sealed class BomTriggerEngine(
             return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed, error: "The stored trigger is invalid: " + string.Join("; ", candidate.Errors));
         }
 
-        if (!candidate.Condition.Matches(input))
+        if (!candidate.Condition.Matches(input, out var failure))
         {
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.ConditionFalse, failedClause: candidate.Condition.FirstFailure(input));
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.ConditionFalse, failedClause: failure);
         }
 
         if (depth > _options.MaxChainDepth)
@@ -577,7 +577,7 @@ internal sealed class BomTriggerEngine(
             return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop, error: $"The chain is {depth} events deep, beyond MaxChainDepth ({_options.MaxChainDepth}).");
         }
 
-        if (!ranForTask.Add((trigger.Id, current.TaskId)))
+        if (!ranForTask.Add(trigger.Id, current.TaskId))
         {
             Log.LoopSuppressed(Logger, trigger.Id, current.TaskId, depth, correlationId);
             return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop, error: $"Trigger {trigger.Id} already ran for task {current.TaskId} in this chain.");
@@ -587,7 +587,28 @@ internal sealed class BomTriggerEngine(
     }
 
     /// <summary>Runs the candidate's action in its own span (<c>dermag.bom_triggers.action</c>, a child of the dispatch or job span).</summary>
-    private async ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
+    private ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
+        CompiledTrigger candidate,
+        BomTriggerEvent current,
+        int depth,
+        Guid correlationId,
+        IServiceProvider services,
+        IBomTriggerEnlistment? enlistment,
+        ExecutionKey executionKey,
+        int attempt,
+        Queue<ChainItem> queue,
+        ActionTimeoutSource timeouts,
+        List<Task> abandoned,
+        CancellationToken cancellationToken)
+    {
+        // Without a listener there is no span to finish afterwards: the action runs without a second async frame. The
+        // span starts inside the async method, so Activity.Current returns to the dispatch's span when it ends.
+        return BomTriggerDiagnostics.ActivitySource.HasListeners()
+            ? ExecuteTracedAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken)
+            : ExecuteCoreAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken);
+    }
+
+    private async ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteTracedAsync(
         CompiledTrigger candidate,
         BomTriggerEvent current,
         int depth,
@@ -614,7 +635,7 @@ internal sealed class BomTriggerEngine(
         var result = await ExecuteCoreAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
         if (activity is not null)
         {
-            activity.SetTag("dermag.bom_triggers.outcome", result.Outcome.Kind.ToString());
+            activity.SetTag("dermag.bom_triggers.outcome", KindName(result.Outcome.Kind));
             if (result.Outcome.Kind == TriggerOutcomeKind.Failed)
             {
                 activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Outcome.Error);
@@ -812,12 +833,12 @@ internal sealed class BomTriggerEngine(
 internal readonly record struct ChainItem(BomTriggerEvent Event, int Depth, Guid EventId);
 
 /// <summary>What one run of a chain collects: outcomes, log rows and jobs, written together at the end.</summary>
-internal sealed class ChainRun(Guid correlationId, HashSet<(int TriggerId, int TaskId)> ran)
+internal sealed class ChainRun(Guid correlationId, LoopGuard ran)
 {
     public Guid CorrelationId { get; } = correlationId;
 
     /// <summary>The loop guard: (trigger, task) pairs that already ran (or were queued) in this chain.</summary>
-    public HashSet<(int TriggerId, int TaskId)> Ran { get; } = ran;
+    public LoopGuard Ran { get; } = ran;
 
     // Most chains are the host's one event.
     public Queue<ChainItem> Pending { get; } = new(1);
@@ -839,12 +860,12 @@ internal sealed class ChainRun(Guid correlationId, HashSet<(int TriggerId, int T
 /// <summary>The loop guard as a job carries it: <c>triggerId:taskId</c> pairs separated by commas.</summary>
 internal static class JobChain
 {
-    public static string Format(HashSet<(int TriggerId, int TaskId)> ran) =>
-        string.Join(',', ran.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.TriggerId}:{r.TaskId}")));
+    public static string Format(LoopGuard ran) =>
+        string.Join(',', ran.Pairs.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.TriggerId}:{r.TaskId}")));
 
-    public static HashSet<(int TriggerId, int TaskId)> Parse(string chain)
+    public static LoopGuard Parse(string chain)
     {
-        var ran = new HashSet<(int, int)>();
+        var ran = new LoopGuard();
         foreach (var pair in chain.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var colon = pair.IndexOf(':', StringComparison.Ordinal);
@@ -852,7 +873,7 @@ internal static class JobChain
                 && int.TryParse(pair.AsSpan(0, colon), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var trigger)
                 && int.TryParse(pair.AsSpan(colon + 1), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var task))
             {
-                ran.Add((trigger, task));
+                ran.Add(trigger, task);
             }
         }
 

@@ -84,7 +84,7 @@ internal sealed class TriggerSnapshot
         var keyedTotal = bucket.KeyedCount;
         foreach (var (path, byValue) in bucket.Keyed)
         {
-            if (input.Current(path.Segments) is { ValueKind: JsonValueKind.String } value
+            if (input.Current(path) is { ValueKind: JsonValueKind.String } value
                 && TryGetByValue(byValue, value, out var matches))
             {
                 keyedTotal -= matches.Length;
@@ -133,7 +133,6 @@ internal sealed class TriggerSnapshot
         return byPriority != 0 ? byPriority : a.Trigger.Id.CompareTo(b.Trigger.Id);
     }
 
-    internal sealed record KeyPath(string Path, string[] Segments);
 
     private sealed class EventBucket
     {
@@ -155,7 +154,7 @@ internal sealed class TriggerSnapshot
             var keyed = withKey.Where(t => t.Key is not null).ToList();
             KeyedCount = keyed.Count;
             Keyed = keyed.GroupBy(t => t.Key!.Value.Path, StringComparer.Ordinal)
-                .Select(g => (new KeyPath(g.Key, g.Key.Split('.')), g.GroupBy(t => t.Key!.Value.Value, StringComparer.Ordinal)
+                .Select(g => (new FieldPath(g.Key), g.GroupBy(t => t.Key!.Value.Value, StringComparer.Ordinal)
                     .ToFrozenDictionary(v => v.Key, v => v.Select(t => t.Trigger).ToArray(), StringComparer.Ordinal)))
                 .ToList();
         }
@@ -178,7 +177,7 @@ internal sealed class TriggerSnapshot
 
         public CompiledTrigger[] Unkeyed { get; }
 
-        public List<(KeyPath Path, FrozenDictionary<string, CompiledTrigger[]> ByValue)> Keyed { get; }
+        public List<(FieldPath Path, FrozenDictionary<string, CompiledTrigger[]> ByValue)> Keyed { get; }
 
         public int KeyedCount { get; }
     }
