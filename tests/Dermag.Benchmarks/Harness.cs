@@ -6,6 +6,9 @@ namespace Dermag.Benchmarks;
 /// <summary>What one contender measured in one round.</summary>
 internal sealed record Measurement(string Contender, int Clients, long Operations, TimeSpan Elapsed, double P50Micros, double P99Micros, double AllocatedBytesPerOp)
 {
+    /// <summary>CPU ms per operation in this process (without an in-process proxy), in the proxy, in the server, and the machine's busy share; NaN when not measured.</summary>
+    public (double ProcessMs, double ProxyMs, double ServerMs, double MachineBusy) Cpu { get; init; } = (double.NaN, double.NaN, double.NaN, double.NaN);
+
     public double Throughput => Operations / Elapsed.TotalSeconds;
 }
 
@@ -15,8 +18,9 @@ internal sealed record Measurement(string Contender, int Clients, long Operation
 /// </summary>
 internal static class Harness
 {
-    public static async Task<Measurement> MeasureAsync(string contender, int clients, TimeSpan duration, Func<int, Task> operation)
+    public static async Task<Measurement> MeasureAsync(string contender, int clients, TimeSpan duration, Func<int, Task> operation, CpuMeter? cpu = null)
     {
+        var cpuBefore = cpu?.Take();
         var latencies = new List<double>[clients];
         var stop = Stopwatch.StartNew();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
@@ -34,17 +38,23 @@ internal static class Harness
         var elapsed = stop.Elapsed;
         var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
         var all = latencies.SelectMany(l => l).Order().ToArray();
-        return new Measurement(contender, clients, all.Length, elapsed, Percentile(all, 0.50), Percentile(all, 0.99), all.Length == 0 ? 0 : (double)allocated / all.Length);
+        var measurement = new Measurement(contender, clients, all.Length, elapsed, Percentile(all, 0.50), Percentile(all, 0.99), all.Length == 0 ? 0 : (double)allocated / all.Length);
+        return cpu is null ? measurement : measurement with { Cpu = CpuMeter.Between(cpuBefore!.Value, cpu.Take(), all.Length) };
     }
 
     /// <summary>Measures every contender <paramref name="rounds"/> times, alternating, and keeps each one's median round by throughput.</summary>
     public static Task<IReadOnlyList<Measurement>> CompareAsync(
         int clients, TimeSpan roundDuration, int rounds, params (string Name, Func<int, Task> Operation)[] contenders) =>
-        CompareAsync(clients, roundDuration, rounds, betweenRounds: null, contenders);
+        CompareAsync(clients, roundDuration, rounds, betweenRounds: null, cpu: null, contenders);
 
     /// <summary>As above; <paramref name="betweenRounds"/> runs outside the measured time after every measurement (to trim logs, reset rows).</summary>
+    public static Task<IReadOnlyList<Measurement>> CompareAsync(
+        int clients, TimeSpan roundDuration, int rounds, Func<Task>? betweenRounds, params (string Name, Func<int, Task> Operation)[] contenders) =>
+        CompareAsync(clients, roundDuration, rounds, betweenRounds, cpu: null, contenders);
+
+    /// <summary>As above; with <paramref name="cpu"/>, every measurement also records where the CPU went.</summary>
     public static async Task<IReadOnlyList<Measurement>> CompareAsync(
-        int clients, TimeSpan roundDuration, int rounds, Func<Task>? betweenRounds, params (string Name, Func<int, Task> Operation)[] contenders)
+        int clients, TimeSpan roundDuration, int rounds, Func<Task>? betweenRounds, CpuMeter? cpu, params (string Name, Func<int, Task> Operation)[] contenders)
     {
         var results = contenders.ToDictionary(c => c.Name, _ => new List<Measurement>());
 
@@ -64,7 +74,7 @@ internal static class Harness
             var order = round % 2 == 0 ? contenders : contenders.Reverse().ToArray();
             foreach (var (name, operation) in order)
             {
-                results[name].Add(await MeasureAsync(name, clients, roundDuration, operation).ConfigureAwait(false));
+                results[name].Add(await MeasureAsync(name, clients, roundDuration, operation, cpu).ConfigureAwait(false));
                 if (betweenRounds is not null)
                 {
                     await betweenRounds().ConfigureAwait(false);
@@ -73,6 +83,20 @@ internal static class Harness
         }
 
         return [.. contenders.Select(c => results[c.Name].OrderBy(m => m.Throughput).ElementAt(rounds / 2))];
+    }
+
+    /// <summary>The table with four more columns: CPU per operation in this process (without the proxy), in the proxy and in the server, and the machine's busy share.</summary>
+    public static void PrintTableWithCpu(string title, IEnumerable<Measurement> rows)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"## {title}");
+        Console.WriteLine("| contender | clients | ops/s | p50 µs | p99 µs | alloc B/op | CPU µs/op .NET | CPU µs/op proxy | CPU µs/op postgres | machine busy |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var m in rows)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {m.Contender} | {m.Clients} | {m.Throughput:N0} | {m.P50Micros:N1} | {m.P99Micros:N1} | {m.AllocatedBytesPerOp:N0} | {m.Cpu.ProcessMs * 1000:N0} | {m.Cpu.ProxyMs * 1000:N0} | {m.Cpu.ServerMs * 1000:N0} | {m.Cpu.MachineBusy:P0} |"));
+        }
     }
 
     public static double Percentile(double[] sorted, double p) =>

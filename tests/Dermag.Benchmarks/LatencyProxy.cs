@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Npgsql;
 
 namespace Dermag.Benchmarks;
@@ -13,32 +12,45 @@ namespace Dermag.Benchmarks;
 /// An in-process TCP proxy that adds a fixed one-way latency in both directions, to measure the database as an app
 /// sees it across a network. It listens on 127.0.0.1 (any free port) and forwards each accepted connection to the
 /// target. Every chunk read from either side is stamped on arrival and written to the other side at arrival + delay,
-/// in order per direction; connections do not wait for each other. One delay-line thread per proxy releases the
-/// chunks: it blocks while nothing is in flight and sleeps precisely (nanosleep with a 1 ns timer slack on Linux,
-/// then a short spin) until the oldest chunk is due, so the proxy does not burn a core per connection.
+/// in order per direction; connections do not wait for each other.
 /// </summary>
+/// <remarks>
+/// The proxy stands for a network, so it should cost the app and the database as little CPU as a network does, and
+/// not wait for a CPU more than a network card does. Each direction of each connection has its own thread blocked in
+/// <c>recv</c> (no thread-pool hops, no idle spinning: a chunk costs one wake-up to read it); one delay-line thread
+/// sleeps precisely until the oldest chunk is due and sends it with a blocking <c>send</c> (loopback buffers are far
+/// larger than anything the benchmark sends, so a send does not block on a slow reader). These threads run at nice
+/// -10 where the process may raise priority (the kernel's own network work runs ahead of user threads too), and their
+/// CPU is counted (<see cref="CpuMilliseconds"/>) so a benchmark can tell the proxy's cost from the app's.
+/// </remarks>
 internal sealed class LatencyProxy : IAsyncDisposable
 {
     private const int ChunkSize = 16 * 1024;
+    private const int NetworkNice = -10;
 
-    private readonly TcpListener _listener;
+    private readonly Socket _listener;
     private readonly string _targetHost;
     private readonly int _targetPort;
     private readonly DelayLine _line;
-    private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
-    private readonly Task _accepting;
+    private readonly ThreadCpu _cpu = new();
+    private readonly Thread _accepting;
+    private volatile bool _stopped;
+    private long _chunksUp;
+    private long _chunksDown;
 
     private LatencyProxy(string targetHost, int targetPort, TimeSpan oneWayDelay)
     {
         _targetHost = targetHost;
         _targetPort = targetPort;
         OneWayDelay = oneWayDelay;
-        _line = new DelayLine(oneWayDelay);
-        _listener = new TcpListener(IPAddress.Loopback, 0);
-        _listener.Start(512);
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _accepting = AcceptAsync();
+        _line = new DelayLine(oneWayDelay, _cpu);
+        _listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(512);
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        _accepting = new Thread(Accept) { IsBackground = true, Name = "latency-proxy accept" };
+        _accepting.Start();
     }
 
     public int Port { get; }
@@ -62,55 +74,59 @@ internal sealed class LatencyProxy : IAsyncDisposable
     public string Route(string connectionString) =>
         new NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = Port }.ConnectionString;
 
+    /// <summary>Chunks read so far from the clients (up) and from the server (down); a request or a reply that fits one read is one chunk.</summary>
+    public (long Up, long Down) Chunks => (Interlocked.Read(ref _chunksUp), Interlocked.Read(ref _chunksDown));
+
+    /// <summary>CPU time the proxy's threads have used so far (Linux; 0 elsewhere).</summary>
+    public double CpuMilliseconds => _cpu.TotalMilliseconds();
+
     /// <summary>How late the delay line released chunks (actual minus due), in µs, since the last call; and how many.</summary>
     public (long Chunks, double P50Micros, double P99Micros, double MaxMicros) TakeLateness() => _line.TakeLateness();
 
-    private async Task AcceptAsync()
+    private void Accept()
     {
-        while (!_stop.IsCancellationRequested)
+        while (!_stopped)
         {
             Socket client;
             try
             {
-                client = await _listener.AcceptSocketAsync(_stop.Token);
+                client = _listener.Accept();
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
             {
                 return;
             }
 
-            _ = Task.Run(() => ConnectAsync(client));
+            var server = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            client.NoDelay = true;
+            try
+            {
+                server.Connect(_targetHost, _targetPort);
+            }
+            catch (SocketException)
+            {
+                // The target refused: the client sees the connection close.
+                server.Dispose();
+                client.Dispose();
+                continue;
+            }
+
+            _sockets[client] = 0;
+            _sockets[server] = 0;
+            var ends = new Ends(client, server, this);
+            StartPump(client, server, upstream: true, ends);
+            StartPump(server, client, upstream: false, ends);
         }
     }
 
-    private async Task ConnectAsync(Socket client)
-    {
-        using var server = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        client.NoDelay = true;
-        _sockets[client] = 0;
-        _sockets[server] = 0;
-        try
-        {
-            await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
-            await Task.WhenAll(PumpAsync(client, server), PumpAsync(server, client));
-        }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-        {
-            // The target refused, or the proxy stopped: the client sees the connection close.
-        }
-        finally
-        {
-            _sockets.TryRemove(client, out _);
-            _sockets.TryRemove(server, out _);
-            client.Dispose();
-        }
-    }
+    private void StartPump(Socket from, Socket to, bool upstream, Ends ends) =>
+        new Thread(() => Pump(from, to, upstream, ends)) { IsBackground = true, Name = upstream ? "latency-proxy up" : "latency-proxy down" }.Start();
 
-    /// <summary>One direction: read chunks as they come, hand each to the delay line, write them in order when released.</summary>
-    private async Task PumpAsync(Socket from, Socket to)
+    /// <summary>One direction: block in recv, stamp each chunk and hand it to the delay line, which writes it when due.</summary>
+    private void Pump(Socket from, Socket to, bool upstream, Ends ends)
     {
-        var inFlight = Channel.CreateUnbounded<Chunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var writing = WriteAsync(inFlight.Reader, from, to);
+        _cpu.Enter();
+        PreciseSleep.PrepareThread(NetworkNice);
         try
         {
             while (true)
@@ -119,9 +135,9 @@ internal sealed class LatencyProxy : IAsyncDisposable
                 int read;
                 try
                 {
-                    read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                    read = from.Receive(buffer, SocketFlags.None);
                 }
-                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+                catch (Exception e) when (e is ObjectDisposedException or SocketException)
                 {
                     read = 0;
                 }
@@ -132,66 +148,25 @@ internal sealed class LatencyProxy : IAsyncDisposable
                     break;
                 }
 
-                var chunk = new Chunk(buffer, read);
-                _line.Schedule(chunk);
-                inFlight.Writer.TryWrite(chunk);
+                Interlocked.Increment(ref upstream ? ref _chunksUp : ref _chunksDown);
+                _line.Schedule(new Chunk(from, to, buffer, read, ends));
             }
+
+            // The end of the stream travels with the same delay, behind the last chunk.
+            _line.Schedule(new Chunk(from, to, null, 0, ends));
         }
         finally
         {
-            // The end of the stream travels with the same delay, behind the last chunk.
-            var end = new Chunk(null, 0);
-            _line.Schedule(end);
-            inFlight.Writer.TryWrite(end);
-            inFlight.Writer.Complete();
+            _cpu.Leave();
         }
-
-        await writing;
     }
 
-    private static async Task WriteAsync(ChannelReader<Chunk> inFlight, Socket from, Socket to)
+    private void Forget(Socket client, Socket server)
     {
-        var broken = false;
-        await foreach (var chunk in inFlight.ReadAllAsync())
-        {
-            // Released by the delay line; this continuation then usually runs on its thread, so the write goes out at once.
-            await chunk.Released;
-            if (chunk.Buffer is null)
-            {
-                break;
-            }
-
-            try
-            {
-                if (!broken)
-                {
-                    var sent = 0;
-                    while (sent < chunk.Length)
-                    {
-                        sent += await to.SendAsync(chunk.Buffer.AsMemory(sent, chunk.Length - sent), SocketFlags.None);
-                    }
-                }
-            }
-            catch (Exception e) when (e is ObjectDisposedException or SocketException)
-            {
-                // The other side is gone: stop reading this side too, drain what is in flight.
-                broken = true;
-                TryClose(from);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(chunk.Buffer);
-            }
-        }
-
-        try
-        {
-            to.Shutdown(SocketShutdown.Send);
-        }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException)
-        {
-            // Already closed.
-        }
+        _sockets.TryRemove(client, out _);
+        _sockets.TryRemove(server, out _);
+        client.Dispose();
+        server.Dispose();
     }
 
     private static void TryClose(Socket socket)
@@ -206,34 +181,118 @@ internal sealed class LatencyProxy : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
+        _stopped = true;
+        _listener.Dispose();
         foreach (var socket in _sockets.Keys)
         {
             TryClose(socket);
         }
 
-        await _accepting;
+        _accepting.Join();
         _line.Dispose();
-        _stop.Dispose();
+        return ValueTask.CompletedTask;
     }
 
-    private sealed class Chunk(byte[]? buffer, int length)
+    /// <summary>Both sockets of a connection; disposed once both directions have delivered their end of stream.</summary>
+    private sealed class Ends(Socket client, Socket server, LatencyProxy proxy)
     {
-        private readonly TaskCompletionSource _released = new();
+        private int _open = 2;
 
-        public byte[]? Buffer { get; } = buffer;
+        public void OneClosed()
+        {
+            if (Interlocked.Decrement(ref _open) == 0)
+            {
+                proxy.Forget(client, server);
+            }
+        }
+    }
 
-        public int Length { get; } = length;
-
+    private sealed class Chunk(Socket from, Socket to, byte[]? buffer, int length, Ends ends)
+    {
         public long Due { get; set; }
 
-        public Task Released => _released.Task;
+        /// <summary>Writes the chunk (or, for the end of the stream, shuts the other side's sending half). Runs on the delay-line thread.</summary>
+        public void Deliver()
+        {
+            if (buffer is null)
+            {
+                try
+                {
+                    to.Shutdown(SocketShutdown.Send);
+                }
+                catch (Exception e) when (e is ObjectDisposedException or SocketException)
+                {
+                    // Already closed.
+                }
 
-        /// <summary>Runs the waiting writer's continuation on the calling (delay-line) thread: no thread-pool hop.</summary>
-        public void Release() => _released.TrySetResult();
+                ends.OneClosed();
+                return;
+            }
+
+            try
+            {
+                var sent = 0;
+                while (sent < length)
+                {
+                    sent += to.Send(buffer, sent, length - sent, SocketFlags.None);
+                }
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                // The other side is gone: stop reading this side too.
+                TryClose(from);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>CPU time of the proxy's threads: live ones read from /proc/self/task, finished ones added up as they end.</summary>
+    private sealed class ThreadCpu
+    {
+        private const double ClockTicksPerSecond = 100; // USER_HZ on Linux
+
+        private readonly ConcurrentDictionary<int, byte> _live = new();
+        private long _finishedTicks;
+
+        public void Enter()
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                _live[NativeMethods.gettid()] = 0;
+            }
+        }
+
+        public void Leave()
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                var tid = NativeMethods.gettid();
+                Interlocked.Add(ref _finishedTicks, Ticks(tid));
+                _live.TryRemove(tid, out _);
+            }
+        }
+
+        public double TotalMilliseconds() =>
+            (Interlocked.Read(ref _finishedTicks) + _live.Keys.Sum(Ticks)) * 1000.0 / ClockTicksPerSecond;
+
+        private static long Ticks(int tid)
+        {
+            try
+            {
+                var text = File.ReadAllText($"/proc/self/task/{tid}/stat");
+                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+                return long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+            {
+                return 0;
+            }
+        }
     }
 
     /// <summary>
@@ -251,8 +310,11 @@ internal sealed class LatencyProxy : IAsyncDisposable
         private readonly long[] _latenessHistogram = new long[HistogramMicros + 1];
         private bool _stopped;
 
-        public DelayLine(TimeSpan delay)
+        private readonly ThreadCpu _cpu;
+
+        public DelayLine(TimeSpan delay, ThreadCpu cpu)
         {
+            _cpu = cpu;
             _delayTicks = (long)(delay.TotalSeconds * Stopwatch.Frequency);
             _thread = new Thread(Run) { IsBackground = true, Name = "latency-proxy delay line" };
             _thread.Start();
@@ -306,7 +368,20 @@ internal sealed class LatencyProxy : IAsyncDisposable
 
         private void Run()
         {
-            PreciseSleep.PrepareThread();
+            _cpu.Enter();
+            try
+            {
+                Release();
+            }
+            finally
+            {
+                _cpu.Leave();
+            }
+        }
+
+        private void Release()
+        {
+            PreciseSleep.PrepareThread(NetworkNice);
             while (true)
             {
                 long due;
@@ -346,7 +421,7 @@ internal sealed class LatencyProxy : IAsyncDisposable
                         _latenessHistogram[Math.Clamp(lateMicros, 0, HistogramMicros)]++;
                     }
 
-                    chunk.Release();
+                    chunk.Deliver();
                 }
             }
         }
@@ -373,11 +448,15 @@ internal sealed class LatencyProxy : IAsyncDisposable
         private const int SpinMicros = 20;
         private const int PrSetTimerSlack = 29;
 
-        public static void PrepareThread()
+        private const int PrioProcess = 0;
+
+        /// <summary>1 ns timer slack and, where allowed, the given nice value for the calling thread (Linux).</summary>
+        public static void PrepareThread(int nice)
         {
             if (OperatingSystem.IsLinux())
             {
                 _ = NativeMethods.prctl(PrSetTimerSlack, 1, 0, 0, 0);
+                _ = NativeMethods.setpriority(PrioProcess, (uint)NativeMethods.gettid(), nice);
             }
         }
 
@@ -433,5 +512,13 @@ internal sealed class LatencyProxy : IAsyncDisposable
         [DllImport("libc", SetLastError = true)]
         [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
         public static extern int prctl(int option, ulong arg2, ulong arg3, ulong arg4, ulong arg5);
+
+        [DllImport("libc")]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int gettid();
+
+        [DllImport("libc", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int setpriority(int which, uint who, int prio);
     }
 }

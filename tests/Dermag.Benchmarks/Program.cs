@@ -16,6 +16,13 @@ var scenarios = new Dictionary<string, Func<BenchmarkRun, Task>>(StringComparer.
 };
 
 var quick = args.Contains("--quick", StringComparer.OrdinalIgnoreCase);
+if (DispatchScenario.IsChild(args))
+{
+    // A process the dispatch scenario started to measure the first dispatch after load in a fresh process.
+    await DispatchScenario.ChildAsync(new BenchmarkRun(quick, new Goals()));
+    return 0;
+}
+
 var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
 if (names.Count == 0 || names.Any(n => n != "all" && !scenarios.ContainsKey(n)))
 {

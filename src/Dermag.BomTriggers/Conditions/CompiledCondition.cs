@@ -29,6 +29,12 @@ internal sealed class CompiledCondition
 
     public bool Matches(EvaluationInput input) => _predicate(input);
 
+    /// <summary>
+    /// Whether the condition matches and, when it does not, the first clause that failed: one walk, where
+    /// <see cref="Matches(EvaluationInput)"/> then <see cref="FirstFailure"/> evaluate a false condition twice.
+    /// </summary>
+    public bool Matches(EvaluationInput input, out ConditionFailure? failure) => _root.Explain(input, trace: null, out failure);
+
     /// <summary>The first clause that fails, or null when the condition matches; cheaper than <see cref="Explain"/>.</summary>
     public ConditionFailure? FirstFailure(EvaluationInput input)
     {

@@ -19,11 +19,14 @@ internal abstract class ConditionNode(string pointer)
 
 internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items, string name) : ConditionNode(pointer)
 {
-    public IReadOnlyList<ConditionNode> Items { get; } = items;
+    // An array, so explaining a false condition (every ConditionFalse outcome of a dispatch) enumerates without allocating.
+    private readonly ConditionNode[] _items = [.. items];
+
+    public IReadOnlyList<ConditionNode> Items => _items;
 
     public override Func<EvaluationInput, bool> Compile()
     {
-        var compiled = Items.Select(i => i.Compile()).ToArray();
+        var compiled = _items.Select(i => i.Compile()).ToArray();
         return compiled.Length switch
         {
             0 => static _ => true,
@@ -47,7 +50,7 @@ internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items
     {
         failure = null;
         var passed = true;
-        foreach (var item in Items)
+        foreach (var item in _items)
         {
             if (!item.Explain(input, trace, out var itemFailure) && passed)
             {
@@ -60,7 +63,7 @@ internal sealed class AllNode(string pointer, IReadOnlyList<ConditionNode> items
             }
         }
 
-        if (Items.Count == 0)
+        if (_items.Length == 0)
         {
             trace?.Add(new ConditionTrace(Pointer, name + " {} (always true)", true, "n/a"));
         }
@@ -135,34 +138,48 @@ internal sealed class NotNode(string pointer, ConditionNode inner) : ConditionNo
 }
 
 /// <summary>One operator applied to one field. Literals were type-checked against the field when parsed.</summary>
-internal sealed class FieldNode(string pointer, string path, ConditionOperator op, JsonElement literal) : ConditionNode(pointer)
+internal sealed class FieldNode : ConditionNode
 {
-    private readonly string[] _segments = path.Split('.');
+    private readonly FieldPath _path;
+    private readonly string _clause;
     private Func<EvaluationInput, bool>? _compiled;
-    private string? _clause;
 
-    public string Path { get; } = path;
+    public FieldNode(string pointer, string path, ConditionOperator op, JsonElement literal)
+        : base(pointer)
+    {
+        Path = path;
+        Operator = op;
+        Literal = literal;
+        _path = new FieldPath(path);
 
-    public ConditionOperator Operator { get; } = op;
+        // Described when parsed (a trigger's clauses are parsed once per version), not in the dispatch that first reports it false.
+        _clause = Describe();
+    }
 
-    public JsonElement Literal { get; } = literal;
+    public string Path { get; }
 
-    public override Func<EvaluationInput, bool> Compile() => Operator.Compile(_segments, Literal);
+    public ConditionOperator Operator { get; }
+
+    public JsonElement Literal { get; }
+
+    // One delegate for the compiled condition and for explanations, built when the condition compiles (at snapshot load),
+    // so the first ConditionFalse of a trigger does not compile it again in the dispatch.
+    public override Func<EvaluationInput, bool> Compile() => _compiled ??= Operator.Compile(_path, Literal);
 
     public override bool Explain(EvaluationInput input, List<ConditionTrace>? trace, out ConditionFailure? failure)
     {
-        var passed = (_compiled ??= Compile())(input);
+        var passed = Compile()(input);
         if (passed && trace is null)
         {
             failure = null;
             return true;
         }
 
-        var clause = _clause ??= Describe();
-        var actual = JsonValues.Describe(input.Current(_segments));
+        var clause = _clause;
+        var actual = JsonValues.Describe(input.Current(_path));
         if (Operator.ComparesPrevious)
         {
-            actual = $"from {JsonValues.Describe(input.Before(_segments))} to {actual}";
+            actual = $"from {JsonValues.Describe(input.Before(_path))} to {actual}";
         }
 
         trace?.Add(new ConditionTrace(Pointer, clause, passed, actual));

@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.Collections.Frozen;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace Dermag.BomTriggers;
 
@@ -29,7 +32,7 @@ internal sealed record ConditionOperator(
     string Meaning,
     IReadOnlyList<BomFieldType> AppliesTo,
     Func<IOperatorLiteralChecks, JsonElement, BomFieldType, string, bool> CheckLiteral,
-    Func<string[], JsonElement, Func<EvaluationInput, bool>> Compile)
+    Func<FieldPath, JsonElement, Func<EvaluationInput, bool>> Compile)
 {
     /// <summary>True for an operator that compares the previous value with the current one ($changed).</summary>
     public bool ComparesPrevious { get; init; }
@@ -45,7 +48,7 @@ internal static class ConditionOperators
         "equals (null matches null or missing)",
         AnyType,
         (checks, literal, type, pointer) => checks.Value(literal, type, pointer, allowNull: true),
-        (segments, literal) => input => EqualsLiteral(input.Current(segments), literal));
+        (segments, literal) => CompileEquals(segments, literal, negate: false));
 
     public static readonly FrozenDictionary<string, ConditionOperator> All = new ConditionOperator[]
     {
@@ -55,7 +58,7 @@ internal static class ConditionOperators
             "does not equal",
             AnyType,
             (checks, literal, type, pointer) => checks.Value(literal, type, pointer, allowNull: true),
-            (segments, literal) => input => !EqualsLiteral(input.Current(segments), literal)),
+            (segments, literal) => CompileEquals(segments, literal, negate: true)),
         Ordering("$gt", "is greater than", c => c > 0),
         Ordering("$gte", "is greater than or equal to", c => c >= 0),
         Ordering("$lt", "is less than", c => c < 0),
@@ -143,6 +146,32 @@ internal static class ConditionOperators
 
     /// <summary>The operator names in table order, for messages.</summary>
     public static readonly string NameList = string.Join(" ", All.Keys.Order(StringComparer.Ordinal));
+
+    /// <summary>
+    /// $eq (or $ne): a string literal is turned into UTF-8 once, so each evaluation compares the event's bytes with it
+    /// (<see cref="JsonValues.AreEqual"/> would read the literal into a new string every time); other literals compare
+    /// as values.
+    /// </summary>
+    private static Func<EvaluationInput, bool> CompileEquals(FieldPath segments, JsonElement literal, bool negate)
+    {
+        if (literal.ValueKind == JsonValueKind.String && Utf8Text(literal.GetString()!) is { } expected)
+        {
+            return negate
+                ? input => !(input.Current(segments) is { ValueKind: JsonValueKind.String } actual && actual.ValueEquals(expected))
+                : input => input.Current(segments) is { ValueKind: JsonValueKind.String } actual && actual.ValueEquals(expected);
+        }
+
+        return negate
+            ? input => !EqualsLiteral(input.Current(segments), literal)
+            : input => EqualsLiteral(input.Current(segments), literal);
+    }
+
+    /// <summary>The text as UTF-8, or null when it holds an unpaired surrogate (then it compares as before, through a string).</summary>
+    private static byte[]? Utf8Text(string text)
+    {
+        var bytes = new byte[Encoding.UTF8.GetMaxByteCount(text.Length)];
+        return Utf8.FromUtf16(text, bytes, out _, out var written, replaceInvalidSequences: false) == OperationStatus.Done ? bytes[..written] : null;
+    }
 
     internal static bool EqualsLiteral(JsonElement? actual, JsonElement literal) =>
         literal.ValueKind == JsonValueKind.Null

@@ -18,10 +18,30 @@ internal readonly struct EvaluationInput(JsonElement data, JsonElement? previous
 
     public JsonElement? Before(string[] path) => (Previous is { } previousValues ? Resolve(previousValues, path) : null) ?? _envelope?.Fill(path);
 
+    /// <summary>As <see cref="Current(string[])"/>, looking the segments up by their UTF-8 names.</summary>
+    public JsonElement? Current(FieldPath path) => Resolve(Data, path.Utf8Segments) ?? _envelope?.Fill(path.Segments);
+
+    /// <summary>As <see cref="Before(string[])"/>, looking the segments up by their UTF-8 names.</summary>
+    public JsonElement? Before(FieldPath path) => (Previous is { } previousValues ? Resolve(previousValues, path.Utf8Segments) : null) ?? _envelope?.Fill(path.Segments);
+
     internal static JsonElement? Resolve(JsonElement root, string[] path)
     {
         var current = root;
         foreach (var segment in path)
+        {
+            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(segment, out current))
+            {
+                return null;
+            }
+        }
+
+        return current.ValueKind == JsonValueKind.Undefined ? null : current;
+    }
+
+    internal static JsonElement? Resolve(JsonElement root, byte[][] utf8Path)
+    {
+        var current = root;
+        foreach (var segment in utf8Path)
         {
             if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(segment, out current))
             {

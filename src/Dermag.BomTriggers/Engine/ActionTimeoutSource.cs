@@ -22,5 +22,8 @@ internal sealed class ActionTimeoutSource(TimeProvider timeProvider) : IDisposab
         return _source.Token;
     }
 
+    /// <summary>Disarms the timer for a later dispatch; false when the source fired (then only disposing is left).</summary>
+    public bool TryReset() => _source is null || _source.TryReset();
+
     public void Dispose() => _source?.Dispose();
 }

@@ -22,7 +22,26 @@ internal sealed class BomTriggerEngine(
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 
+    private static readonly DispatchOptions DefaultDispatchOptions = new();
+
     private readonly BomTriggerOptions _options = options.Value;
+
+    // One timeout source kept between dispatches (a source and its timer cost two allocations and a timer-queue insert).
+    private ActionTimeoutSource? _spareTimeouts;
+
+    /// <summary>
+    /// Called at start: creates the timeout source (and its timer) the first dispatch will use, so that dispatch pays
+    /// no more than the next one.
+    /// </summary>
+    internal void PrepareFirstDispatch()
+    {
+        var timeouts = new ActionTimeoutSource(timeProvider);
+        timeouts.Start(_options.ActionTimeout);
+        if (!timeouts.TryReset() || Interlocked.CompareExchange(ref _spareTimeouts, timeouts, null) is not null)
+        {
+            timeouts.Dispose();
+        }
+    }
 
     public async Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? dispatchOptions = null, CancellationToken cancellationToken = default)
     {
@@ -32,16 +51,16 @@ internal sealed class BomTriggerEngine(
             throw new ArgumentException($"{BomTriggerEvents.Schedule} is raised by the scheduler from each trigger's cron schedule; a host cannot dispatch it.", nameof(triggerEvent));
         }
 
-        dispatchOptions ??= new DispatchOptions();
+        dispatchOptions ??= DefaultDispatchOptions;
         var now = timeProvider.GetUtcNow();
-        var correlationId = Guid.CreateVersion7(now);
+        var correlationId = VersionSevenGuid.Create(now);
         using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.dispatch");
         activity?.SetTag("dermag.bom_triggers.event", triggerEvent.EventType);
         activity?.SetTag("dermag.bom_triggers.task_id", triggerEvent.TaskId);
         activity?.SetTag("dermag.correlation_id", correlationId);
 
-        var chain = new ChainRun(correlationId, []);
-        chain.Pending.Enqueue(new ChainItem(Readable(triggerEvent), 0, triggerEvent.EventId ?? Guid.CreateVersion7(now)));
+        var chain = new ChainRun(correlationId, new LoopGuard());
+        chain.Pending.Enqueue(new ChainItem(Readable(triggerEvent), 0, triggerEvent.EventId ?? VersionSevenGuid.Create(now)));
         await RunChainAsync(chain, dispatchOptions.Enlistment, dispatchOptions.Explain, cancellationToken).ConfigureAwait(false);
         var logWriteError = await PersistAsync(chain, dispatchOptions.Enlistment?.Transaction, dispatchOptions.Strict ?? _options.StrictMode, cancellationToken).ConfigureAwait(false);
         var report = new DispatchReport(correlationId, chain.Outcomes) { NotConsidered = chain.NotConsidered, LogWriteError = logWriteError };
@@ -76,6 +95,9 @@ internal sealed class BomTriggerEngine(
                 var depth = item.Depth;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
                 var candidates = snapshot.Candidates(current.EventType, input, explain, out var skipped);
+                JsonElement? loggedInput = null;
+                var loggedInputReady = false;
+                chain.Outcomes.EnsureCapacity(chain.Outcomes.Count + candidates.Length);
                 foreach (var candidate in candidates)
                 {
                     // Skips, false conditions and loops are decided synchronously; only executions pay for async.
@@ -89,19 +111,25 @@ internal sealed class BomTriggerEngine(
                     else if (outcome is null)
                     {
                         scope ??= scopes.CreateAsyncScope();
-                        timeouts ??= new ActionTimeoutSource(timeProvider);
+                        timeouts ??= Interlocked.Exchange(ref _spareTimeouts, null) ?? new ActionTimeoutSource(timeProvider);
                         (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, chain.CorrelationId, scope.Value.ServiceProvider, enlistment, new ExecutionKey(item.EventId, null), 1, chain.Pending, timeouts, abandoned ??= [], cancellationToken).ConfigureAwait(false);
                     }
 
                     chain.Outcomes.Add(outcome);
                     if (metrics.Outcomes.Enabled)
                     {
-                        metrics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("action", outcome.ActionType));
+                        metrics.Outcomes.Add(1, new KeyValuePair<string, object?>("outcome", KindName(outcome.Kind)), new KeyValuePair<string, object?>("action", outcome.ActionType));
                     }
 
                     if (outcome.Kind is TriggerOutcomeKind.Executed or TriggerOutcomeKind.Failed or TriggerOutcomeKind.SuppressedLoop)
                     {
-                        chain.Logs.Add(NewLog(outcome, current, loggedResult, chain.CorrelationId, depth, jobId: null, attempt: null));
+                        if (!loggedInputReady)
+                        {
+                            loggedInput = LoggedInput(current);
+                            loggedInputReady = true;
+                        }
+
+                        chain.Logs.Add(NewLog(outcome, current, loggedInput, loggedResult, chain.CorrelationId, depth, jobId: null, attempt: null));
                     }
                 }
 
@@ -116,7 +144,11 @@ internal sealed class BomTriggerEngine(
             }
             else
             {
-                timeouts?.Dispose();
+                if (timeouts is not null && (!timeouts.TryReset() || Interlocked.CompareExchange(ref _spareTimeouts, timeouts, null) is not null))
+                {
+                    timeouts.Dispose();
+                }
+
                 if (scope is { } created)
                 {
                     await created.DisposeAsync().ConfigureAwait(false);
@@ -126,17 +158,24 @@ internal sealed class BomTriggerEngine(
     }
 
     /// <summary>A log row; what the stores log is sanitized here, so every store logs the same and none refuses a row.</summary>
-    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt) => new(
+    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt) =>
+        NewLog(outcome, current, LoggedInput(current), loggedResult, correlationId, depth, jobId, attempt);
+
+    /// <summary>The event's data as every log row of it stores it (see <see cref="JsonSanitizer.ForLog(JsonElement?)"/>).</summary>
+    private static JsonElement? LoggedInput(BomTriggerEvent current) => JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data);
+
+    /// <summary>As above, with the event's data already sanitized once for all the event's rows.</summary>
+    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedInput, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt) => new(
         outcome.TriggerId,
 
         // A schedule tick is about no task (its event carries task id 0, which a tasks foreign key would refuse).
         string.Equals(current.EventType, BomTriggerEvents.Schedule, StringComparison.Ordinal) ? null : current.TaskId,
         timeProvider.GetUtcNow(),
         outcome.Kind == TriggerOutcomeKind.Executed,
-        JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data),
+        loggedInput,
         loggedResult,
         JsonSanitizer.ForLog(outcome.Error),
-        outcome.Kind.ToString(),
+        KindName(outcome.Kind),
         outcome.Duration.TotalMilliseconds,
         correlationId,
         depth,
@@ -226,7 +265,7 @@ internal sealed class BomTriggerEngine(
         {
             // Only a take-over gets here: the worker running the last allowed attempt was lost.
             var error = $"Attempt {job.Attempt - 1} of {job.MaxAttempts} was lost with its worker (the lease expired); the job is dead-lettered.";
-            var lost = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = error };
+            var lost = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed, error: error);
             return await EndAsync(job, worker, claimNext, BomTriggerJobState.Dead, error, null, NewLog(lost, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt - 1), cancellationToken).ConfigureAwait(false);
         }
 
@@ -281,7 +320,7 @@ internal sealed class BomTriggerEngine(
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
                 {
-                    var failed = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = $"Reading the task's current data failed: {ex.GetType().Name}: {ex.Message}" };
+                    var failed = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed, error: $"Reading the task's current data failed: {ex.GetType().Name}: {ex.Message}");
                     return await FailAsync(job, worker, claimNext, failed, current, cancellationToken).ConfigureAwait(false);
                 }
 
@@ -304,7 +343,7 @@ internal sealed class BomTriggerEngine(
 
         if (candidate.Condition is null)
         {
-            var invalid = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
+            var invalid = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed, error: "The stored trigger is invalid: " + string.Join("; ", candidate.Errors));
             return await FailAsync(job, worker, claimNext, invalid, current, cancellationToken).ConfigureAwait(false);
         }
 
@@ -320,7 +359,7 @@ internal sealed class BomTriggerEngine(
         {
             // The chain goes on with the loop guard it had when the job was written, plus this trigger.
             var chain = new ChainRun(job.CorrelationId, JobChain.Parse(job.Chain));
-            chain.Ran.Add((trigger.Id, current.TaskId));
+            chain.Ran.Add(trigger.Id, current.TaskId);
             foreach (var next in caused)
             {
                 chain.Pending.Enqueue(next);
@@ -533,7 +572,9 @@ internal sealed class BomTriggerEngine(
         return dataRewritten || previousRewritten ? triggerEvent with { Data = data, PreviousValues = previous } : triggerEvent;
     }
 
-    private static TriggerOutcome NewOutcome(BomTrigger trigger, BomTriggerEvent current, int depth, TriggerOutcomeKind kind) => new()
+    // Every field set in one initializer: a `with` on a fresh outcome would allocate it twice.
+    private static TriggerOutcome NewOutcome(
+        BomTrigger trigger, BomTriggerEvent current, int depth, TriggerOutcomeKind kind, string? error = null, ConditionFailure? failedClause = null, JsonElement? result = null, TimeSpan duration = default) => new()
     {
         TriggerId = trigger.Id,
         TriggerName = trigger.Name,
@@ -542,6 +583,22 @@ internal sealed class BomTriggerEngine(
         TaskId = current.TaskId,
         Depth = depth,
         Kind = kind,
+        Error = error,
+        FailedClause = failedClause,
+        Result = result,
+        Duration = duration,
+    };
+
+    /// <summary>The kind's name as logged (what <see cref="Enum.ToString()"/> returns, without its lookup per row).</summary>
+    internal static string KindName(TriggerOutcomeKind kind) => kind switch
+    {
+        TriggerOutcomeKind.Executed => nameof(TriggerOutcomeKind.Executed),
+        TriggerOutcomeKind.Failed => nameof(TriggerOutcomeKind.Failed),
+        TriggerOutcomeKind.ConditionFalse => nameof(TriggerOutcomeKind.ConditionFalse),
+        TriggerOutcomeKind.SkippedTaskType => nameof(TriggerOutcomeKind.SkippedTaskType),
+        TriggerOutcomeKind.SuppressedLoop => nameof(TriggerOutcomeKind.SuppressedLoop),
+        TriggerOutcomeKind.Queued => nameof(TriggerOutcomeKind.Queued),
+        _ => kind.ToString(),
     };
 
     /// <summary>The outcome of a candidate that will not execute, or null when its action should run.</summary>
@@ -551,7 +608,7 @@ internal sealed class BomTriggerEngine(
         EvaluationInput input,
         int depth,
         Guid correlationId,
-        HashSet<(int, int)> ranForTask)
+        LoopGuard ranForTask)
     {
         var trigger = candidate.Trigger;
         if (trigger.SourceTaskTypeId is { } sourceType && sourceType != current.TaskTypeId)
@@ -561,31 +618,52 @@ internal sealed class BomTriggerEngine(
 
         if (candidate.Condition is null)
         {
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = "The stored trigger is invalid: " + string.Join("; ", candidate.Errors) };
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed, error: "The stored trigger is invalid: " + string.Join("; ", candidate.Errors));
         }
 
-        if (!candidate.Condition.Matches(input))
+        if (!candidate.Condition.Matches(input, out var failure))
         {
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.ConditionFalse) with { FailedClause = candidate.Condition.FirstFailure(input) };
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.ConditionFalse, failedClause: failure);
         }
 
         if (depth > _options.MaxChainDepth)
         {
             Log.LoopSuppressed(Logger, trigger.Id, current.TaskId, depth, correlationId);
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop) with { Error = $"The chain is {depth} events deep, beyond MaxChainDepth ({_options.MaxChainDepth})." };
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop, error: $"The chain is {depth} events deep, beyond MaxChainDepth ({_options.MaxChainDepth}).");
         }
 
-        if (!ranForTask.Add((trigger.Id, current.TaskId)))
+        if (!ranForTask.Add(trigger.Id, current.TaskId))
         {
             Log.LoopSuppressed(Logger, trigger.Id, current.TaskId, depth, correlationId);
-            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop) with { Error = $"Trigger {trigger.Id} already ran for task {current.TaskId} in this chain." };
+            return NewOutcome(trigger, current, depth, TriggerOutcomeKind.SuppressedLoop, error: $"Trigger {trigger.Id} already ran for task {current.TaskId} in this chain.");
         }
 
         return null;
     }
 
     /// <summary>Runs the candidate's action in its own span (<c>dermag.bom_triggers.action</c>, a child of the dispatch or job span).</summary>
-    private async Task<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
+    private ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
+        CompiledTrigger candidate,
+        BomTriggerEvent current,
+        int depth,
+        Guid correlationId,
+        IServiceProvider services,
+        IBomTriggerEnlistment? enlistment,
+        ExecutionKey executionKey,
+        int attempt,
+        Queue<ChainItem> queue,
+        ActionTimeoutSource timeouts,
+        List<Task> abandoned,
+        CancellationToken cancellationToken)
+    {
+        // Without a listener there is no span to finish afterwards: the action runs without a second async frame. The
+        // span starts inside the async method, so Activity.Current returns to the dispatch's span when it ends.
+        return BomTriggerDiagnostics.ActivitySource.HasListeners()
+            ? ExecuteTracedAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken)
+            : ExecuteCoreAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken);
+    }
+
+    private async ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteTracedAsync(
         CompiledTrigger candidate,
         BomTriggerEvent current,
         int depth,
@@ -612,7 +690,7 @@ internal sealed class BomTriggerEngine(
         var result = await ExecuteCoreAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
         if (activity is not null)
         {
-            activity.SetTag("dermag.bom_triggers.outcome", result.Outcome.Kind.ToString());
+            activity.SetTag("dermag.bom_triggers.outcome", KindName(result.Outcome.Kind));
             if (result.Outcome.Kind == TriggerOutcomeKind.Failed)
             {
                 activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error, result.Outcome.Error);
@@ -623,7 +701,7 @@ internal sealed class BomTriggerEngine(
     }
 
     /// <summary>Runs the candidate's action; returns its outcome and its result as the log stores it.</summary>
-    private async Task<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteCoreAsync(
+    private async ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteCoreAsync(
         CompiledTrigger candidate,
         BomTriggerEvent current,
         int depth,
@@ -678,7 +756,7 @@ internal sealed class BomTriggerEngine(
             }
 
             Log.TriggerExecuted(Logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
-            return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed) with { Result = result.Data, Duration = elapsed }, loggedResult);
+            return (NewOutcome(trigger, current, depth, TriggerOutcomeKind.Executed, result: result.Data, duration: elapsed), loggedResult);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
@@ -729,7 +807,7 @@ internal sealed class BomTriggerEngine(
     {
         var elapsed = timeProvider.GetElapsedTime(started);
         Log.TriggerFailed(Logger, exception, trigger.Id, trigger.ActionType, current.TaskId, error);
-        return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed) with { Error = error, Duration = elapsed };
+        return NewOutcome(trigger, current, depth, TriggerOutcomeKind.Failed, error: error, duration: elapsed);
     }
 
     /// <summary>Disposes the dispatch's scope and timeout source once every abandoned action has ended.</summary>
@@ -810,14 +888,15 @@ internal sealed class BomTriggerEngine(
 internal readonly record struct ChainItem(BomTriggerEvent Event, int Depth, Guid EventId);
 
 /// <summary>What one run of a chain collects: outcomes, log rows and jobs, written together at the end.</summary>
-internal sealed class ChainRun(Guid correlationId, HashSet<(int TriggerId, int TaskId)> ran)
+internal sealed class ChainRun(Guid correlationId, LoopGuard ran)
 {
     public Guid CorrelationId { get; } = correlationId;
 
     /// <summary>The loop guard: (trigger, task) pairs that already ran (or were queued) in this chain.</summary>
-    public HashSet<(int TriggerId, int TaskId)> Ran { get; } = ran;
+    public LoopGuard Ran { get; } = ran;
 
-    public Queue<ChainItem> Pending { get; } = new();
+    // Most chains are the host's one event.
+    public Queue<ChainItem> Pending { get; } = new(1);
 
     public List<TriggerOutcome> Outcomes { get; } = [];
 
@@ -836,12 +915,12 @@ internal sealed class ChainRun(Guid correlationId, HashSet<(int TriggerId, int T
 /// <summary>The loop guard as a job carries it: <c>triggerId:taskId</c> pairs separated by commas.</summary>
 internal static class JobChain
 {
-    public static string Format(HashSet<(int TriggerId, int TaskId)> ran) =>
-        string.Join(',', ran.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.TriggerId}:{r.TaskId}")));
+    public static string Format(LoopGuard ran) =>
+        string.Join(',', ran.Pairs.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.TriggerId}:{r.TaskId}")));
 
-    public static HashSet<(int TriggerId, int TaskId)> Parse(string chain)
+    public static LoopGuard Parse(string chain)
     {
-        var ran = new HashSet<(int, int)>();
+        var ran = new LoopGuard();
         foreach (var pair in chain.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var colon = pair.IndexOf(':', StringComparison.Ordinal);
@@ -849,7 +928,7 @@ internal static class JobChain
                 && int.TryParse(pair.AsSpan(0, colon), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var trigger)
                 && int.TryParse(pair.AsSpan(colon + 1), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var task))
             {
-                ran.Add((trigger, task));
+                ran.Add(trigger, task);
             }
         }
 

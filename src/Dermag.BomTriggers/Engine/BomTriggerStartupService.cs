@@ -7,13 +7,14 @@ using Microsoft.Extensions.Options;
 namespace Dermag.BomTriggers;
 
 /// <summary>
-/// At start (after migrations, which run in StartingAsync): seeds the example triggers when asked and compiles the rule
-/// set, so the first dispatch pays no compilation. Then polls the store revision to pick up other instances' changes.
+/// At start (after migrations, which run in StartingAsync): seeds the example triggers when asked, compiles the rule
+/// set and resolves the action handlers, so the first dispatch pays no compilation. Then polls the store revision to pick up other instances' changes.
 /// </summary>
 internal sealed class BomTriggerStartupService(
     BomTriggerManager store,
     TriggerSnapshotProvider snapshots,
     ActionRegistry actions,
+    BomTriggerEngine engine,
     IServiceScopeFactory scopes,
     IOptions<BomTriggerOptions> options,
     TimeProvider timeProvider,
@@ -30,6 +31,7 @@ internal sealed class BomTriggerStartupService(
 
         await snapshots.RefreshAsync(cancellationToken).ConfigureAwait(false);
         await WarmActionHandlersAsync().ConfigureAwait(false);
+        engine.PrepareFirstDispatch();
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

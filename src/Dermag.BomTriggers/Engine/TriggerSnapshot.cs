@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace Dermag.BomTriggers;
@@ -57,12 +59,12 @@ internal sealed class TriggerSnapshot
 
     public int Count => Triggers.Count;
 
-    /// <summary>The candidates for an event, ordered by priority (higher first), then id.</summary>
+    /// <summary>The candidates for an event, ordered by priority (higher first), then id; the caller must not change the array.</summary>
     /// <param name="eventType">The event type.</param>
     /// <param name="input">The event data, read for the equality keys.</param>
     /// <param name="bypassIndex">Return every trigger of the event type (explain mode).</param>
     /// <param name="notConsidered">How many triggers the index excluded.</param>
-    public List<CompiledTrigger> Candidates(string eventType, EvaluationInput input, bool bypassIndex, out int notConsidered)
+    public CompiledTrigger[] Candidates(string eventType, EvaluationInput input, bool bypassIndex, out int notConsidered)
     {
         notConsidered = 0;
         if (!_byEvent.TryGetValue(eventType, out var bucket))
@@ -72,28 +74,57 @@ internal sealed class TriggerSnapshot
 
         if (bypassIndex)
         {
-            return [.. bucket.All];
+            return bucket.All;
         }
 
-        var candidates = new List<CompiledTrigger>(bucket.Unkeyed);
+        // Every source array is in candidate order already: one source (the usual case) is returned as it is, and only
+        // candidates from two or more are merged and sorted.
+        var single = bucket.Unkeyed.Length > 0 ? bucket.Unkeyed : null;
+        List<CompiledTrigger>? merged = null;
         var keyedTotal = bucket.KeyedCount;
         foreach (var (path, byValue) in bucket.Keyed)
         {
-            if (input.Current(path.Segments) is { ValueKind: JsonValueKind.String } value
-                && byValue.TryGetValue(value.GetString()!, out var matches))
+            if (input.Current(path) is { ValueKind: JsonValueKind.String } value
+                && TryGetByValue(byValue, value, out var matches))
             {
-                candidates.AddRange(matches);
                 keyedTotal -= matches.Length;
+                if (single is null)
+                {
+                    single = matches;
+                }
+                else
+                {
+                    merged ??= [.. single];
+                    merged.AddRange(matches);
+                }
             }
         }
 
         notConsidered = keyedTotal;
-        if (candidates.Count > 1 && bucket.Keyed.Count > 0)
+        if (merged is null)
         {
-            candidates.Sort(Order);
+            return single ?? [];
         }
 
-        return candidates;
+        merged.Sort(Order);
+        return [.. merged];
+    }
+
+    /// <summary>Looks a JSON string up without allocating it when it is short and has no escapes (nearly every key).</summary>
+    private static bool TryGetByValue(FrozenDictionary<string, CompiledTrigger[]> byValue, JsonElement value, out CompiledTrigger[] matches)
+    {
+        const int StackChars = 128;
+        var raw = JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length >= 2 && raw.Length - 2 <= StackChars && raw.IndexOf((byte)'\\') < 0)
+        {
+            Span<char> chars = stackalloc char[StackChars];
+            if (Encoding.UTF8.TryGetChars(raw[1..^1], chars, out var length))
+            {
+                return byValue.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(chars[..length], out matches!);
+            }
+        }
+
+        return byValue.TryGetValue(value.GetString()!, out matches!);
     }
 
     internal static int Order(CompiledTrigger a, CompiledTrigger b)
@@ -102,7 +133,6 @@ internal sealed class TriggerSnapshot
         return byPriority != 0 ? byPriority : a.Trigger.Id.CompareTo(b.Trigger.Id);
     }
 
-    internal sealed record KeyPath(string Path, string[] Segments);
 
     private sealed class EventBucket
     {
@@ -124,7 +154,7 @@ internal sealed class TriggerSnapshot
             var keyed = withKey.Where(t => t.Key is not null).ToList();
             KeyedCount = keyed.Count;
             Keyed = keyed.GroupBy(t => t.Key!.Value.Path, StringComparer.Ordinal)
-                .Select(g => (new KeyPath(g.Key, g.Key.Split('.')), g.GroupBy(t => t.Key!.Value.Value, StringComparer.Ordinal)
+                .Select(g => (new FieldPath(g.Key), g.GroupBy(t => t.Key!.Value.Value, StringComparer.Ordinal)
                     .ToFrozenDictionary(v => v.Key, v => v.Select(t => t.Trigger).ToArray(), StringComparer.Ordinal)))
                 .ToList();
         }
@@ -147,7 +177,7 @@ internal sealed class TriggerSnapshot
 
         public CompiledTrigger[] Unkeyed { get; }
 
-        public List<(KeyPath Path, FrozenDictionary<string, CompiledTrigger[]> ByValue)> Keyed { get; }
+        public List<(FieldPath Path, FrozenDictionary<string, CompiledTrigger[]> ByValue)> Keyed { get; }
 
         public int KeyedCount { get; }
     }

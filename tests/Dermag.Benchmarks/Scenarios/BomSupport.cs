@@ -22,7 +22,10 @@ internal sealed class NoopAction : IBomTriggerAction, IBomActionDescription
     {
     }
 
-    public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken) => Task.FromResult(ActionResult.Empty);
+    // The completed task it always returns, as RulesEngine's no-op returns Task.CompletedTask: both no-ops cost nothing.
+    private static readonly Task<ActionResult> Done = Task.FromResult(ActionResult.Empty);
+
+    public Task<ActionResult> ExecuteAsync(ActionContext context, CancellationToken cancellationToken) => Done;
 }
 
 /// <summary>

@@ -98,7 +98,9 @@ internal static class DispatchScenario
             BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture, $"engine/RulesEngine at 1,000 with 1 match per event: {extraRows[0].Throughput / extraRows[1].Throughput:0.0}x"));
         }
 
-        // Steady state vs the first dispatch right after a fresh load (engine and JIT warm, snapshot just built at start).
+        // Steady state vs the first dispatch right after a fresh load (engine and JIT warm, snapshot just built at start),
+        // in this process for the record, then in 5 fresh processes for the goal: each process has its own JIT and
+        // tiering history, and the goal must hold in every one of them.
         var firsts = new List<double>();
         var seconds = new List<double>();
         for (var i = 0; i < 5; i++)
@@ -108,23 +110,123 @@ internal static class DispatchScenario
         }
 
         BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
-            $"first dispatch after load, all five: {string.Join(", ", firsts.Select(f => f.ToString("N0", CultureInfo.InvariantCulture)))} µs"));
+            $"first dispatch after load in this process, all five: {string.Join(", ", firsts.Select(f => f.ToString("N0", CultureInfo.InvariantCulture)))} µs"));
         BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture, $"second dispatch after load (median of 5): {seconds.Order().ElementAt(2):N1} µs"));
         var firstMedian = firsts.Order().ElementAt(firsts.Count / 2);
         var steadyMedian = perSize[1_000].Library.P50Micros;
         BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
-            $"first dispatch after load (1,000 triggers, median of 5 fresh loads): {firstMedian:N1} µs; steady-state p50 {steadyMedian:N1} µs"));
+            $"first dispatch after load in this process (1,000 triggers, median of 5 fresh loads): {firstMedian:N1} µs; steady-state p50 {steadyMedian:N1} µs; ratio {firstMedian / steadyMedian:0.00}"));
+
+        var processRatios = new List<double>();
+        for (var process = 1; process <= ProcessStarts; process++)
+        {
+            var (processFirst, processSteady, processFirsts) = await RunChildAsync(run.Quick);
+            processRatios.Add(processFirst / processSteady);
+            BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
+                $"process start {process} of {ProcessStarts}: first dispatch after load {processFirst:N1} µs (median of 5 loads: {string.Join(", ", processFirsts.Select(f => f.ToString("N0", CultureInfo.InvariantCulture)))}), steady-state p50 {processSteady:N1} µs, ratio {processFirst / processSteady:0.00}"));
+        }
 
         var goals = run.Goals;
         if (perSize[1_000].Peer is { } peer1000)
         {
-            goals.AtLeast("dispatch.vs_rulesengine_at_1000", perSize[1_000].Library.Throughput / peer1000.Throughput, 20);
+            goals.AtLeast("dispatch.vs_rulesengine_at_1000", perSize[1_000].Library.Throughput / peer1000.Throughput, 25);
         }
 
         var perEvent100 = 1 / perSize[100].Library.Throughput;
         var perEvent10000 = 1 / perSize[10_000].Library.Throughput;
         goals.AtMost("dispatch.time_per_event_10000_over_100", perEvent10000 / perEvent100, 2);
-        goals.AtMost("dispatch.first_after_load_over_steady", firstMedian / steadyMedian, 5);
+
+        // The worst of the process starts: the goal holds only if it holds in each.
+        BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
+            $"first dispatch after load over steady state, per process start: {string.Join(", ", processRatios.Select(r => r.ToString("0.00", CultureInfo.InvariantCulture)))}"));
+        goals.AtMost("dispatch.first_after_load_over_steady", processRatios.Max(), 3);
+    }
+
+    private const int ProcessStarts = 5;
+    private const string ChildArgument = "dispatch-first-child";
+
+    /// <summary>Whether this process was started by <see cref="RunChildAsync"/>; then it measures and prints one line.</summary>
+    public static bool IsChild(string[] args) => args.Length > 0 && args[0] == ChildArgument;
+
+    /// <summary>
+    /// Starts this program again as a child that warms up on 1,000 triggers (a round, unmeasured), measures the steady
+    /// state (a round, as the table does), then the first dispatch after 5 fresh loads; returns the median first dispatch,
+    /// the steady-state p50 and the five first dispatches.
+    /// </summary>
+    private static async Task<(double First, double Steady, double[] Firsts)> RunChildAsync(bool quick)
+    {
+        var start = new ProcessStartInfo { RedirectStandardOutput = true, UseShellExecute = false };
+        var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("the benchmark cannot find its own executable");
+        start.FileName = processPath;
+        if (Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            // Started as `dotnet Dermag.Benchmarks.dll`: start the child the same way.
+            start.ArgumentList.Add(typeof(DispatchScenario).Assembly.Location);
+        }
+
+        start.ArgumentList.Add(ChildArgument);
+        if (quick)
+        {
+            start.ArgumentList.Add("--quick");
+        }
+
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("the child process did not start");
+        var output = await child.StandardOutput.ReadToEndAsync();
+        await child.WaitForExitAsync();
+        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("child ", StringComparison.Ordinal));
+        if (child.ExitCode != 0 || line is null)
+        {
+            throw new InvalidOperationException($"the child process exited with {child.ExitCode}: {output}");
+        }
+
+        var values = line["child ".Length..].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        return (values[0], values[1], values[2..]);
+    }
+
+    /// <summary>The child's side (see <see cref="RunChildAsync"/>): prints <c>child &lt;first median&gt; &lt;steady p50&gt; &lt;five firsts&gt;</c>.</summary>
+    public static async Task ChildAsync(BenchmarkRun run)
+    {
+        double steady;
+        double warmedSeconds;
+        await using (var provider = await BomRuleSet.StartAsync(b => b.UseInMemoryStore()))
+        {
+            await BomRuleSet.LoadAsync(provider, 1_000);
+            await BomRuleSet.StartHostedAsync(provider);
+            var engine = provider.GetRequiredService<IBomTriggerEngine>();
+            var store = provider.GetRequiredService<IBomTriggerManager>();
+            var events = BomRuleSet.Events(1_000, 4096);
+            var next = 0L;
+            Task Dispatch(int client) => engine.DispatchAsync(events[(int)(next++ & 4095)]);
+            // Warm until the JIT is done, as the parent is by the time it measures: tiered compilation promotes hot
+            // methods in the background, so dispatch until no method was compiled for two 250 ms slices in a row (at
+            // least one round, at most 20 s).
+            var warming = Stopwatch.StartNew();
+            var compiled = -1L;
+            var quietSlices = 0;
+            while (warming.Elapsed < TimeSpan.FromSeconds(20) && (warming.Elapsed < run.RoundDuration || quietSlices < 2))
+            {
+                await Harness.MeasureAsync("warm-up", 1, TimeSpan.FromMilliseconds(250), Dispatch);
+                await store.CleanupAsync();
+                var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                quietSlices = now == compiled ? quietSlices + 1 : 0;
+                compiled = now;
+            }
+
+            warmedSeconds = warming.Elapsed.TotalSeconds;
+            steady = (await Harness.MeasureAsync("steady", 1, run.RoundDuration, Dispatch)).P50Micros;
+            await store.CleanupAsync();
+            await BomRuleSet.StopHostedAsync(provider);
+        }
+
+        var firsts = new double[5];
+        for (var i = 0; i < firsts.Length; i++)
+        {
+            firsts[i] = await FirstDispatchMicrosAsync(1_000);
+        }
+
+        var median = firsts.Order().ElementAt(firsts.Length / 2);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"child warmed {warmedSeconds:0.0} s, {System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"child {median} {steady} {string.Join(' ', firsts)}"));
     }
 
     private static double LastSecondDispatchMicros { get; set; }

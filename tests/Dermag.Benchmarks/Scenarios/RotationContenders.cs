@@ -21,9 +21,14 @@ internal static class RotationContenders
     /// <summary>
     /// Gives each of <paramref name="clients"/> clients a session per contender (the library's through
     /// <paramref name="service"/>, the others through <paramref name="dataSource"/>), then measures the three side by
-    /// side; the result is indexed by <see cref="Library"/>, <see cref="Floor"/>, <see cref="Naive"/>.
+    /// side; the result is indexed by <see cref="Library"/>, <see cref="Floor"/>, <see cref="Naive"/>. With
+    /// <paramref name="cpu"/>, each measurement also records where the CPU went.
     /// </summary>
-    public static async Task<IReadOnlyList<Measurement>> CompareAsync(BenchmarkRun run, IRefreshTokenManager service, NpgsqlDataSource dataSource, int clients, string label = "")
+    public static async Task<IReadOnlyList<Measurement>> CompareAsync(BenchmarkRun run, IRefreshTokenManager service, NpgsqlDataSource dataSource, int clients, string label = "", CpuMeter? cpu = null) =>
+        await Harness.CompareAsync(clients, run.RoundDuration, run.Rounds, betweenRounds: null, cpu, await PrepareAsync(service, dataSource, clients, label));
+
+    /// <summary>The three contenders, indexed as <see cref="Library"/>, <see cref="Floor"/>, <see cref="Naive"/>, each client with its own fresh session.</summary>
+    public static async Task<(string Name, Func<int, Task> Operation)[]> PrepareAsync(IRefreshTokenManager service, NpgsqlDataSource dataSource, int clients, string label)
     {
         var libraryTokens = new string[clients];
         var floorTokens = new (Guid Token, Guid Session)[clients];
@@ -35,14 +40,16 @@ internal static class RotationContenders
             naiveTokens[c] = (await CreateSessionAsync(dataSource, Sql.CreateSession, $"naive{label}-{clients}-{c}")).Token;
         }
 
-        return await Harness.CompareAsync(clients, run.RoundDuration, run.Rounds,
+        return
+        [
             ("library RefreshAsync", async c =>
             {
                 var result = await service.RefreshAsync(libraryTokens[c]);
                 libraryTokens[c] = result.Succeeded ? result.Tokens.RefreshToken : throw new InvalidOperationException("refresh failed: " + result.Status);
             }),
             ("floor: raw Npgsql, the library's one statement", async c => floorTokens[c] = (await FloorRotateAsync(dataSource, Sql.Rotate, floorTokens[c].Token, floorTokens[c].Session), floorTokens[c].Session)),
-            ("naive: SELECT, UPDATE, INSERT in a transaction", async c => naiveTokens[c] = await NaiveRotateAsync(dataSource, naiveTokens[c])));
+            ("naive: SELECT, UPDATE, INSERT in a transaction", async c => naiveTokens[c] = await NaiveRotateAsync(dataSource, naiveTokens[c])),
+        ];
     }
 
     /// <summary>A session as the library creates it (session row, first token, audit row), through its own statement.</summary>

@@ -30,19 +30,21 @@ internal static class RotationLatencyScenario
             await using var dataSource = NpgsqlDataSource.Create(routed);
             var service = provider.GetRequiredService<IRefreshTokenManager>();
             await NoteAddedRoundTripAsync(direct, dataSource, proxy);
+            await NoteRoundTripsAsync(service, dataSource, proxy, label);
+            var cpu = await CpuMeter.ForServerAsync(direct, () => proxy.CpuMilliseconds);
             _ = proxy.TakeLateness();
 
             var rows = new List<Measurement>();
             var byClients = new Dictionary<int, IReadOnlyList<Measurement>>();
             foreach (var clients in ClientCounts)
             {
-                var measured = await RotationContenders.CompareAsync(run, service, dataSource, clients, label);
+                var measured = await RotationContenders.CompareAsync(run, service, dataSource, clients, label, cpu);
                 rows.AddRange(measured);
                 byClients[clients] = measured;
             }
 
             var (chunks, p50, p99, max) = proxy.TakeLateness();
-            Harness.PrintTable($"rotation through the proxy, {milliseconds.ToString(CultureInfo.InvariantCulture)} ms each way: refreshes per second, each client rotating its own session", rows);
+            Harness.PrintTableWithCpu($"rotation through the proxy, {milliseconds.ToString(CultureInfo.InvariantCulture)} ms each way: refreshes per second, each client rotating its own session", rows);
             BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
                 $"proxy {label}: {chunks:N0} chunks released, late by p50 {p50:0} µs, p99 {p99:0} µs, max {max:0} µs (after their due time; the machine's scheduling)"));
             foreach (var clients in ClientCounts)
@@ -67,6 +69,28 @@ internal static class RotationLatencyScenario
         var expected = proxy.OneWayDelay.TotalMicroseconds * 2;
         BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
             $"proxy {proxy.OneWayDelay.TotalMilliseconds} ms each way: SELECT 1 median {proxiedMicros:0} µs through it vs {directMicros:0} µs direct, adds {proxiedMicros - directMicros:0} µs (expected {expected:0} µs)"));
+    }
+
+    /// <summary>Round trips per rotation as the proxy sees them: chunks each way per operation, one client, one after another.</summary>
+    private static async Task NoteRoundTripsAsync(IRefreshTokenManager service, NpgsqlDataSource dataSource, LatencyProxy proxy, string label)
+    {
+        const int Operations = 50;
+        var contenders = await RotationContenders.PrepareAsync(service, dataSource, 1, "rt" + label);
+        var parts = new List<string>();
+        foreach (var (name, operation) in contenders)
+        {
+            await operation(0);
+            var (up0, down0) = proxy.Chunks;
+            for (var i = 0; i < Operations; i++)
+            {
+                await operation(0);
+            }
+
+            var (up1, down1) = proxy.Chunks;
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{name.Split(':')[0]} {(up1 - up0) / (double)Operations:0.##} up / {(down1 - down0) / (double)Operations:0.##} down"));
+        }
+
+        BenchmarkRun.Note($"proxy {label}: chunks per rotation (one client, sequential; a round trip is one chunk up and one down): {string.Join("; ", parts)}");
     }
 
     private static async Task<double> MedianSelectOneAsync(NpgsqlDataSource dataSource)

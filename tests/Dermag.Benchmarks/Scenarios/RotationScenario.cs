@@ -17,12 +17,13 @@ internal static class RotationScenario
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         Console.WriteLine($"postgres: {await MachineInfo.PostgresVersionAsync(dataSource)}");
         var service = provider.GetRequiredService<IRefreshTokenManager>();
+        var cpu = await CpuMeter.ForServerAsync(dataSource);
 
         var rows = new List<Measurement>();
         IReadOnlyList<Measurement> at8 = [];
         foreach (var clients in new[] { 1, 8, 32 })
         {
-            var measured = await RotationContenders.CompareAsync(run, service, dataSource, clients);
+            var measured = await RotationContenders.CompareAsync(run, service, dataSource, clients, cpu: cpu);
             rows.AddRange(measured);
             if (clients == 8)
             {
@@ -30,7 +31,7 @@ internal static class RotationScenario
             }
         }
 
-        Harness.PrintTable("rotation: refreshes per second, each client rotating its own session", rows);
+        Harness.PrintTableWithCpu("rotation: refreshes per second, each client rotating its own session", rows);
         run.Goals.AtLeast("rotation.library_over_floor_at_8", at8[RotationContenders.Library].Throughput / at8[RotationContenders.Floor].Throughput, 0.85);
         run.Goals.AtLeast("rotation.library_over_naive_at_8", at8[RotationContenders.Library].Throughput / at8[RotationContenders.Naive].Throughput, 2.0);
     }

@@ -39,7 +39,17 @@ public class RandomConditionTests
                 valid++;
                 errors.Should().BeEmpty();
                 var data = Json.Parse(RandomValue(random, 0, forceObject: true));
-                var evaluate = () => compiled.Explain(new EvaluationInput(data, data, 1, 2)).Matched.Should().Be(compiled.Matches(new EvaluationInput(data, data, 1, 2)));
+                var evaluate = () =>
+                {
+                    var input = new EvaluationInput(data, data, 1, 2);
+                    var matches = compiled.Matches(input);
+                    compiled.Explain(input).Matched.Should().Be(matches);
+
+                    // The dispatch's one-walk form agrees, and names a failed clause exactly when it does not match.
+                    compiled.Matches(input, out var failure).Should().Be(matches);
+                    (failure is null).Should().Be(matches);
+                    failure.Should().Be(compiled.FirstFailure(input));
+                };
                 evaluate.Should().NotThrow($"condition {json} on data {data}");
             }
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Dermag.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -84,6 +85,26 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         report.Outcomes.Should().ContainSingle().Which.TriggerName.Should().Be("type 7 done");
         report.Outcomes[0].Kind.Should().Be(TriggerOutcomeKind.Executed);
         report.NotConsidered.Should().Be(19);
+    }
+
+    [Theory]
+    [InlineData("Zürich", """{"taskTypeCode":"Zürich"}""")]
+    [InlineData("LAN", """{"taskTypeCode":"\u004CAN"}""")]
+    [InlineData("a\\b", """{"taskTypeCode":"a\\b"}""")]
+    public async Task Index_KeyWithNonAsciiOrEscapes_FindsItsTriggers_AndAnUnindexedOneMergesInOrder(string code, string data)
+    {
+        // Event keys are looked up without allocating when they have no escapes; escaped ones take the other way.
+        var keyed = await Context.CreateAsync("keyed", BomTriggerEvents.TaskCreate, JsonSerializer.Serialize(new { taskTypeCode = code }),
+            BomTriggerActions.Notify, """{"message":"keyed","recipients":["a"]}""", priority: 1);
+        var unkeyed = await Context.CreateAsync("unkeyed", BomTriggerEvents.TaskCreate, "{}",
+            BomTriggerActions.Notify, """{"message":"unkeyed","recipients":["a"]}""", priority: 2);
+        await Context.CreateAsync("other", BomTriggerEvents.TaskCreate, """{"taskTypeCode":"OTHER"}""",
+            BomTriggerActions.Notify, """{"message":"other","recipients":["a"]}""", priority: 3);
+
+        var report = await Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 4, null, data));
+
+        report.Outcomes.Select(o => (o.TriggerId, o.Kind)).Should().Equal((unkeyed.Id, TriggerOutcomeKind.Executed), (keyed.Id, TriggerOutcomeKind.Executed));
+        report.NotConsidered.Should().Be(1);
     }
 
     [Fact]
