@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -27,7 +28,7 @@ internal sealed record SessionBody(
 internal sealed record SessionsBody(int Count, IReadOnlyList<SessionBody> Sessions);
 
 /// <summary>The request handlers behind <c>MapTokenRotationEndpoints</c>; each maps the token service's results to HTTP.</summary>
-internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSettings settings)
+internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSettings settings, IReadOnlyList<string> schemes)
 {
     private const string LoggerName = "Dermag.TokenRotation.AspNetCore.Endpoints";
 
@@ -86,10 +87,10 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         }
 
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
-        if (token is null && UserId(http.User) is { } userId && SessionId(http.User) is { } sessionId)
+        if (token is null && await CurrentUserAsync(http).ConfigureAwait(false) is { } user)
         {
-            // No refresh token, but an access token: end the session it belongs to.
-            await manager.RevokeSessionAsync(userId, sessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+            // No refresh token, but an access token of the token service: end the session it belongs to.
+            await manager.RevokeSessionAsync(user.UserId, user.SessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
             return HttpResponses.Ok(Format, null, "Logged out.");
         }
 
@@ -108,7 +109,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> LogoutAllAsync(HttpContext http)
     {
-        if (UserId(http.User) is not { } userId)
+        if (await CurrentUserAsync(http).ConfigureAwait(false) is not var (userId, sessionId))
         {
             return NoUser();
         }
@@ -128,7 +129,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
             }
         }
 
-        var except = keepCurrent ? SessionId(http.User) : null;
+        Guid? except = keepCurrent ? sessionId : null;
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
         var count = await manager.RevokeAllSessionsAsync(userId, except, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
         if (settings.UsesCookie && !keepCurrent)
@@ -141,12 +142,11 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> ListSessionsAsync(HttpContext http)
     {
-        if (UserId(http.User) is not { } userId)
+        if (await CurrentUserAsync(http).ConfigureAwait(false) is not var (userId, current))
         {
             return NoUser();
         }
 
-        var current = SessionId(http.User);
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
         var sessions = await manager.ListSessionsAsync(userId, http.RequestAborted).ConfigureAwait(false);
         var body = sessions
@@ -157,7 +157,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> RevokeSessionAsync(HttpContext http, Guid sessionId)
     {
-        if (UserId(http.User) is not { } userId)
+        if (await CurrentUserAsync(http).ConfigureAwait(false) is not var (userId, _))
         {
             return NoUser();
         }
@@ -223,11 +223,43 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
     private IResult InvalidBody() =>
         HttpResponses.Error(Format, StatusCodes.Status400BadRequest, TokenRotationErrorCodes.InvalidRequest, "Malformed request body", "The request body is not valid JSON of the expected shape.");
 
-    private static string? UserId(ClaimsPrincipal user) =>
-        user.Identity?.IsAuthenticated == true ? (user.FindFirst("sub") ?? user.FindFirst(ClaimTypes.NameIdentifier))?.Value : null;
+    /// <summary>
+    /// The user and session of the request's access token, authenticated with the schemes <c>UseTokenRotation</c> configured
+    /// and no other (<c>HttpContext.User</c> may come from the app's default scheme, a partner's token with the same <c>sub</c>).
+    /// Taken from the identity the token service's token made: its <c>sub</c> and its <c>sid</c>, never a fallback claim.
+    /// </summary>
+    private async Task<TokenUser?> CurrentUserAsync(HttpContext http)
+    {
+        foreach (var scheme in schemes)
+        {
+            // Authentication runs once per scheme and request; this reads the cached result.
+            var result = await http.AuthenticateAsync(scheme).ConfigureAwait(false);
+            if (result.Succeeded && TokenUser.From(result.Principal) is { } user)
+            {
+                return user;
+            }
+        }
 
-    private static Guid? SessionId(ClaimsPrincipal user) =>
-        Guid.TryParse(user.FindFirst(TokenTypes.SessionIdClaim)?.Value, out var sid) ? sid : null;
+        return null;
+    }
+
+    private sealed record TokenUser(string UserId, Guid SessionId)
+    {
+        public static TokenUser? From(ClaimsPrincipal principal)
+        {
+            foreach (var identity in principal.Identities)
+            {
+                if (identity.IsAuthenticated
+                    && identity.FindFirst("sub")?.Value is { Length: > 0 } userId
+                    && Guid.TryParse(identity.FindFirst(TokenTypes.SessionIdClaim)?.Value, out var sessionId))
+                {
+                    return new TokenUser(userId, sessionId);
+                }
+            }
+
+            return null;
+        }
+    }
 
     private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerName);
 }
