@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Session {SessionId} of user {UserId} revoked through the sessions endpoint: {Revoked}")]
     public static partial void SessionRevokeRequested(ILogger logger, Guid sessionId, string userId, bool revoked);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "The session check of session {SessionId} failed (paranoid mode); requests that need authentication are answered 503 SESSION_CHECK_UNAVAILABLE")]
+    public static partial void SessionCheckFailed(ILogger logger, string? sessionId, Exception exception);
 }
