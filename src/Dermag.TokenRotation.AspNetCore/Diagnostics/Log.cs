@@ -8,7 +8,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Refresh refused: {Code}")]
     public static partial void RefreshRefused(ILogger logger, string code);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Refused a request that carried the refresh token cookie to {Path}: {Reason}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Refused a request that carried the refresh token cookie to {Path}: {Reason}")]
     public static partial void CsrfRefused(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Refused an access token of session {SessionId}: the session is no longer active (paranoid mode)")]

@@ -36,6 +36,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> RefreshAsync(HttpContext http)
     {
+        HttpResponses.NoStore(http);
         var (token, error) = await ReadRefreshTokenAsync(http).ConfigureAwait(false);
         if (error is not null)
         {
@@ -123,7 +124,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
                 var body = await http.Request.ReadFromJsonAsync<LogoutAllRequest>(http.RequestAborted).ConfigureAwait(false);
                 keepCurrent = body?.KeepCurrentSession == true;
             }
-            catch (JsonException)
+            catch (Exception exception) when (IsUnreadableBody(exception))
             {
                 return InvalidBody();
             }
@@ -146,6 +147,8 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         {
             return NoUser();
         }
+
+        HttpResponses.NoStore(http);
 
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
         var sessions = await manager.ListSessionsAsync(userId, http.RequestAborted).ConfigureAwait(false);
@@ -183,7 +186,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
                 return (null, null);
             }
 
-            if (CsrfCheck.Failure(http, settings.Options.CsrfHeaderName) is { } reason)
+            if (CsrfCheck.Failure(http, settings.Options.CsrfHeaderName, settings.AllowedOrigins) is { } reason)
             {
                 var logger = Logger(http);
                 var path = http.Request.Path.Value ?? string.Empty;
@@ -209,11 +212,18 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
             var body = await http.Request.ReadFromJsonAsync<RefreshTokenRequest>(http.RequestAborted).ConfigureAwait(false);
             return (body?.RefreshToken, null);
         }
-        catch (JsonException)
+        catch (Exception exception) when (IsUnreadableBody(exception))
         {
             return (null, InvalidBody());
         }
     }
+
+    /// <summary>
+    /// What ReadFromJsonAsync throws for a body the client got wrong: malformed JSON, or a charset it cannot decode
+    /// (<c>application/json; charset=bogus</c> is an InvalidOperationException, an unsupported encoding a NotSupportedException).
+    /// </summary>
+    private static bool IsUnreadableBody(Exception exception) =>
+        exception is JsonException or InvalidOperationException or NotSupportedException;
 
     private IResult Unauthorized(string code, string title, string detail) =>
         HttpResponses.Error(Format, StatusCodes.Status401Unauthorized, code, title, detail);

@@ -57,13 +57,15 @@ public static class TokenRotationEndpointRouteBuilderExtensions
 
         var refresh = group.MapPost("/refresh", (Delegate)handlers.RefreshAsync).AllowAnonymous()
             .WithName("TokenRotationRefresh").WithSummary("Rotate a refresh token: the presented token is used up and a new pair is returned");
-        if (options.RefreshRateLimiterPolicy is { } policy)
-        {
-            refresh.RequireRateLimiting(policy);
-        }
-
         var logout = group.MapPost("/logout", (Delegate)handlers.LogoutAsync).AllowAnonymous()
             .WithSummary("Log out: end the session of the presented refresh token (or of the access token)");
+        if (options.RateLimiterPolicy is { } policy)
+        {
+            // Both take a refresh token from anyone, and both apply the reuse policy to a rotated-away one.
+            refresh.RequireRateLimiting(policy);
+            logout.RequireRateLimiting(policy);
+        }
+
         if (!settings.UsesCookie)
         {
             // The handlers read the body themselves (it is optional); describe it for OpenAPI.
