@@ -131,8 +131,12 @@ app.Lifetime.ApplicationStarted.Register(() =>
 {
     var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
     var url = addresses.FirstOrDefault() ?? "http://localhost:5080";
-    var users = string.Join(", ", DemoUserStore.Accounts.Select(a => $"{a.Username} / {a.Password}"));
     var store = connectionString is null ? "in-memory stores" : "PostgreSQL";
+
+    // Passwords go to the console only on a developer's machine; anywhere else logs are shipped and kept.
+    var users = app.Environment.IsDevelopment()
+        ? string.Join(", ", DemoUserStore.Accounts.Select(a => $"{a.Username} / {a.Password}"))
+        : string.Join(", ", DemoUserStore.Accounts.Select(a => a.Username)) + " (passwords in the sample's README)";
     app.Logger.LogInformation("Dermag sample host started ({Store}). Open {Url} in a browser. Demo users: {Users}", store, url, users);
 });
 

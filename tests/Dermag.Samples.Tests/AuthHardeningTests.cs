@@ -1,10 +1,15 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Net;
 using Dermag.SampleHost.Demo;
 using Dermag.Samples.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Dermag.Samples.Tests;
@@ -75,6 +80,91 @@ public sealed class AuthHardeningTests
     }
 
     [Fact]
+    public async Task Login_FromAddressesOfOneIpv6Slash64_SharesOneLimit_AnotherSlash64HasItsOwn()
+    {
+        // One subscriber's /64 offers a host 2^64 addresses: partitioned by full address, the limit would not limit.
+        await using var factory = new SampleHostFactory()
+            .WithSetting("Dermag:RateLimits:Login:PermitLimit", "2")
+            .WithServices(s => s.AddSingleton<IStartupFilter, ClientAddressFromTestHeader>());
+        using var api = factory.Api();
+
+        async Task<HttpStatusCode> LoginFrom(string address)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login") { Content = System.Net.Http.Json.JsonContent.Create(new { username = "admin", password = "wrong" }) };
+            request.Headers.Add(ClientAddressFromTestHeader.Header, address);
+            return (await api.Http.SendAsync(request)).StatusCode;
+        }
+
+        (await LoginFrom("2001:db8:1:2::1")).Should().Be(HttpStatusCode.Unauthorized);
+        (await LoginFrom("2001:db8:1:2:aaaa::2")).Should().Be(HttpStatusCode.Unauthorized);
+        (await LoginFrom("2001:db8:1:2:ffff:ffff:ffff:3")).Should().Be(HttpStatusCode.TooManyRequests, "the same /64");
+        (await LoginFrom("2001:db8:1:3::1")).Should().Be(HttpStatusCode.Unauthorized, "another /64 is another client");
+        (await LoginFrom("192.0.2.1")).Should().Be(HttpStatusCode.Unauthorized);
+        (await LoginFrom("::ffff:192.0.2.1")).Should().Be(HttpStatusCode.Unauthorized, "the IPv4-mapped form is the same IPv4 client");
+        (await LoginFrom("192.0.2.1")).Should().Be(HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
+    public async Task Login_BeyondTheGlobalConcurrencyLimit_Is429_WhileOtherLoginsHash()
+    {
+        // PBKDF2 at 210,000 iterations is a CPU cost any client can make the server pay: at most N hash at once, from all clients.
+        var hasher = new BlockingHasher();
+        await using var factory = new SampleHostFactory()
+            .WithSetting("Dermag:RateLimits:LoginConcurrency:PermitLimit", "1")
+            .WithSetting("Dermag:RateLimits:LoginConcurrency:QueueLimit", "0")
+            .WithServices(s => s.Replace(ServiceDescriptor.Singleton<IPasswordHasher<DemoUser>>(hasher)));
+        using var first = factory.Api();
+        using var second = factory.Api();
+        await first.GetAsync("/api/auth/sessions"); // start the host and hash the demo users' passwords before blocking
+        hasher.Block();
+        try
+        {
+            var hashing = first.PostAsync("/api/auth/login", new { username = "admin", password = "wrong" });
+            (await hasher.Entered.WaitAsync(TimeSpan.FromSeconds(30))).Should().BeTrue();
+
+            var limited = await second.PostAsync("/api/auth/login", new { username = "manager", password = "wrong" }).WaitAsync(TimeSpan.FromSeconds(30));
+
+            limited.Status.Should().Be(HttpStatusCode.TooManyRequests);
+            limited.Code.Should().Be("RATE_LIMITED");
+            hasher.Release();
+            (await hashing).Status.Should().Be(HttpStatusCode.Unauthorized);
+        }
+        finally
+        {
+            hasher.Release();
+        }
+
+        (await second.PostAsync("/api/auth/login", new { username = "manager", password = "wrong" })).Status.Should().Be(HttpStatusCode.Unauthorized, "the permit is back");
+    }
+
+    [Theory]
+    [InlineData("Development", true)]
+    [InlineData("Production", false)]
+    public async Task StartupLog_ShowsDemoPasswords_OnlyInDevelopment(string environment, bool shown)
+    {
+        var logs = new LogLines();
+        await using var factory = new SampleHostFactory();
+        await using var host = factory.WithWebHostBuilder(b =>
+        {
+            b.UseEnvironment(environment);
+            b.ConfigureLogging(l => l.AddProvider(logs));
+        });
+        using var client = host.CreateClient();
+        await client.GetAsync("/api/auth/sessions");
+
+        var started = logs.Lines.Should().ContainSingle(l => l.Contains("Demo users:", StringComparison.Ordinal)).Which;
+        started.Should().Contain("admin");
+        if (shown)
+        {
+            started.Should().Contain(Demo.AdminPassword, "the README's quick start reads them from the console");
+        }
+        else
+        {
+            DemoUserStore.Accounts.Should().AllSatisfy(a => started.Should().NotContain(a.Password));
+        }
+    }
+
+    [Fact]
     public async Task RevokeOneSession_ThroughThePackageEndpoint_InTheEnvelope()
     {
         await using var factory = new SampleHostFactory();
@@ -103,6 +193,71 @@ public sealed class AuthHardeningTests
         {
             Interlocked.Increment(ref _verifications);
             return _inner.VerifyHashedPassword(user, hashedPassword, providedPassword);
+        }
+    }
+
+    /// <summary>TestServer has no client address: take it from a test header, before the app's middleware (the rate limiter).</summary>
+    private sealed class ClientAddressFromTestHeader : IStartupFilter
+    {
+        public const string Header = "X-Test-Client-Address";
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                if (IPAddress.TryParse(context.Request.Headers[Header].ToString(), out var address))
+                {
+                    context.Connection.RemoteIpAddress = address;
+                }
+
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
+
+    /// <summary>A cheap hasher whose verifications can be held, to keep a login "hashing" while another arrives.</summary>
+    private sealed class BlockingHasher : IPasswordHasher<DemoUser>
+    {
+        private readonly PasswordHasher<DemoUser> _inner = new(Options.Create(new PasswordHasherOptions { IterationCount = 1000 }));
+        private readonly ManualResetEventSlim _gate = new(initialState: true);
+        private readonly SemaphoreSlim _entered = new(0);
+
+        public Task<bool> Entered => _entered.WaitAsync(Timeout.InfiniteTimeSpan).ContinueWith(_ => true, TaskScheduler.Default);
+
+        public void Block() => _gate.Reset();
+
+        public void Release() => _gate.Set();
+
+        public string HashPassword(DemoUser user, string password) => _inner.HashPassword(user, password);
+
+        public PasswordVerificationResult VerifyHashedPassword(DemoUser user, string hashedPassword, string providedPassword)
+        {
+            _entered.Release();
+            _gate.Wait(TimeSpan.FromSeconds(60));
+            return _inner.VerifyHashedPassword(user, hashedPassword, providedPassword);
+        }
+    }
+
+    private sealed class LogLines : ILoggerProvider
+    {
+        public ConcurrentQueue<string> Lines { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(Lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue(formatter(state, exception));
         }
     }
 }

@@ -73,6 +73,41 @@ public sealed class PostgresDomainTests(PostgresDatabase database) : IClassFixtu
     }
 
     [Fact]
+    public async Task OnPostgres_ParallelAddsOfOneMaterial_MakeOneLineHoldingEveryQuantity()
+    {
+        // Real concurrent requests, each in its own transaction: without a lock on the task row two adds read the same line
+        // (a lost update) or both find none (two lines for one material).
+        await using var host = Host();
+        using var api = host.Api();
+        await api.LoginAsync("admin", Demo.AdminPassword);
+        var created = await api.PostAsync("/api/tasks", new { title = "Race", taskTypeCode = "LAN" });
+        var taskId = created.Data.GetProperty("id").GetInt32();
+        const int Adds = 16;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, Adds).Select(i =>
+            Task.Run(() => api.PostAsync($"/api/tasks/{taskId}/materials", new { materialName = i % 2 == 0 ? "Race widget" : "RACE WIDGET", quantity = 1, unit = "pcs", unitPrice = 1 }))));
+
+        results.Should().AllSatisfy(r => r.Status.Should().Be(HttpStatusCode.OK, r.ToString()));
+        (await CountAsync($"SELECT count(*) FROM sample_bom_lines WHERE task_id = {taskId} AND lower(material_name) = 'race widget'")).Should().Be(1, "one line per material");
+        (await CountAsync($"SELECT sum(quantity)::bigint FROM sample_bom_lines WHERE task_id = {taskId} AND lower(material_name) = 'race widget'")).Should().Be(Adds, "no add is lost");
+    }
+
+    [Fact]
+    public async Task OnPostgres_TheSchemaRefusesASecondLineForOneMaterial_WhateverItsCase()
+    {
+        await using var host = Host();
+        using var api = host.Api();
+        await api.LoginAsync("admin", Demo.AdminPassword);
+        var taskId = (await api.PostAsync("/api/tasks", new { title = "Unique", taskTypeCode = "LAN" })).Data.GetProperty("id").GetInt32();
+        await api.PostAsync($"/api/tasks/{taskId}/materials", new { materialName = "Unique widget", quantity = 1 });
+
+        var duplicate = async () => await CountAsync(
+            $"INSERT INTO sample_bom_lines (task_id, material_name, quantity, unit, unit_price, added_by) VALUES ({taskId}, 'UNIQUE WIDGET', 1, 'pcs', 0, 'test') RETURNING id");
+
+        (await duplicate.Should().ThrowAsync<Npgsql.PostgresException>()).Which.SqlState.Should().Be("23505");
+    }
+
+    [Fact]
     public async Task OnPostgres_RequestFailingAfterTheDispatch_RollsBackTaskBomLogsAndJobsTogether()
     {
         var failing = new FailBeforeCommit(this);

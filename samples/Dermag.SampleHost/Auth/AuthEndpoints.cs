@@ -30,7 +30,7 @@ public static class AuthEndpoints
         var group = routes.MapTokenRotationEndpoints("/api/auth", options =>
         {
             options.ErrorFormat = TokenRotationErrorFormat.Envelope;
-            options.RefreshRateLimiterPolicy = SampleAuth.RefreshRateLimit;
+            options.RateLimiterPolicy = SampleAuth.RefreshRateLimit;
         }).WithTags("Auth");
 
         group.MapPost("/login", async (LoginRequest body, DemoUserStore users, IRefreshTokenManager tokens, HttpContext http, CancellationToken ct) =>
@@ -45,7 +45,7 @@ public static class AuthEndpoints
             return Envelope.Ok(
                 new TokenResponse(pair.AccessToken, pair.RefreshToken, "Bearer", pair.AccessTokenExpiresAt, pair.RefreshTokenExpiresAt, pair.SessionId, user),
                 "Logged in.");
-        }).AllowAnonymous().RequireRateLimiting(SampleAuth.LoginRateLimit)
+        }).AllowAnonymous().RequireRateLimiting(SampleAuth.LoginRateLimit).WithMetadata(SampleAuth.HashesPasswords)
             .WithSummary("Log in with username and password; returns an access token and a refresh token");
 
         return group;

@@ -31,6 +31,13 @@ public static class TokenRotationAuthenticationBuilderExtensions
         }
 
         options.ValidateOnStart();
+        services.Configure<TokenRotationSchemes>(s =>
+        {
+            if (!s.Names.Contains(authenticationScheme))
+            {
+                s.Names.Add(authenticationScheme);
+            }
+        });
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenRotationBearerOptions>, TokenRotationBearerOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<JwtBearerOptions>, TokenRotationJwtBearerPostConfigure>());
 

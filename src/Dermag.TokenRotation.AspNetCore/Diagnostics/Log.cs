@@ -8,7 +8,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "Refresh refused: {Code}")]
     public static partial void RefreshRefused(ILogger logger, string code);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Refused a request that carried the refresh token cookie to {Path}: {Reason}")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Refused a request that carried the refresh token cookie to {Path}: {Reason}")]
     public static partial void CsrfRefused(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "Refused an access token of session {SessionId}: the session is no longer active (paranoid mode)")]
@@ -19,4 +19,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Session {SessionId} of user {UserId} revoked through the sessions endpoint: {Revoked}")]
     public static partial void SessionRevokeRequested(ILogger logger, Guid sessionId, string userId, bool revoked);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Error, Message = "The session check of session {SessionId} failed (paranoid mode); requests that need authentication are answered 503 SESSION_CHECK_UNAVAILABLE")]
+    public static partial void SessionCheckFailed(ILogger logger, string? sessionId, Exception exception);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -27,7 +28,7 @@ internal sealed record SessionBody(
 internal sealed record SessionsBody(int Count, IReadOnlyList<SessionBody> Sessions);
 
 /// <summary>The request handlers behind <c>MapTokenRotationEndpoints</c>; each maps the token service's results to HTTP.</summary>
-internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSettings settings)
+internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSettings settings, IReadOnlyList<string> schemes)
 {
     private const string LoggerName = "Dermag.TokenRotation.AspNetCore.Endpoints";
 
@@ -35,6 +36,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> RefreshAsync(HttpContext http)
     {
+        HttpResponses.NoStore(http);
         var (token, error) = await ReadRefreshTokenAsync(http).ConfigureAwait(false);
         if (error is not null)
         {
@@ -86,10 +88,10 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         }
 
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
-        if (token is null && UserId(http.User) is { } userId && SessionId(http.User) is { } sessionId)
+        if (token is null && await CurrentUserAsync(http).ConfigureAwait(false) is { } user)
         {
-            // No refresh token, but an access token: end the session it belongs to.
-            await manager.RevokeSessionAsync(userId, sessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+            // No refresh token, but an access token of the token service: end the session it belongs to.
+            await manager.RevokeSessionAsync(user.UserId, user.SessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
             return HttpResponses.Ok(Format, null, "Logged out.");
         }
 
@@ -108,7 +110,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> LogoutAllAsync(HttpContext http)
     {
-        if (UserId(http.User) is not { } userId)
+        if (await CurrentUserAsync(http).ConfigureAwait(false) is not var (userId, sessionId))
         {
             return NoUser();
         }
@@ -122,13 +124,13 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
                 var body = await http.Request.ReadFromJsonAsync<LogoutAllRequest>(http.RequestAborted).ConfigureAwait(false);
                 keepCurrent = body?.KeepCurrentSession == true;
             }
-            catch (JsonException)
+            catch (Exception exception) when (IsUnreadableBody(exception))
             {
                 return InvalidBody();
             }
         }
 
-        var except = keepCurrent ? SessionId(http.User) : null;
+        Guid? except = keepCurrent ? sessionId : null;
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
         var count = await manager.RevokeAllSessionsAsync(userId, except, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
         if (settings.UsesCookie && !keepCurrent)
@@ -141,12 +143,13 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> ListSessionsAsync(HttpContext http)
     {
-        if (UserId(http.User) is not { } userId)
+        if (await CurrentUserAsync(http).ConfigureAwait(false) is not var (userId, current))
         {
             return NoUser();
         }
 
-        var current = SessionId(http.User);
+        HttpResponses.NoStore(http);
+
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
         var sessions = await manager.ListSessionsAsync(userId, http.RequestAborted).ConfigureAwait(false);
         var body = sessions
@@ -157,7 +160,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
     public async Task<IResult> RevokeSessionAsync(HttpContext http, Guid sessionId)
     {
-        if (UserId(http.User) is not { } userId)
+        if (await CurrentUserAsync(http).ConfigureAwait(false) is not var (userId, _))
         {
             return NoUser();
         }
@@ -183,7 +186,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
                 return (null, null);
             }
 
-            if (CsrfCheck.Failure(http, settings.Options.CsrfHeaderName) is { } reason)
+            if (CsrfCheck.Failure(http, settings.Options.CsrfHeaderName, settings.AllowedOrigins) is { } reason)
             {
                 var logger = Logger(http);
                 var path = http.Request.Path.Value ?? string.Empty;
@@ -209,11 +212,18 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
             var body = await http.Request.ReadFromJsonAsync<RefreshTokenRequest>(http.RequestAborted).ConfigureAwait(false);
             return (body?.RefreshToken, null);
         }
-        catch (JsonException)
+        catch (Exception exception) when (IsUnreadableBody(exception))
         {
             return (null, InvalidBody());
         }
     }
+
+    /// <summary>
+    /// What ReadFromJsonAsync throws for a body the client got wrong: malformed JSON, or a charset it cannot decode
+    /// (<c>application/json; charset=bogus</c> is an InvalidOperationException, an unsupported encoding a NotSupportedException).
+    /// </summary>
+    private static bool IsUnreadableBody(Exception exception) =>
+        exception is JsonException or InvalidOperationException or NotSupportedException;
 
     private IResult Unauthorized(string code, string title, string detail) =>
         HttpResponses.Error(Format, StatusCodes.Status401Unauthorized, code, title, detail);
@@ -223,11 +233,43 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
     private IResult InvalidBody() =>
         HttpResponses.Error(Format, StatusCodes.Status400BadRequest, TokenRotationErrorCodes.InvalidRequest, "Malformed request body", "The request body is not valid JSON of the expected shape.");
 
-    private static string? UserId(ClaimsPrincipal user) =>
-        user.Identity?.IsAuthenticated == true ? (user.FindFirst("sub") ?? user.FindFirst(ClaimTypes.NameIdentifier))?.Value : null;
+    /// <summary>
+    /// The user and session of the request's access token, authenticated with the schemes <c>UseTokenRotation</c> configured
+    /// and no other (<c>HttpContext.User</c> may come from the app's default scheme, a partner's token with the same <c>sub</c>).
+    /// Taken from the identity the token service's token made: its <c>sub</c> and its <c>sid</c>, never a fallback claim.
+    /// </summary>
+    private async Task<TokenUser?> CurrentUserAsync(HttpContext http)
+    {
+        foreach (var scheme in schemes)
+        {
+            // Authentication runs once per scheme and request; this reads the cached result.
+            var result = await http.AuthenticateAsync(scheme).ConfigureAwait(false);
+            if (result.Succeeded && TokenUser.From(result.Principal) is { } user)
+            {
+                return user;
+            }
+        }
 
-    private static Guid? SessionId(ClaimsPrincipal user) =>
-        Guid.TryParse(user.FindFirst(TokenTypes.SessionIdClaim)?.Value, out var sid) ? sid : null;
+        return null;
+    }
+
+    private sealed record TokenUser(string UserId, Guid SessionId)
+    {
+        public static TokenUser? From(ClaimsPrincipal principal)
+        {
+            foreach (var identity in principal.Identities)
+            {
+                if (identity.IsAuthenticated
+                    && identity.FindFirst("sub")?.Value is { Length: > 0 } userId
+                    && Guid.TryParse(identity.FindFirst(TokenTypes.SessionIdClaim)?.Value, out var sessionId))
+                {
+                    return new TokenUser(userId, sessionId);
+                }
+            }
+
+            return null;
+        }
+    }
 
     private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerName);
 }

@@ -1,4 +1,5 @@
 using Dermag.TokenRotation.AspNetCore;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,20 +39,33 @@ public static class TokenRotationEndpointRouteBuilderExtensions
             throw new OptionsValidationException(Options.DefaultName, typeof(TokenRotationEndpointOptions), validation.Failures);
         }
 
+        var schemes = endpoints.ServiceProvider.GetService<IOptions<TokenRotationSchemes>>()?.Value.Names.ToArray() ?? [];
+        if (schemes.Length == 0)
+        {
+            throw new InvalidOperationException(
+                "MapTokenRotationEndpoints needs a JwtBearer scheme wired to the token service: call " +
+                "services.AddAuthentication().AddJwtBearer().UseTokenRotation() (or UseTokenRotation(\"scheme\") for a named scheme). " +
+                "The token endpoints authenticate with those schemes only, so a token of another scheme cannot act on the token service's sessions.");
+        }
+
+        // Only the schemes UseTokenRotation configured: a partner scheme's token with the same 'sub' is not our user.
+        var authenticated = new AuthorizationPolicyBuilder(schemes).RequireAuthenticatedUser().Build();
         var settings = new TokenRotationEndpointSettings(options, options.CookiePath ?? (prefix.Length == 0 ? "/" : prefix));
         endpoints.ServiceProvider.GetService<TokenRotationEndpointRegistry>()?.Add(settings);
-        var handlers = new TokenRotationEndpointHandlers(settings);
+        var handlers = new TokenRotationEndpointHandlers(settings, schemes);
         var group = endpoints.MapGroup(prefix).WithMetadata(settings);
 
         var refresh = group.MapPost("/refresh", (Delegate)handlers.RefreshAsync).AllowAnonymous()
             .WithName("TokenRotationRefresh").WithSummary("Rotate a refresh token: the presented token is used up and a new pair is returned");
-        if (options.RefreshRateLimiterPolicy is { } policy)
-        {
-            refresh.RequireRateLimiting(policy);
-        }
-
         var logout = group.MapPost("/logout", (Delegate)handlers.LogoutAsync).AllowAnonymous()
             .WithSummary("Log out: end the session of the presented refresh token (or of the access token)");
+        if (options.RateLimiterPolicy is { } policy)
+        {
+            // Both take a refresh token from anyone, and both apply the reuse policy to a rotated-away one.
+            refresh.RequireRateLimiting(policy);
+            logout.RequireRateLimiting(policy);
+        }
+
         if (!settings.UsesCookie)
         {
             // The handlers read the body themselves (it is optional); describe it for OpenAPI.
@@ -59,11 +73,11 @@ public static class TokenRotationEndpointRouteBuilderExtensions
             logout.Accepts<RefreshTokenRequest>(isOptional: true, "application/json");
         }
 
-        group.MapPost("/logout/all", (Delegate)handlers.LogoutAllAsync).RequireAuthorization()
+        group.MapPost("/logout/all", (Delegate)handlers.LogoutAllAsync).RequireAuthorization(authenticated)
             .WithSummary("Log out everywhere: revoke every session of the current user (keepCurrent=true keeps this one); returns revokedCount");
-        group.MapGet("/sessions", (Delegate)handlers.ListSessionsAsync).RequireAuthorization()
+        group.MapGet("/sessions", (Delegate)handlers.ListSessionsAsync).RequireAuthorization(authenticated)
             .WithSummary("The current user's active sessions (one per login, not per rotated token)");
-        group.MapDelete("/sessions/{sessionId:guid}", (HttpContext http, Guid sessionId) => handlers.RevokeSessionAsync(http, sessionId)).RequireAuthorization()
+        group.MapDelete("/sessions/{sessionId:guid}", (HttpContext http, Guid sessionId) => handlers.RevokeSessionAsync(http, sessionId)).RequireAuthorization(authenticated)
             .WithSummary("Revoke one of the current user's sessions");
         return group;
     }

@@ -29,6 +29,9 @@ internal sealed record TokenRotationEndpointSettings(TokenRotationEndpointOption
 
     public bool UsesCookie => Options.RefreshTokenTransport == RefreshTokenTransport.Cookie;
 
+    /// <summary><see cref="TokenRotationEndpointOptions.AllowedOrigins"/> as <see cref="CsrfCheck"/> compares them (validated already).</summary>
+    public IReadOnlySet<string> AllowedOrigins { get; } = Options.AllowedOrigins.Select(CsrfCheck.Normalize).OfType<string>().ToHashSet(StringComparer.Ordinal);
+
     public void AppendCookie(HttpContext http, TokenPair pair) =>
         http.Response.Cookies.Append(Options.CookieName, pair.RefreshToken, CookieOptions(http, pair.RefreshTokenExpiresAt));
 

@@ -25,6 +25,7 @@ public static class TokenRotationResults
         {
             ArgumentNullException.ThrowIfNull(httpContext);
             var settings = TokenRotationEndpointSettings.For(httpContext);
+            HttpResponses.NoStore(httpContext);
             if (settings.UsesCookie)
             {
                 settings.AppendCookie(httpContext, tokens);

@@ -45,6 +45,16 @@ internal static class HttpResponses
             extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["code"] = code });
     }
 
+    /// <summary>
+    /// RFC 6749 section 5.1: a response that carries tokens (or, here, the sessions list) must not be stored by any cache, the
+    /// browser's included: <c>Cache-Control: no-store</c>, and <c>Pragma: no-cache</c> for HTTP/1.0 caches.
+    /// </summary>
+    public static void NoStore(HttpContext http)
+    {
+        http.Response.Headers.CacheControl = "no-store";
+        http.Response.Headers.Pragma = "no-cache";
+    }
+
     /// <summary>The client's address and user agent, recorded with the session (behind a proxy, use <c>UseForwardedHeaders</c> first).</summary>
     public static SessionContext SessionContextOf(HttpContext http) =>
         new(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null);

@@ -32,4 +32,10 @@ public static class TokenRotationErrorCodes
 
     /// <summary>The request body could not be read (malformed JSON).</summary>
     public const string InvalidRequest = "INVALID_REQUEST";
+
+    /// <summary>
+    /// Paranoid mode could not check the access token's session (its store is unavailable): the answer is 503, not 401, because
+    /// the token may well be valid. Retry later; do not log the user out.
+    /// </summary>
+    public const string SessionCheckUnavailable = "SESSION_CHECK_UNAVAILABLE";
 }

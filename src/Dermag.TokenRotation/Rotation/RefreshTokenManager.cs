@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Dermag.TokenRotation;
@@ -273,8 +274,11 @@ internal sealed class RefreshTokenManager : IRefreshTokenManager
             NameClaimType = "sub",
             RoleClaimType = "role",
             // Lifetimes are checked on the injected TimeProvider. An expired token throws the same exception type the
-            // default validator does, so hosts can tell "expired" (refresh it) from "invalid" (log in again).
-            LifetimeValidator = (notBefore, expires, _, _) =>
+            // default validator does, so hosts can tell "expired" (refresh it) from "invalid" (log in again). The JWT handler
+            // validates the lifetime before the signature (and again after a signature failure, for its message), so a forged
+            // token past its expiry would be reported expired and clients would refresh: "expired" is said only of a token
+            // whose MAC our codec verified; any other is invalid.
+            LifetimeValidator = (notBefore, expires, token, _) =>
             {
                 var now = _time.GetUtcNow().UtcDateTime;
                 if (expires is not { } exp)
@@ -284,6 +288,11 @@ internal sealed class RefreshTokenManager : IRefreshTokenManager
 
                 if (exp.ToUniversalTime() + skew <= now)
                 {
+                    if (_codec.ReadAccessToken(EncodedToken(token), _time.GetUtcNow()).Status != TokenReadStatus.Expired)
+                    {
+                        return false;
+                    }
+
                     throw new SecurityTokenExpiredException("The access token has expired.") { Expires = exp };
                 }
 
@@ -291,6 +300,13 @@ internal sealed class RefreshTokenManager : IRefreshTokenManager
             },
         };
     }
+
+    private static string? EncodedToken(SecurityToken? token) => token switch
+    {
+        JsonWebToken json => json.EncodedToken,
+        System.IdentityModel.Tokens.Jwt.JwtSecurityToken jwt => jwt.RawData,
+        _ => null,
+    };
 
     private async Task<int> RevokeAsync(RevocationRequest request, CancellationToken cancellationToken)
     {

@@ -1,8 +1,13 @@
 using System.Net;
+using System.Reflection;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using Dermag.TokenRotation.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Dermag.TokenRotation.AspNetCore.Tests.Authentication;
 
@@ -77,6 +82,91 @@ public sealed class BearerTests
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         response.Headers.WwwAuthenticate.ToString().Should().StartWith("Bearer error=\"invalid_token\"").And.NotContain("expired");
         (await TestApp.Json(response)).GetProperty("code").GetString().Should().Be("INVALID_TOKEN");
+    }
+
+    [Theory]
+    [InlineData("our kid, wrong key")]
+    [InlineData("unknown kid")]
+    public async Task ForgedToken_PastItsExpiry_Is401InvalidToken_NotTokenExpired(string forgery)
+    {
+        // A client told TOKEN_EXPIRED refreshes; only a token the service really signed may be called expired.
+        await using var app = await TestApp.StartAsync();
+        var now = app.Clock.GetUtcNow().ToUnixTimeSeconds();
+        var header = forgery == "unknown kid" ? """{"alg":"HS256","kid":"nope","typ":"at+jwt"}""" : """{"alg":"HS256","kid":"access-1","typ":"at+jwt"}""";
+        var forged = HandMadeJwt.Create(header, HandMadeJwt.AccessPayload("admin", Guid.NewGuid(), now - 4000, now - 3000), RandomNumberGenerator.GetBytes(32));
+
+        using var client = app.Client(forged);
+        var response = await client.GetAsync("/me");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        response.Headers.WwwAuthenticate.ToString().Should().NotContain("expired");
+        (await TestApp.Json(response)).GetProperty("code").GetString().Should().Be("INVALID_TOKEN");
+    }
+
+    [Fact]
+    public async Task GenuineTokenPastItsExpiry_SignedWithOurKey_IsTokenExpired()
+    {
+        await using var app = await TestApp.StartAsync();
+        var now = app.Clock.GetUtcNow().ToUnixTimeSeconds();
+        var expired = HandMadeJwt.Create("""{"alg":"HS256","kid":"access-1","typ":"at+jwt"}""", HandMadeJwt.AccessPayload("u", Guid.NewGuid(), now - 4000, now - 3000), HandMadeJwt.AccessKey);
+
+        using var client = app.Client(expired);
+        var response = await client.GetAsync("/me");
+
+        (await TestApp.Json(response)).GetProperty("code").GetString().Should().Be("TOKEN_EXPIRED");
+    }
+
+    [Fact]
+    public async Task AppHandler_AssignedToTheWrappingEventsByALaterPostConfigure_StillRuns()
+    {
+        // An app (or another library) that sets options.Events.OnTokenValidated after UseTokenRotation's post-configure
+        // sets it on the package's events object; it must run, not be dropped.
+        await using var app = await TestApp.StartAsync(o => o.Services = s =>
+            s.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, j =>
+            {
+                j.Events.OnMessageReceived = context =>
+                {
+                    context.HttpContext.Items["message-received"] = true;
+                    return Task.CompletedTask;
+                };
+                j.Events.OnTokenValidated = context =>
+                {
+                    context.Fail("tenant check failed");
+                    return Task.CompletedTask;
+                };
+            }));
+        var (_, tokens) = await app.LoginAsync();
+        using var client = app.Client(tokens.GetProperty("accessToken").GetString());
+
+        var response = await client.GetAsync("/me");
+
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the app's OnTokenValidated failed the request");
+        (await TestApp.Json(response)).GetProperty("code").GetString().Should().Be("INVALID_TOKEN");
+    }
+
+    [Fact]
+    public async Task ParanoidMode_SessionStoreDown_Is503SessionCheckUnavailable_AndAnonymousEndpointsStillWork()
+    {
+        await using var app = await TestApp.StartAsync(o =>
+        {
+            o.Bearer = b => b.ParanoidMode = true;
+            o.Services = SessionCheckThrows;
+            o.BeforeEndpoints = a => a.MapGet("/anonymous", () => "hello");
+        });
+        var (_, tokens) = await app.LoginAsync();
+        var access = tokens.GetProperty("accessToken").GetString()!;
+        using var client = app.Client(access);
+
+        var response = await client.GetAsync("/me");
+
+        response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a 401 would make clients log the user out during an outage");
+        (await TestApp.Json(response)).GetProperty("code").GetString().Should().Be("SESSION_CHECK_UNAVAILABLE");
+        var anonymous = await client.GetAsync("/anonymous");
+        anonymous.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await anonymous.Content.ReadAsStringAsync()).Should().Be("hello");
+        var logged = app.Logs.Entries.Where(e => e.StartsWith("Error ", StringComparison.Ordinal) && e.Contains("store down", StringComparison.Ordinal)).ToList();
+        logged.Should().NotBeEmpty();
+        logged.Should().AllSatisfy(e => e.Should().NotContain(access.Split('.')[2]).And.NotContain(access.Split('.')[1]));
     }
 
     [Fact]
@@ -175,5 +265,29 @@ public sealed class BearerTests
         request.Headers.Add("X-App-Challenge", "1");
         var appAnswer = await client.SendAsync(request);
         (await appAnswer.Content.ReadAsStringAsync()).Should().Be("app challenge");
+    }
+
+    /// <summary>Replaces the token service with one whose session check throws, as it does when its store is down.</summary>
+    private static void SessionCheckThrows(IServiceCollection services)
+    {
+        var real = services.Last(d => d.ServiceType == typeof(IRefreshTokenManager));
+        services.Replace(ServiceDescriptor.Singleton<IRefreshTokenManager>(sp =>
+        {
+            var proxy = DispatchProxy.Create<IRefreshTokenManager, SessionCheckThrowsProxy>();
+            ((SessionCheckThrowsProxy)(object)proxy).Inner = (IRefreshTokenManager)(real.ImplementationFactory?.Invoke(sp)
+                ?? real.ImplementationInstance
+                ?? ActivatorUtilities.CreateInstance(sp, real.ImplementationType!));
+            return proxy;
+        }));
+    }
+
+    public class SessionCheckThrowsProxy : DispatchProxy
+    {
+        public IRefreshTokenManager Inner { get; set; } = null!;
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            targetMethod!.Name == nameof(IRefreshTokenManager.IsSessionActiveAsync)
+                ? throw new InvalidOperationException("store down")
+                : targetMethod.Invoke(Inner, args);
     }
 }

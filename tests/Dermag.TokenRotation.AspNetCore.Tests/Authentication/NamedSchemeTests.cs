@@ -1,8 +1,12 @@
 using System.Net;
+using System.Security.Cryptography;
 using Dermag.TokenRotation.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
 
 namespace Dermag.TokenRotation.AspNetCore.Tests.Authentication;
 
@@ -41,6 +45,60 @@ public sealed class NamedSchemeTests
         (await client.GetAsync("/me")).StatusCode.Should().Be(HttpStatusCode.OK);
 
         app.Services.GetRequiredService<CountingEvents>().Validated.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task PartnerSchemeToken_WithTheLocalUsersSubAndSid_CannotListOrRevokeTheirSessions()
+    {
+        // The app accepts a partner identity provider's tokens too (its default policy names both schemes); the partner's
+        // user "42" is not the token service's user "42".
+        var partnerKey = new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32));
+        await using var app = await TestApp.StartAsync(o => o.Services = s =>
+        {
+            s.AddAuthentication().AddJwtBearer("partner", j => j.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = "https://partner-idp",
+                ValidAudience = "test-api",
+                IssuerSigningKey = partnerKey,
+            });
+            s.AddAuthorization(a => a.DefaultPolicy = new AuthorizationPolicyBuilder(JwtBearerDefaults.AuthenticationScheme, "partner")
+                .RequireAuthenticatedUser().Build());
+        });
+        var (_, first) = await app.LoginAsync("42");
+        var (_, second) = await app.LoginAsync("42");
+        var victimSession = first.GetProperty("sessionId").GetGuid();
+        var now = app.Clock.GetUtcNow().UtcDateTime;
+        var partnerToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = "https://partner-idp",
+            Audience = "test-api",
+            Claims = new Dictionary<string, object> { ["sub"] = "42", ["sid"] = victimSession.ToString() },
+            IssuedAt = now,
+            NotBefore = now.AddMinutes(-1),
+            Expires = now.AddMinutes(5),
+            SigningCredentials = new SigningCredentials(partnerKey, SecurityAlgorithms.HmacSha256),
+        });
+        using var partner = app.Client(partnerToken);
+        (await partner.GetAsync("/me")).StatusCode.Should().Be(HttpStatusCode.OK, "the app's own endpoints accept the partner's token");
+
+        (await partner.GetAsync("/auth/sessions")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await partner.PostAsync("/auth/logout/all", null)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await partner.DeleteAsync($"/auth/sessions/{victimSession}")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await partner.PostAsync("/auth/logout", null)).StatusCode.Should().Be(HttpStatusCode.Unauthorized, "logout without a refresh token ends only a session of the token service's own access token");
+
+        var manager = app.Services.GetRequiredService<IRefreshTokenManager>();
+        (await manager.IsSessionActiveAsync(victimSession)).Should().BeTrue();
+        (await manager.IsSessionActiveAsync(second.GetProperty("sessionId").GetGuid())).Should().BeTrue();
+        using var local = app.Client(second.GetProperty("accessToken").GetString());
+        (await local.GetAsync("/auth/sessions")).StatusCode.Should().Be(HttpStatusCode.OK, "the token service's own token still works");
+    }
+
+    [Fact]
+    public async Task MapTokenRotationEndpoints_WithoutUseTokenRotation_FailsAtStartup_NamingIt()
+    {
+        var start = () => TestApp.StartAsync(o => o.UseTokenRotation = false);
+
+        (await start.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("UseTokenRotation()");
     }
 
     internal sealed class CountingEvents : JwtBearerEvents

@@ -88,6 +88,86 @@ public sealed class CookieTests
         (await client.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Theory]
+    [InlineData("HTTPS://LOCALHOST")]
+    [InlineData("https://localhost:443")]
+    [InlineData("https://LocalHost:443")]
+    public async Task Refresh_SameOriginSpelledDifferently_Passes(string origin)
+    {
+        // RFC 6454: scheme and host compare without case and the default port is the same origin as none.
+        await using var app = await StartAsync();
+        var (login, _) = await app.LoginAsync();
+        using var client = app.Client();
+        using var request = Refresh(CookieValue(SetCookie(login)), csrf: true);
+        request.Headers.Add("Origin", origin);
+        request.Headers.Add("Sec-Fetch-Site", "same-origin");
+
+        (await client.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Theory]
+    [InlineData("https://localhost:8443")]
+    [InlineData("http://localhost")]
+    [InlineData("null")]
+    [InlineData("https://localhost.evil.example")]
+    public async Task Refresh_OriginDifferingInSchemePortOrHost_IsRefused(string origin)
+    {
+        await using var app = await StartAsync();
+        var (login, _) = await app.LoginAsync();
+        using var client = app.Client();
+        using var request = Refresh(CookieValue(SetCookie(login)), csrf: true);
+        request.Headers.Add("Origin", origin);
+
+        var response = await client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await TestApp.Json(response)).GetProperty("code").GetString().Should().Be("CSRF_CHECK_FAILED");
+    }
+
+    [Theory]
+    [InlineData("https://app.example.com", "same-site", HttpStatusCode.OK)]
+    [InlineData("HTTPS://APP.EXAMPLE.COM:443", "same-site", HttpStatusCode.OK)]
+    [InlineData("https://app.example.com:8443", "same-site", HttpStatusCode.Forbidden)]
+    [InlineData("http://app.example.com", "same-site", HttpStatusCode.Forbidden)]
+    [InlineData("https://evil.example.com", "same-site", HttpStatusCode.Forbidden)]
+    [InlineData(null, "same-site", HttpStatusCode.Forbidden)]
+    public async Task Refresh_FromAnAllowedOtherOrigin_Passes_OnlyThatExactOrigin(string? origin, string site, HttpStatusCode expected)
+    {
+        await using var app = await TestApp.StartAsync(o => o.Endpoints = e =>
+        {
+            e.RefreshTokenTransport = RefreshTokenTransport.Cookie;
+            e.AllowedOrigins.Add("https://app.example.com");
+        });
+        var (login, _) = await app.LoginAsync();
+        using var client = app.Client();
+        using var request = Refresh(CookieValue(SetCookie(login)), csrf: true);
+        if (origin is not null)
+        {
+            request.Headers.Add("Origin", origin);
+        }
+
+        request.Headers.Add("Sec-Fetch-Site", site);
+
+        (await client.SendAsync(request)).StatusCode.Should().Be(expected);
+    }
+
+    [Fact]
+    public async Task CsrfRefusal_IsLoggedBelowWarning_WithoutTheRawSecFetchSiteValue()
+    {
+        // Anyone can send these requests: a refusal is not an incident, and its header values are the sender's text.
+        await using var app = await StartAsync();
+        var (login, _) = await app.LoginAsync();
+        using var client = app.Client();
+        using var request = Refresh(CookieValue(SetCookie(login)), csrf: true);
+        request.Headers.TryAddWithoutValidation("Sec-Fetch-Site", "cross-site-injected-text-0123456789");
+
+        (await client.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
+
+        var entry = app.Logs.Entries.Single(e => e.Contains("[4002]", StringComparison.Ordinal));
+        entry.Should().NotStartWith("Warning").And.NotStartWith("Error");
+        entry.Should().NotContain("injected-text");
+    }
+
     [Fact]
     public async Task Logout_WithCookie_EndsTheSessionAndClearsTheCookie()
     {

@@ -136,6 +136,43 @@ public sealed class EndpointTests
         await ShouldBeErrorAsync(format, await client.DeleteAsync($"/auth/sessions/{Guid.NewGuid()}"), HttpStatusCode.NotFound, "SESSION_NOT_FOUND");
     }
 
+    [Theory]
+    [InlineData("/auth/refresh")]
+    [InlineData("/auth/logout")]
+    [InlineData("/auth/logout/all")]
+    public async Task JsonBody_WithAnUnknownCharset_Is400InvalidRequest(string path)
+    {
+        await using var app = await StartAsync(TokenRotationErrorFormat.ProblemDetails);
+        var (_, tokens) = await app.LoginAsync();
+        using var client = app.Client(tokens.GetProperty("accessToken").GetString());
+        using var content = new StringContent("""{"refreshToken":"x"}""");
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("application/json; charset=bogus");
+
+        var response = await client.PostAsync(path, content);
+
+        await ShouldBeErrorAsync(TokenRotationErrorFormat.ProblemDetails, response, HttpStatusCode.BadRequest, "INVALID_REQUEST");
+    }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public async Task TokenResponses_AndTheSessionsList_AreNeverCached(TokenRotationErrorFormat format)
+    {
+        // RFC 6749 section 5.1: a response with tokens carries Cache-Control: no-store and Pragma: no-cache.
+        await using var app = await StartAsync(format);
+        var (login, tokens) = await app.LoginAsync();
+        using var client = app.Client(tokens.GetProperty("accessToken").GetString());
+        var refresh = await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = tokens.GetProperty("refreshToken").GetString() }));
+        refresh.StatusCode.Should().Be(HttpStatusCode.OK);
+        var sessions = await client.GetAsync("/auth/sessions");
+        sessions.StatusCode.Should().Be(HttpStatusCode.OK);
+
+        foreach (var response in new[] { login, refresh, sessions })
+        {
+            response.Headers.CacheControl?.NoStore.Should().BeTrue(response.RequestMessage!.RequestUri!.AbsolutePath);
+            response.Headers.Pragma.Select(p => p.Name).Should().Contain("no-cache");
+        }
+    }
+
     [Fact]
     public async Task ProblemDetails_UseTheAppsProblemDetailsService()
     {

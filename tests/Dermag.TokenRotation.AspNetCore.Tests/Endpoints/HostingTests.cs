@@ -27,7 +27,7 @@ public sealed class HostingTests
                 });
             });
             o.BeforeEndpoints = a => a.UseRateLimiter();
-            o.Endpoints = e => e.RefreshRateLimiterPolicy = "refresh";
+            o.Endpoints = e => e.RateLimiterPolicy = "refresh";
         });
         using var client = app.Client();
 
@@ -35,6 +35,74 @@ public sealed class HostingTests
         (await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = "x" }))).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = "x" }))).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
         (await client.GetAsync("/auth/sessions")).StatusCode.Should().Be(HttpStatusCode.Unauthorized, "only the refresh endpoint is limited");
+    }
+
+    [Fact]
+    public async Task Logout_WithARefreshToken_IsLimitedByTheSamePolicy()
+    {
+        // Logout with a rotated-away refresh token applies the reuse policy (it revokes the user's sessions): it must not
+        // be an unlimited oracle next to a limited refresh.
+        await using var app = await TestApp.StartAsync(o =>
+        {
+            o.Services = s => s.AddRateLimiter(r =>
+            {
+                r.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+                r.AddFixedWindowLimiter("tokens", w =>
+                {
+                    w.PermitLimit = 2;
+                    w.Window = TimeSpan.FromHours(1);
+                });
+            });
+            o.BeforeEndpoints = a => a.UseRateLimiter();
+            o.Endpoints = e => e.RateLimiterPolicy = "tokens";
+        });
+        using var client = app.Client();
+
+        (await client.PostAsync("/auth/logout", TestApp.Body(new { refreshToken = "x" }))).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = "x" }))).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await client.PostAsync("/auth/logout", TestApp.Body(new { refreshToken = "x" }))).StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+    }
+
+    [Theory]
+    [InlineData("Content-Type")]
+    [InlineData("accept")]
+    [InlineData("Accept-Language")]
+    [InlineData("Content-Language")]
+    [InlineData("Range")]
+    [InlineData("Cookie")]
+    [InlineData("Origin")]
+    [InlineData("Host")]
+    [InlineData("Referer")]
+    [InlineData("User-Agent")]
+    [InlineData("Authorization")]
+    [InlineData("Content-Length")]
+    [InlineData("Connection")]
+    [InlineData("Sec-Fetch-Site")]
+    [InlineData("Proxy-Anything")]
+    public async Task CsrfHeaderName_AHeaderABrowserOrFormSendsByItself_FailsAtStartup(string header)
+    {
+        var start = () => TestApp.StartAsync(o => o.Endpoints = e =>
+        {
+            e.RefreshTokenTransport = RefreshTokenTransport.Cookie;
+            e.CsrfHeaderName = header;
+        });
+
+        var error = (await start.Should().ThrowAsync<OptionsValidationException>()).Which;
+        error.Message.Should().Contain("TokenRotationEndpointOptions.CsrfHeaderName").And.Contain(header);
+    }
+
+    [Theory]
+    [InlineData("https://app.example.com/")]
+    [InlineData("https://app.example.com/spa")]
+    [InlineData("app.example.com")]
+    [InlineData("ftp://app.example.com")]
+    [InlineData("null")]
+    public async Task AllowedOrigins_NotAnExactOrigin_FailsAtStartup_NamingTheOption(string origin)
+    {
+        var start = () => TestApp.StartAsync(o => o.Endpoints = e => e.AllowedOrigins.Add(origin));
+
+        var error = (await start.Should().ThrowAsync<OptionsValidationException>()).Which;
+        error.Message.Should().Contain("TokenRotationEndpointOptions.AllowedOrigins").And.Contain(origin);
     }
 
     [Fact]

@@ -32,6 +32,9 @@ internal sealed class TestAppOptions
     public string? PostgresConnectionString { get; set; }
 
     public FakeTimeProvider? Clock { get; set; }
+
+    /// <summary>Whether the JwtBearer scheme is wired with <c>UseTokenRotation()</c>; an app that forgets it is a test case.</summary>
+    public bool UseTokenRotation { get; set; } = true;
 }
 
 /// <summary>
@@ -70,7 +73,7 @@ internal sealed class TestApp : IAsyncDisposable
         {
             o.Issuer = "test-issuer";
             o.Audience = "test-api";
-            o.AccessSigningKeys.Add(new TokenSigningKey("access-1", [.. Enumerable.Range(0, 32).Select(i => (byte)(i + 1))]));
+            o.AccessSigningKeys.Add(new TokenSigningKey("access-1", HandMadeJwt.AccessKey));
             o.RefreshSigningKeys.Add(new TokenSigningKey("refresh-1", [.. Enumerable.Range(0, 32).Select(i => (byte)(i + 101))]));
         });
         if (options.PostgresConnectionString is { } connectionString)
@@ -92,7 +95,11 @@ internal sealed class TestApp : IAsyncDisposable
             authentication.AddJwtBearer();
         }
 
-        authentication.UseTokenRotation(options.Bearer);
+        if (options.UseTokenRotation)
+        {
+            authentication.UseTokenRotation(options.Bearer);
+        }
+
         builder.Services.AddAuthorization();
         options.Services?.Invoke(builder.Services);
 
@@ -170,7 +177,7 @@ internal sealed class LogCapture : ILoggerProvider
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" | ", pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
-            owner.Entries.Enqueue($"{category} [{eventId.Id}] {formatter(state, exception)} {values} {exception}");
+            owner.Entries.Enqueue($"{logLevel} {category} [{eventId.Id}] {formatter(state, exception)} {values} {exception}");
         }
     }
 }

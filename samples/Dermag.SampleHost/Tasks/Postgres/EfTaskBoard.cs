@@ -194,37 +194,62 @@ internal sealed class EfTaskBoard(SampleDbContext db, IBomTriggerEngine engine, 
         await context.Tasks.Include(t => t.Bom).Include(t => t.Notifications).AsSplitQuery().FirstOrDefaultAsync(t => t.Id == taskId, cancellationToken)
             ?? throw new InvalidOperationException($"Task {taskId} does not exist.");
 
+    /// <summary>
+    /// Adds a material to a task's BOM, or raises the quantity of its line. Concurrent adds to one task are serialised by a
+    /// row lock on the task (<c>SELECT ... FOR UPDATE</c>, held to the end of the transaction: the request's, or one of its
+    /// own), and the line is read after the lock, so no add is lost and no material gets two lines (the unique index on
+    /// <c>(task_id, lower(material_name))</c> guarantees the latter in the schema too).
+    /// </summary>
     private static async Task<BomLine?> AddMaterialAsync(
         SampleDbContext context, int taskId, string materialName, decimal quantity, string? unit, decimal? unitPrice, string? category, string addedBy, CancellationToken cancellationToken)
     {
-        var task = await context.Tasks.Include(t => t.Bom).FirstOrDefaultAsync(t => t.Id == taskId, cancellationToken);
-        if (task is null)
+        var own = context.Database.CurrentTransaction is null ? await context.Database.BeginTransactionAsync(cancellationToken) : null;
+        await using (own)
         {
-            return null;
-        }
-
-        var catalog = TaskCatalog.FindMaterial(materialName);
-        var line = task.Bom.FirstOrDefault(l => string.Equals(l.MaterialName, materialName, StringComparison.OrdinalIgnoreCase));
-        if (line is not null)
-        {
-            line.Quantity += quantity;
-        }
-        else
-        {
-            line = new BomLineEntity
+            var locked = await context.Tasks
+                .FromSql($"SELECT * FROM sample_tasks WHERE id = {taskId} FOR UPDATE")
+                .AsNoTracking()
+                .ToListAsync(cancellationToken);
+            if (locked.Count == 0)
             {
-                MaterialName = catalog?.Name ?? materialName,
-                Quantity = quantity,
-                Unit = unit ?? catalog?.Unit ?? "pcs",
-                UnitPrice = unitPrice ?? catalog?.UnitPrice ?? 0m,
-                Category = category ?? catalog?.Category,
-                AddedBy = addedBy,
-            };
-            task.Bom.Add(line);
-        }
+                return null;
+            }
 
-        await context.SaveChangesAsync(cancellationToken);
-        return line.ToLine();
+            var catalog = TaskCatalog.FindMaterial(materialName);
+            var name = materialName.ToLowerInvariant();
+            var catalogName = (catalog?.Name ?? materialName).ToLowerInvariant();
+#pragma warning disable CA1304, CA1311, CA1862 // Not run in .NET: translated to SQL lower(), the expression of the unique index.
+            var line = await context.BomLines.FirstOrDefaultAsync(l => l.TaskId == taskId && (l.MaterialName.ToLower() == name || l.MaterialName.ToLower() == catalogName), cancellationToken);
+#pragma warning restore CA1304, CA1311, CA1862
+            if (line is not null)
+            {
+                // The line may have been tracked (read) before the lock, with another request's add not yet in it.
+                await context.Entry(line).ReloadAsync(cancellationToken);
+                line.Quantity += quantity;
+            }
+            else
+            {
+                line = new BomLineEntity
+                {
+                    TaskId = taskId,
+                    MaterialName = catalog?.Name ?? materialName,
+                    Quantity = quantity,
+                    Unit = unit ?? catalog?.Unit ?? "pcs",
+                    UnitPrice = unitPrice ?? catalog?.UnitPrice ?? 0m,
+                    Category = category ?? catalog?.Category,
+                    AddedBy = addedBy,
+                };
+                context.BomLines.Add(line);
+            }
+
+            await context.SaveChangesAsync(cancellationToken);
+            if (own is not null)
+            {
+                await own.CommitAsync(cancellationToken);
+            }
+
+            return line.ToLine();
+        }
     }
 
     private sealed class Change(IDbContextTransaction transaction) : ITaskChange

@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.sample_bom_lines (
     added_by      VARCHAR(250)  NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ix_sample_bom_lines_task_id ON {{schema}}.sample_bom_lines (task_id);
+-- One line per material of a task, whatever the case of its name (adding a material again raises its quantity).
+CREATE UNIQUE INDEX IF NOT EXISTS ux_sample_bom_lines_task_material ON {{schema}}.sample_bom_lines (task_id, lower(material_name));
 
 CREATE TABLE IF NOT EXISTS {{schema}}.sample_task_notifications (
     id           SERIAL PRIMARY KEY,
