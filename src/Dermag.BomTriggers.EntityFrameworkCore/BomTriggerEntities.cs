@@ -148,6 +148,9 @@ public sealed class BomTriggerLogEntity
 
     /// <summary>The attempt number of <see cref="JobId"/>.</summary>
     public int? Attempt { get; set; }
+
+    /// <summary>The trigger whose action raised the event this run was for (its parent in the chain); null at depth 0.</summary>
+    public int? CausedByTriggerId { get; set; }
 }
 
 /// <summary>A row of <c>bom_trigger_jobs</c>: one durable execution of a queued, delayed or scheduled trigger.</summary>

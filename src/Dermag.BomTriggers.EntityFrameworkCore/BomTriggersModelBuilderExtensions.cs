@@ -81,6 +81,7 @@ public static class BomTriggersModelBuilderExtensions
             e.Property(x => x.Depth).HasColumnName("depth");
             e.Property(x => x.JobId).HasColumnName("job_id");
             e.Property(x => x.Attempt).HasColumnName("attempt");
+            e.Property(x => x.CausedByTriggerId).HasColumnName("caused_by_trigger_id");
         });
         modelBuilder.Entity<BomTriggerJobEntity>(e =>
         {

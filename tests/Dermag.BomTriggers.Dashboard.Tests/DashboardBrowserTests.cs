@@ -135,10 +135,22 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         JsonNode.DeepEquals(JsonNode.Parse(saved.TriggerCondition.GetRawText()), expected).Should().BeTrue(saved.TriggerCondition.GetRawText());
         (saved.ActionType, saved.Priority, saved.ActionConfig.GetProperty("defaultQuantity").GetInt32()).Should().Be(("ADD_MATERIAL", 12, 100));
 
-        // The host dispatches an event: the trigger runs and its material add chains into the cost trigger.
+        // The host dispatches an event: the trigger runs, and its material add chains into a BOM copy and the cost trigger;
+        // the copy's BOM update chains into a second cost trigger (A -> B and C; B -> D).
+        var copy = await _host.Manager.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "Copy BOM after material add",
+            TriggerEvent = BomTriggerEvents.MaterialAdd,
+            ActionType = BomTriggerActions.CopyBom,
+            ActionConfig = JsonDocument.Parse("""{"fromTaskTypeId":3}""").RootElement,
+            Priority = 9,
+        });
+        var afterCopy = await _host.Manager.CreateAsync(new BomTriggerDefinition { Name = "Recalculate cost after BOM update", TriggerEvent = BomTriggerEvents.BomUpdate, ActionType = BomTriggerActions.CalculateCost });
+        (copy.Errors.Count, afterCopy.Errors.Count).Should().Be((0, 0));
         var report = await _host.Engine.DispatchAsync(BomTriggerEvent.Create(BomTriggerEvents.TaskCreate, 77, 1,
             new JsonObject { ["taskTypeCode"] = "LAN", ["title"] = "cable pull", ["tags"] = new JsonArray(), ["status"] = "open" }));
-        report.OfKind(TriggerOutcomeKind.Executed).Select(o => o.TriggerName).Should().Equal("LAN cable, nested groups", "Recalculate cost after material add");
+        report.OfKind(TriggerOutcomeKind.Executed).Select(o => o.TriggerName).Should().Equal(
+            "LAN cable, nested groups", "Copy BOM after material add", "Recalculate cost after material add", "Recalculate cost after BOM update");
 
         await page.ClickAsync("#nav-runs");
         var run = page.Locator("#runs-table tbody tr", new PageLocatorOptions { HasText = "LAN cable, nested groups" });
@@ -147,15 +159,24 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         await ScreenshotAsync(page, "runs");
         await run.ClickAsync();
         await Expect(page.Locator("#correlation")).ToHaveTextAsync(report.CorrelationId.ToString());
+        // The run opens as the chain's tree: each run nested under the run whose action raised its event.
         var tree = page.Locator("#chain-tree");
-        await Expect(tree.Locator(".run-node[data-depth='0']")).ToContainTextAsync("LAN cable, nested groups");
-        await Expect(tree.Locator(".run-node[data-depth='1']")).ToContainTextAsync("Recalculate cost after material add");
-        await Expect(tree).ToContainTextAsync("Depth 1: caused by the actions above");
+        ILocator Node(ILocator scope, int triggerId) => scope.Locator($".run-node[data-trigger-id='{triggerId}']");
+        var a = Node(tree, saved.Id);
+        var b = Node(a, copy.Trigger!.Id);
+        await Expect(a).ToHaveAttributeAsync("data-depth", "0");
+        await Expect(a.Locator(":scope > .node")).ToContainTextAsync("LAN cable, nested groups");
+        await Expect(b).ToHaveCountAsync(1);
+        await Expect(Node(a, chained.Trigger!.Id)).ToHaveCountAsync(1);
+        await Expect(Node(b, afterCopy.Trigger!.Id)).ToHaveCountAsync(1);
+        await Expect(Node(b, afterCopy.Trigger!.Id).Locator(":scope > .node")).ToContainTextAsync("Recalculate cost after BOM update");
+        await Expect(Node(b, chained.Trigger!.Id)).ToHaveCountAsync(0);
+        await Expect(a.Locator($":scope > ul > .run-node[data-trigger-id='{afterCopy.Trigger!.Id}']")).ToHaveCountAsync(0);
         await ScreenshotAsync(page, "chain");
 
         await page.ClickAsync("#nav-triggers");
         var row = page.Locator("#triggers-table tbody tr", new PageLocatorOptions { HasText = "LAN cable, nested groups" });
-        await Expect(row.Locator(".counts")).ToContainTextAsync("1 / 0 / 0");
+        await Expect(row.Locator(".counts")).ToContainTextAsync("1 / 0 / 0 / 0");
         await Expect(row.Locator(".condition-words")).ToContainTextAsync("title contains \"cable\"");
         await ScreenshotAsync(page, "triggers");
 

@@ -342,6 +342,7 @@ internal static class DashboardApi
         l.Depth,
         l.JobId,
         l.Attempt,
+        l.CausedByTriggerId,
         inputData = withData ? l.InputData : null,
         resultData = withData ? l.ResultData : null,
     };

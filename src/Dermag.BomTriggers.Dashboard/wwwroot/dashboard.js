@@ -269,9 +269,9 @@
     const hours = state.meta.countsWindowHours;
     return h('table', { id: 'triggers-table' },
       h('thead', {}, h('tr', {},
-        ['Active', 'Name', 'Event', 'Condition', 'Action', 'Priority', 'Last run', `Last ${hours} h: executed / failed / loop-suppressed`].map((t) => h('th', { scope: 'col' }, t)))),
+        ['Active', 'Name', 'Event', 'Condition', 'Action', 'Priority', 'Last run', `Last ${hours} h: executed / condition false / failed / loop-suppressed`].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, page.items.length === 0 ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No triggers match.')) : page.items.map((t) => {
-        const runs = t.runs || { executed: 0, failed: 0, suppressedLoop: 0 };
+        const runs = t.runs || { executed: 0, conditionFalse: 0, failed: 0, suppressedLoop: 0 };
         const toggle = h('input', {
           type: 'checkbox', class: 'toggle', checked: t.isActive, disabled: !canEdit(), 'aria-label': `Active: ${t.name}`,
           onchange: async (e) => {
@@ -291,6 +291,7 @@
           h('td', {}, t.runs && t.runs.lastRunAt ? [fmtTime(t.runs.lastRunAt), ' ', h('span', { class: 'outcome-' + t.runs.lastOutcome }, t.runs.lastOutcome)] : h('span', { class: 'muted' }, 'never')),
           h('td', { class: 'counts' },
             h('span', { class: 'outcome-Executed', title: 'executed' }, runs.executed), ' / ',
+            h('span', { class: 'outcome-ConditionFalse', title: 'condition false: events of its type it saw and did not run for (a false condition or a task type it does not apply to), since its last change; counted every few seconds' }, runs.conditionFalse ?? 0), ' / ',
             h('span', { class: 'outcome-Failed', title: 'failed' }, runs.failed), ' / ',
             h('span', { class: 'outcome-SuppressedLoop', title: 'loop-suppressed' }, runs.suppressedLoop),
             ' ', h('a', { href: '#/runs', class: 'runs-link', onclick: () => { runsState.triggerId = String(t.id); runsState.offset = 0; } }, 'runs')));
@@ -819,30 +820,34 @@
   async function chainView(correlationId) {
     const main = document.getElementById('main');
     const chain = await getOrFail('chains/' + correlationId);
-    const byDepth = new Map();
-    for (const r of chain.runs) { if (!byDepth.has(r.depth)) byDepth.set(r.depth, []); byDepth.get(r.depth).push(r); }
-    const depths = [...byDepth.keys()].sort((a, b) => a - b);
+    // Each run hangs under the run of the trigger whose action raised its event (causedByTriggerId, one level up); a run
+    // whose parent is not logged (or a row written before the link existed) is a root.
+    const children = new Map(chain.runs.map((r) => [r, []]));
+    const roots = [];
+    for (const r of chain.runs) {
+      const parents = r.causedByTriggerId == null ? [] : chain.runs.filter((p) => p.triggerId === r.causedByTriggerId && p.depth === r.depth - 1);
+      const parent = parents.find((p) => p.outcome === 'Executed') || parents[0];
+      if (parent) children.get(parent).push(r); else roots.push(r);
+    }
     const failedFirst = (a, b) => Number(a.success) - Number(b.success) || (a.outcome === 'Failed' ? -1 : 0) - (b.outcome === 'Failed' ? -1 : 0);
-    const node = (r) => h('li', { class: 'run-node', dataset: { outcome: r.outcome, depth: r.depth } },
+    const node = (r) => h('li', { class: 'run-node', dataset: { outcome: r.outcome, depth: r.depth, triggerId: r.triggerId } },
       h('span', { class: 'node' + (r.outcome === 'Failed' ? ' failed' : '') },
         h('strong', {}, `${r.triggerName || 'trigger'} (#${r.triggerId})`),
         h('span', { class: 'outcome-' + r.outcome }, r.outcome),
         h('span', {}, r.durationMs != null ? `${r.durationMs.toFixed(1)} ms` : ''),
         h('span', { class: 'muted' }, `task ${r.taskId ?? '—'} · ${fmtTime(r.executedAt)}${r.jobId ? ` · job ${r.jobId} attempt ${r.attempt}` : ''}`),
         r.errorMessage ? h('span', { class: 'fail' }, r.errorMessage) : null),
-      h('details', {}, h('summary', {}, 'data'), h('pre', {}, 'input ' + JSON.stringify(r.inputData, null, 2)), h('pre', {}, 'result ' + JSON.stringify(r.resultData, null, 2))));
-    function level(i) {
-      if (i >= depths.length) return null;
-      const runs = byDepth.get(depths[i]).slice().sort(failedFirst);
-      return h('ul', { class: 'tree' }, h('li', {}, h('span', { class: 'muted' }, depths[i] === 0 ? 'Depth 0: the dispatched event' : `Depth ${depths[i]}: caused by the actions above`),
-        h('ul', { class: 'tree' }, runs.map(node)), level(i + 1)));
+      h('details', {}, h('summary', {}, 'data'), h('pre', {}, 'input ' + JSON.stringify(r.inputData, null, 2)), h('pre', {}, 'result ' + JSON.stringify(r.resultData, null, 2))),
+      level(children.get(r)));
+    function level(runs) {
+      return runs.length ? h('ul', { class: 'tree' }, runs.slice().sort(failedFirst).map(node)) : null;
     }
     const failed = chain.runs.filter((r) => r.outcome === 'Failed').length;
     put(main, 
       h('h2', {}, 'Run chain'),
       h('p', {}, 'Correlation id ', h('code', { id: 'correlation' }, correlationId), ` · ${chain.total} run(s)`, failed ? h('span', { class: 'fail' }, ` · ${failed} failed`) : null,
         ' · ', h('a', { href: '#/runs' }, 'back to runs')),
-      h('div', { id: 'chain-tree' }, chain.runs.length ? level(0) : h('p', { class: 'muted' }, 'No logged runs in this chain.')),
+      h('div', { id: 'chain-tree' }, chain.runs.length ? level(roots) : h('p', { class: 'muted' }, 'No logged runs in this chain.')),
       chain.jobs.length ? [h('h3', {}, 'Jobs of this chain'), jobsTable(chain.jobs, () => chainView(correlationId))] : null);
   }
 

@@ -241,6 +241,13 @@ public sealed record BomTriggerLog
 
     /// <summary>The attempt number (1 for the first) of <see cref="JobId"/>; null for an inline run.</summary>
     public int? Attempt { get; init; }
+
+    /// <summary>
+    /// The trigger whose action raised the event this run was for: the parent of this run in its chain's tree (a run at
+    /// <see cref="Depth"/> − 1 of that trigger with the same <see cref="CorrelationId"/>); null at depth 0, and for rows
+    /// written before the column existed.
+    /// </summary>
+    public int? CausedByTriggerId { get; init; }
 }
 
 /// <summary>One page of a trigger's logs, newest first.</summary>
@@ -328,8 +335,8 @@ public sealed record BomTriggerQuery
 
 /// <summary>
 /// How a trigger ran lately, from its execution logs: its last logged run and the logged outcomes since a point in time
-/// (<see cref="IBomTriggerManager.GetRunSummariesAsync"/>). Only runs are logged, so a condition that was false leaves no
-/// row and is not counted here.
+/// (<see cref="IBomTriggerManager.GetRunSummariesAsync"/>), and how many events it saw and did not run for
+/// (<see cref="ConditionFalse"/>).
 /// </summary>
 /// <param name="TriggerId">The trigger.</param>
 /// <param name="LastRunAt">When it last ran (any time, not only within the window); null when it never ran or its logs were cleaned up.</param>
@@ -337,4 +344,18 @@ public sealed record BomTriggerQuery
 /// <param name="Executed">Runs with outcome <c>Executed</c> since the window start.</param>
 /// <param name="Failed">Runs with outcome <c>Failed</c> since the window start.</param>
 /// <param name="SuppressedLoop">Runs with outcome <c>SuppressedLoop</c> since the window start.</param>
-public sealed record BomTriggerRunSummary(int TriggerId, DateTimeOffset? LastRunAt, string? LastOutcome, long Executed, long Failed, long SuppressedLoop);
+public sealed record BomTriggerRunSummary(int TriggerId, DateTimeOffset? LastRunAt, string? LastOutcome, long Executed, long Failed, long SuppressedLoop)
+{
+    /// <summary>
+    /// The events of the trigger's event type it saw and did not run for: a condition that was false, and also a task type
+    /// it does not apply to (<see cref="BomTrigger.SourceTaskTypeId"/>), or a delayed trigger whose condition no longer
+    /// matched when its job came due. Exactly: the events of the trigger's type dispatched (or raised by actions) in any app
+    /// instance whose engine had an active trigger of that type, counted per UTC minute, from the start of the minute of
+    /// the later of the window start and the trigger's last change (<see cref="BomTrigger.UpdatedAt"/>) until now, minus
+    /// the trigger's logged runs in the same span (a queued job counts once however many attempts it took), and never
+    /// below 0. An inactive trigger saw no events since its last change, so it is 0; so is a scheduled trigger's.
+    /// Events are counted in memory and written every <see cref="BomTriggerOptions.EventCountFlushInterval"/>, so this
+    /// lags by up to that long; counts are deleted with the logs (<see cref="BomTriggerOptions.LogRetention"/>).
+    /// </summary>
+    public long ConditionFalse { get; init; }
+}

@@ -40,6 +40,13 @@ public sealed class BomTriggerOptions
     /// <value>The default is 90 days. Between 1 day and 10 years.</value>
     public TimeSpan LogRetention { get; set; } = TimeSpan.FromDays(90);
 
+    /// <summary>
+    /// How often the counts of dispatched events (behind <see cref="BomTriggerRunSummary.ConditionFalse"/>) are written to the
+    /// store; they are also written when the host stops. <see cref="BomTriggerRunSummary.ConditionFalse"/> lags by this much.
+    /// </summary>
+    /// <value>The default is 5 seconds. Between 100 milliseconds and 5 minutes.</value>
+    public TimeSpan EventCountFlushInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How many rows one cleanup statement deletes; cleanup repeats until less than a batch is left, so locks stay short.</summary>
     /// <value>The default is 1,000. Between 1 and 100,000.</value>
     public int CleanupBatchSize { get; set; } = 1000;

@@ -29,6 +29,11 @@ internal sealed class BomTriggerOptionsValidator : IValidateOptions<BomTriggerOp
             errors.Add($"BomTriggerOptions.CleanupInterval must be positive; got {options.CleanupInterval}.");
         }
 
+        if (options.EventCountFlushInterval < TimeSpan.FromMilliseconds(100) || options.EventCountFlushInterval > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"BomTriggerOptions.EventCountFlushInterval must be between 100 milliseconds and 5 minutes; got {options.EventCountFlushInterval}.");
+        }
+
         if (options.ActionCancellationGrace < TimeSpan.Zero || options.ActionCancellationGrace > TimeSpan.FromMinutes(1))
         {
             errors.Add($"BomTriggerOptions.ActionCancellationGrace must be between 0 and 00:01:00; got {options.ActionCancellationGrace}.");

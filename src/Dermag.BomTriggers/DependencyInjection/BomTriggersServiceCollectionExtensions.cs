@@ -38,6 +38,8 @@ public static class BomTriggersServiceCollectionExtensions
         services.TryAddSingleton<TriggerSnapshotProvider>();
         services.TryAddSingleton<BomTriggerManager>();
         services.TryAddSingleton<IBomTriggerManager>(sp => sp.GetRequiredService<BomTriggerManager>());
+        services.TryAddSingleton<DispatchedEventCounter>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EventCountFlushService>());
         services.TryAddSingleton<BomTriggerEngine>();
         services.TryAddSingleton<IBomTriggerEngine>(sp => sp.GetRequiredService<BomTriggerEngine>());
         services.TryAddSingleton<IBomTriggerJobStore>(_ => throw new BomTriggerException(NoStoreMessage));

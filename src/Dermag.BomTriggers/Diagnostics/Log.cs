@@ -72,4 +72,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4023, Level = LogLevel.Warning, Message = "Trigger {TriggerId} has a schedule this instance cannot read (cron '{Cron}', time zone '{TimeZone}'); it does not tick until it can")]
     public static partial void ScheduleUnreadable(ILogger logger, int triggerId, string cron, string timeZone);
+
+    [LoggerMessage(EventId = 4024, Level = LogLevel.Warning, Message = "{Count} event count(s) could not be written; they are kept for the next flush")]
+    public static partial void EventCountFlushFailed(ILogger logger, Exception exception, int count);
 }

@@ -18,6 +18,7 @@ internal sealed class BomTriggerEngine(
     IOptions<BomTriggerOptions> options,
     TimeProvider timeProvider,
     BomTriggerMetrics metrics,
+    DispatchedEventCounter eventCounts,
     ILogger<BomTriggerEngine>? logger = null) : IBomTriggerEngine
 {
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
@@ -61,7 +62,7 @@ internal sealed class BomTriggerEngine(
 
         var chain = new ChainRun(correlationId, new LoopGuard());
         chain.Pending.Enqueue(new ChainItem(Readable(triggerEvent), 0, triggerEvent.EventId ?? VersionSevenGuid.Create(now)));
-        await RunChainAsync(chain, dispatchOptions.Enlistment, dispatchOptions.Explain, cancellationToken).ConfigureAwait(false);
+        await RunChainAsync(chain, dispatchOptions.Enlistment, dispatchOptions.Explain, now, cancellationToken).ConfigureAwait(false);
         var logWriteError = await PersistAsync(chain, dispatchOptions.Enlistment?.Transaction, dispatchOptions.Strict ?? _options.StrictMode, cancellationToken).ConfigureAwait(false);
         var report = new DispatchReport(correlationId, chain.Outcomes) { NotConsidered = chain.NotConsidered, LogWriteError = logWriteError };
         metrics.Dispatches.Add(1, new KeyValuePair<string, object?>("event", triggerEvent.EventType));
@@ -78,7 +79,7 @@ internal sealed class BomTriggerEngine(
     /// Runs the chain's pending events: evaluates candidates, runs inline actions (queueing the events they cause) and
     /// collects the jobs of queued ones and the log rows; writes nothing (see <see cref="PersistAsync"/>).
     /// </summary>
-    private async Task RunChainAsync(ChainRun chain, IBomTriggerEnlistment? enlistment, bool explain, CancellationToken cancellationToken)
+    private async Task RunChainAsync(ChainRun chain, IBomTriggerEnlistment? enlistment, bool explain, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var snapshot = await snapshots.GetAsync(cancellationToken).ConfigureAwait(false);
 
@@ -95,6 +96,12 @@ internal sealed class BomTriggerEngine(
                 var depth = item.Depth;
                 var input = new EvaluationInput(current.Data, current.PreviousValues, current.TaskId, current.TaskTypeId);
                 var candidates = snapshot.Candidates(current.EventType, input, explain, out var skipped);
+                if (candidates.Length + skipped > 0)
+                {
+                    // Only event types some active trigger listens to are counted (see BomTriggerRunSummary.ConditionFalse).
+                    eventCounts.Add(current.EventType, now);
+                }
+
                 JsonElement? loggedInput = null;
                 var loggedInputReady = false;
                 chain.Outcomes.EnsureCapacity(chain.Outcomes.Count + candidates.Length);
@@ -106,7 +113,7 @@ internal sealed class BomTriggerEngine(
                     if (outcome is null && candidate.Trigger.Execution.IsQueued)
                     {
                         outcome = NewOutcome(candidate.Trigger, current, depth, TriggerOutcomeKind.Queued);
-                        chain.Jobs.Add((chain.Outcomes.Count, NewJobFor(candidate.Trigger, current, item.EventId, depth, chain)));
+                        chain.Jobs.Add((chain.Outcomes.Count, NewJobFor(candidate.Trigger, current, item.EventId, depth, chain, item.CausedBy)));
                     }
                     else if (outcome is null)
                     {
@@ -129,7 +136,7 @@ internal sealed class BomTriggerEngine(
                             loggedInputReady = true;
                         }
 
-                        chain.Logs.Add(NewLog(outcome, current, loggedInput, loggedResult, chain.CorrelationId, depth, jobId: null, attempt: null));
+                        chain.Logs.Add(NewLog(outcome, current, loggedInput, loggedResult, chain.CorrelationId, depth, jobId: null, attempt: null, item.CausedBy));
                     }
                 }
 
@@ -158,14 +165,14 @@ internal sealed class BomTriggerEngine(
     }
 
     /// <summary>A log row; what the stores log is sanitized here, so every store logs the same and none refuses a row.</summary>
-    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt) =>
-        NewLog(outcome, current, LoggedInput(current), loggedResult, correlationId, depth, jobId, attempt);
+    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt, int? causedBy) =>
+        NewLog(outcome, current, LoggedInput(current), loggedResult, correlationId, depth, jobId, attempt, causedBy);
 
     /// <summary>The event's data as every log row of it stores it (see <see cref="JsonSanitizer.ForLog(JsonElement?)"/>).</summary>
     private static JsonElement? LoggedInput(BomTriggerEvent current) => JsonSanitizer.ForLog(current.Data.ValueKind == JsonValueKind.Undefined ? null : current.Data);
 
     /// <summary>As above, with the event's data already sanitized once for all the event's rows.</summary>
-    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedInput, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt) => new(
+    private NewTriggerLog NewLog(TriggerOutcome outcome, BomTriggerEvent current, JsonElement? loggedInput, JsonElement? loggedResult, Guid correlationId, int depth, long? jobId, int? attempt, int? causedBy) => new(
         outcome.TriggerId,
 
         // A schedule tick is about no task (its event carries task id 0, which a tasks foreign key would refuse).
@@ -180,9 +187,10 @@ internal sealed class BomTriggerEngine(
         correlationId,
         depth,
         jobId,
-        attempt);
+        attempt,
+        causedBy);
 
-    private NewJob NewJobFor(BomTrigger trigger, BomTriggerEvent current, Guid eventId, int depth, ChainRun chain)
+    private NewJob NewJobFor(BomTrigger trigger, BomTriggerEvent current, Guid eventId, int depth, ChainRun chain, int? causedBy)
     {
         var execution = trigger.Execution;
         var now = timeProvider.GetUtcNow();
@@ -198,7 +206,8 @@ internal sealed class BomTriggerEngine(
             // Only immediate jobs keep a task's order: a delayed job due in days must not hold the task's other jobs.
             _options.OrderJobsByTask && execution.Delay is null ? current.TaskId : null,
             execution.MaxAttempts ?? _options.MaxAttempts,
-            now + (execution.Delay ?? TimeSpan.Zero));
+            now + (execution.Delay ?? TimeSpan.Zero),
+            causedBy);
     }
 
     /// <summary>
@@ -225,7 +234,7 @@ internal sealed class BomTriggerEngine(
                 {
                     var failed = chain.Outcomes[index] with { Kind = TriggerOutcomeKind.Failed, Error = $"The job could not be queued: {ex.GetType().Name}: {ex.Message}" };
                     chain.Outcomes[index] = failed;
-                    chain.Logs.Add(NewLog(failed, job.Event, null, chain.CorrelationId, job.Depth, jobId: null, attempt: null));
+                    chain.Logs.Add(NewLog(failed, job.Event, null, chain.CorrelationId, job.Depth, jobId: null, attempt: null, job.CausedByTriggerId));
                 }
             }
         }
@@ -266,7 +275,7 @@ internal sealed class BomTriggerEngine(
             // Only a take-over gets here: the worker running the last allowed attempt was lost.
             var error = $"Attempt {job.Attempt - 1} of {job.MaxAttempts} was lost with its worker (the lease expired); the job is dead-lettered.";
             var lost = NewOutcome(trigger, current, job.Depth, TriggerOutcomeKind.Failed, error: error);
-            return await EndAsync(job, worker, claimNext, BomTriggerJobState.Dead, error, null, NewLog(lost, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt - 1), cancellationToken).ConfigureAwait(false);
+            return await EndAsync(job, worker, claimNext, BomTriggerJobState.Dead, error, null, NewLog(lost, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt - 1, job.CausedByTriggerId), cancellationToken).ConfigureAwait(false);
         }
 
         var scope = scopes.CreateAsyncScope();
@@ -367,7 +376,7 @@ internal sealed class BomTriggerEngine(
 
             try
             {
-                await RunChainAsync(chain, null, explain: false, cancellationToken).ConfigureAwait(false);
+                await RunChainAsync(chain, null, explain: false, timeProvider.GetUtcNow(), cancellationToken).ConfigureAwait(false);
 
                 // Strict: caused jobs that could not be written fail this attempt, which is retried (their keys are stable),
                 // instead of the job succeeding with its chain lost.
@@ -380,14 +389,14 @@ internal sealed class BomTriggerEngine(
             }
         }
 
-        var log = NewLog(run.Outcome, current, run.LoggedResult, job.CorrelationId, job.Depth, job.Id, job.Attempt);
+        var log = NewLog(run.Outcome, current, run.LoggedResult, job.CorrelationId, job.Depth, job.Id, job.Attempt, job.CausedByTriggerId);
         return await EndAsync(job, worker, claimNext, BomTriggerJobState.Succeeded, null, null, log, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A failed attempt: retried after a backoff with jitter, or dead-lettered after the last attempt.</summary>
     private Task<JobRunResult> FailAsync(BomTriggerJob job, string worker, JobClaim? claimNext, TriggerOutcome failed, BomTriggerEvent current, CancellationToken cancellationToken)
     {
-        var log = NewLog(failed, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt);
+        var log = NewLog(failed, current, null, job.CorrelationId, job.Depth, job.Id, job.Attempt, job.CausedByTriggerId);
         if (job.Attempt >= job.MaxAttempts)
         {
             Log.JobDeadLettered(Logger, job.Id, job.TriggerId, job.Attempt, failed.Error);
@@ -752,7 +761,7 @@ internal sealed class BomTriggerEngine(
             var caused = result.CausedEvents.Count == 0 ? [] : result.CausedEvents.Select(Readable).ToArray();
             for (var i = 0; i < caused.Length; i++)
             {
-                queue.Enqueue(new ChainItem(caused[i], depth + 1, caused[i].EventId ?? CausedEventId(context.IdempotencyKey, i)));
+                queue.Enqueue(new ChainItem(caused[i], depth + 1, caused[i].EventId ?? CausedEventId(context.IdempotencyKey, i), trigger.Id));
             }
 
             Log.TriggerExecuted(Logger, trigger.Id, trigger.ActionType, current.TaskId, elapsed.TotalMilliseconds);
@@ -884,8 +893,11 @@ internal sealed class BomTriggerEngine(
     }
 }
 
-/// <summary>An event waiting in a chain: its depth and its id (the host's, or derived from the execution that caused it).</summary>
-internal readonly record struct ChainItem(BomTriggerEvent Event, int Depth, Guid EventId);
+/// <summary>
+/// An event waiting in a chain: its depth, its id (the host's, or derived from the execution that caused it) and the
+/// trigger whose action caused it (null for the host's event).
+/// </summary>
+internal readonly record struct ChainItem(BomTriggerEvent Event, int Depth, Guid EventId, int? CausedBy = null);
 
 /// <summary>What one run of a chain collects: outcomes, log rows and jobs, written together at the end.</summary>
 internal sealed class ChainRun(Guid correlationId, LoopGuard ran)

@@ -56,6 +56,7 @@ internal sealed partial class InMemoryTriggerStore
                 },
                 CorrelationId = job.CorrelationId,
                 Depth = job.Depth,
+                CausedByTriggerId = job.CausedByTriggerId,
                 Chain = job.Chain,
                 MaxAttempts = job.MaxAttempts,
                 DueAt = Truncate(job.DueAt),

@@ -14,6 +14,7 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
     private readonly Dictionary<int, BomTrigger> _triggers = [];
     private readonly Dictionary<int, List<BomTriggerVersion>> _history = [];
     private readonly List<BomTriggerLog> _logs = [];
+    private readonly Dictionary<(string EventType, DateTimeOffset Bucket), long> _eventCounts = [];
     private int _nextTriggerId;
     private long _nextLogId;
     private long _revision;
@@ -166,6 +167,7 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
                     Depth = log.Depth,
                     JobId = log.JobId,
                     Attempt = log.Attempt,
+                    CausedByTriggerId = log.CausedByTriggerId,
                 });
             }
 
@@ -209,9 +211,54 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
                 var last = logs.OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).FirstOrDefault();
                 var recent = logs.Where(l => l.ExecutedAt >= since).ToList();
                 long Count(string outcome) => recent.Count(l => string.Equals(l.Outcome, outcome, StringComparison.Ordinal));
-                return new BomTriggerRunSummary(id, last?.ExecutedAt, last?.Outcome, Count("Executed"), Count("Failed"), Count("SuppressedLoop"));
+                return new BomTriggerRunSummary(id, last?.ExecutedAt, last?.Outcome, Count("Executed"), Count("Failed"), Count("SuppressedLoop"))
+                {
+                    ConditionFalse = ConditionFalse(id, logs, since),
+                };
             })];
             return Task.FromResult(list);
+        }
+    }
+
+    /// <summary>See <see cref="BomTriggerRunSummary.ConditionFalse"/>; the PostgreSQL store computes the same in SQL.</summary>
+    private long ConditionFalse(int triggerId, IEnumerable<BomTriggerLog> logs, DateTimeOffset since)
+    {
+        if (!_triggers.TryGetValue(triggerId, out var trigger) || !trigger.IsActive || trigger.DeletedAt is not null)
+        {
+            return 0;
+        }
+
+        var from = Max(since, trigger.UpdatedAt);
+        var start = new DateTimeOffset(from.UtcTicks - (from.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
+        var events = _eventCounts.Where(e => string.Equals(e.Key.EventType, trigger.TriggerEvent, StringComparison.Ordinal) && e.Key.Bucket >= start).Sum(e => e.Value);
+        var window = logs.Where(l => l.ExecutedAt >= start).ToList();
+        var runs = window.Count(l => l.JobId is null) + window.Where(l => l.JobId is not null).Select(l => l.JobId).Distinct().Count();
+        return Math.Max(0, events - runs);
+
+        static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+    }
+
+    public Task AddEventCountsAsync(IReadOnlyList<EventCount> counts, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            foreach (var count in counts)
+            {
+                var key = (count.EventType, count.Bucket);
+                _eventCounts[key] = _eventCounts.GetValueOrDefault(key) + count.Count;
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    public Task<int> DeleteEventCountsAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var doomed = _eventCounts.Keys.Where(k => k.Bucket < before).ToList();
+            doomed.ForEach(k => _eventCounts.Remove(k));
+            return Task.FromResult(doomed.Count);
         }
     }
 

@@ -155,6 +155,9 @@ internal sealed class BomTriggerManager(
 
         Log.LogsCleanedUp(Logger, total, before);
 
+        // The event counts behind BomTriggerRunSummary.ConditionFalse are kept as long as the logs they are compared with.
+        await repository.DeleteEventCountsAsync(before, cancellationToken).ConfigureAwait(false);
+
         // Finished jobs (succeeded, skipped, discarded) go after FinishedJobRetention; dead ones wait for an operator.
         var jobsBefore = timeProvider.GetUtcNow() - engineOptions.FinishedJobRetention;
         var jobs = 0;

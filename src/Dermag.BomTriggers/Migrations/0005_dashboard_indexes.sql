@@ -9,3 +9,19 @@ CREATE INDEX IF NOT EXISTS idx_bom_trigger_logs_trigger_time
 
 -- The queue page lists jobs of every state, most recently changed first (QueryAsync without a state).
 CREATE INDEX IF NOT EXISTS idx_bom_trigger_jobs_updated ON {{schema}}.bom_trigger_jobs (updated_at DESC, id DESC);
+
+-- Events the engines processed, per event type and UTC minute (bucket), for the "condition false" count of the trigger
+-- list (BomTriggerRunSummary.ConditionFalse). Every instance adds its in-memory counts every few seconds with
+-- INSERT ... ON CONFLICT DO UPDATE SET count = count + excluded.count, so instances add up. Cleanup deletes old buckets.
+CREATE TABLE IF NOT EXISTS {{schema}}.bom_trigger_event_counts (
+    event_type VARCHAR(50) NOT NULL,
+    bucket     TIMESTAMPTZ NOT NULL,
+    count      BIGINT      NOT NULL,
+    CONSTRAINT bom_trigger_event_counts_pkey PRIMARY KEY (event_type, bucket)
+);
+CREATE INDEX IF NOT EXISTS idx_bom_trigger_event_counts_bucket ON {{schema}}.bom_trigger_event_counts (bucket);
+
+-- The run tree: the trigger whose action raised the event a run was for (null at depth 0). A queued job carries it to
+-- the rows its attempts write. No foreign key: log rows outlive nothing (triggers are soft-deleted) and stay cheap to write.
+ALTER TABLE {{schema}}.bom_trigger_logs ADD COLUMN IF NOT EXISTS caused_by_trigger_id INTEGER;
+ALTER TABLE {{schema}}.bom_trigger_jobs ADD COLUMN IF NOT EXISTS caused_by_trigger_id INTEGER;

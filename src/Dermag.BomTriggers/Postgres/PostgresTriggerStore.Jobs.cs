@@ -14,7 +14,7 @@ internal sealed partial class PostgresTriggerStore
 {
     private const string JobColumns =
         "j.id, j.idempotency_key, j.trigger_id, j.kind, j.state, j.event_type, j.event_id, j.task_id, j.task_type_id, j.event_data::text, j.previous_values::text, "
-        + "j.correlation_id, j.depth, j.chain, j.attempt, j.max_attempts, j.due_at, j.created_at, j.updated_at, j.lease_until, j.locked_by, j.last_error, j.finished_at";
+        + "j.correlation_id, j.depth, j.chain, j.attempt, j.max_attempts, j.due_at, j.created_at, j.updated_at, j.lease_until, j.locked_by, j.last_error, j.finished_at, j.caused_by_trigger_id";
 
     private readonly string _jobs;
     private readonly string _schedules;
@@ -79,14 +79,14 @@ internal sealed partial class PostgresTriggerStore
     private string EnqueueSql(bool notify) => $"""
         WITH input AS (
             SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::uuid[], $6::integer[], $7::integer[], $8::jsonb[], $9::jsonb[],
-                                 $10::uuid[], $11::integer[], $12::text[], $13::integer[], $14::integer[], $15::timestamptz[])
+                                 $10::uuid[], $11::integer[], $12::text[], $13::integer[], $14::integer[], $15::timestamptz[], $17::integer[])
                 WITH ORDINALITY AS i(idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
-                                     correlation_id, depth, chain, ordering_key, max_attempts, due_at, ord)
+                                     correlation_id, depth, chain, ordering_key, max_attempts, due_at, caused_by_trigger_id, ord)
         ), inserted AS (
             INSERT INTO {_jobs} (idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
-                                 correlation_id, depth, chain, ordering_key, max_attempts, due_at, created_at, updated_at)
+                                 correlation_id, depth, chain, ordering_key, max_attempts, due_at, created_at, updated_at, caused_by_trigger_id)
             SELECT idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
-                   correlation_id, depth, chain, ordering_key, max_attempts, due_at, $16, $16
+                   correlation_id, depth, chain, ordering_key, max_attempts, due_at, $16, $16, caused_by_trigger_id
             FROM input ORDER BY ord
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING due_at
@@ -101,8 +101,8 @@ internal sealed partial class PostgresTriggerStore
     private string EnqueueOneSql(bool notify) => $"""
         WITH inserted AS (
             INSERT INTO {_jobs} (idempotency_key, trigger_id, kind, event_type, event_id, task_id, task_type_id, event_data, previous_values,
-                                 correlation_id, depth, chain, ordering_key, max_attempts, due_at, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $16)
+                                 correlation_id, depth, chain, ordering_key, max_attempts, due_at, created_at, updated_at, caused_by_trigger_id)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12, $13, $14, $15, $16, $16, $17)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING due_at
         ), woken AS (
@@ -129,6 +129,7 @@ internal sealed partial class PostgresTriggerStore
         p.Add(new NpgsqlParameter<int> { TypedValue = job.MaxAttempts });
         p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = job.DueAt });
         p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        p.Add(new NpgsqlParameter { Value = (object?)job.CausedByTriggerId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
     }
 
     private static void AddJobParameters(NpgsqlParameterCollection p, IReadOnlyList<NewJob> jobs, DateTimeOffset now)
@@ -149,6 +150,7 @@ internal sealed partial class PostgresTriggerStore
         p.Add(new NpgsqlParameter<int[]> { TypedValue = [.. jobs.Select(j => j.MaxAttempts)] });
         p.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. jobs.Select(j => j.DueAt)] });
         p.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        p.Add(new NpgsqlParameter { Value = jobs.Select(j => j.CausedByTriggerId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
     }
 
     public async Task<IReadOnlyList<BomTriggerJob>> ClaimAsync(string worker, int max, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
@@ -249,7 +251,7 @@ internal sealed partial class PostgresTriggerStore
             {
                 if (reader.FieldCount > 0 && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    next = ReadJob(reader, reader.GetBoolean(23));
+                    next = ReadJob(reader, reader.GetBoolean(24));
                 }
             }
             while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
@@ -315,7 +317,7 @@ internal sealed partial class PostgresTriggerStore
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 items.Add(ReadJob(reader, takenOver: false));
-                total = reader.GetInt64(23);
+                total = reader.GetInt64(24);
             }
         }
 
@@ -533,7 +535,7 @@ internal sealed partial class PostgresTriggerStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            jobs.Add(ReadJob(reader, takenOverColumn && reader.GetBoolean(23)));
+            jobs.Add(ReadJob(reader, takenOverColumn && reader.GetBoolean(24)));
         }
 
         return jobs;
@@ -563,6 +565,7 @@ internal sealed partial class PostgresTriggerStore
         LockedBy = reader.IsDBNull(20) ? null : reader.GetString(20),
         LastError = reader.IsDBNull(21) ? null : reader.GetString(21),
         FinishedAt = reader.IsDBNull(22) ? null : reader.GetFieldValue<DateTimeOffset>(22),
+        CausedByTriggerId = reader.IsDBNull(23) ? null : reader.GetInt32(23),
         TakenOver = takenOver,
     };
 

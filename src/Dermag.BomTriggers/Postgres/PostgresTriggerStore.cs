@@ -21,7 +21,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         "trigger_id, version, change, changed_by, changed_at, definition::text, previous::text, restored_from_version";
 
     private const string LogColumns =
-        "id, trigger_id, task_id, executed_at, success, input_data::text, result_data::text, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt";
+        "id, trigger_id, task_id, executed_at, success, input_data::text, result_data::text, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt, caused_by_trigger_id";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _triggers;
@@ -29,6 +29,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
     private readonly string _history;
     private readonly string _definition;
     private readonly string _revision;
+    private readonly string _eventCounts;
     private readonly string _update;
     private readonly string _delete;
     private readonly string _toggle;
@@ -43,6 +44,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         _history = quoted + ".bom_trigger_history";
         _definition = quoted + ".bom_trigger_definition";
         _revision = quoted + ".bom_trigger_revision";
+        _eventCounts = quoted + ".bom_trigger_event_counts";
         _jobs = quoted + ".bom_trigger_jobs";
         _schedules = quoted + ".bom_trigger_schedules";
         _channel = quoted + ".bom_trigger_channel";
@@ -238,14 +240,14 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
     /// parameters for a single row); the job store writes an attempt's row with them.
     /// </summary>
     internal string LogInsertSql => $"""
-        INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt)
-        SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::boolean[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::double precision[], $10::uuid[], $11::integer[], $12::bigint[], $13::integer[])
+        INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt, caused_by_trigger_id)
+        SELECT * FROM unnest($1::integer[], $2::integer[], $3::timestamptz[], $4::boolean[], $5::jsonb[], $6::jsonb[], $7::text[], $8::text[], $9::double precision[], $10::uuid[], $11::integer[], $12::bigint[], $13::integer[], $14::integer[])
         """;
 
     /// <summary>The statement for one row (the common case): plain values, no arrays to build and unnest.</summary>
     internal string LogInsertOneSql => $"""
-        INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt)
-        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12, $13)
+        INSERT INTO {_logs} (trigger_id, task_id, executed_at, success, input_data, result_data, error_message, outcome, duration_ms, correlation_id, depth, job_id, attempt, caused_by_trigger_id)
+        VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)
         """;
 
     internal static void AddLogParameters(NpgsqlParameterCollection parameters, IReadOnlyList<NewTriggerLog> logs)
@@ -266,6 +268,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
             parameters.Add(new NpgsqlParameter<int> { TypedValue = log.Depth });
             parameters.Add(new NpgsqlParameter { Value = (object?)log.JobId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
             parameters.Add(new NpgsqlParameter { Value = (object?)log.Attempt ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
+            parameters.Add(new NpgsqlParameter { Value = (object?)log.CausedByTriggerId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Integer });
             return;
         }
 
@@ -282,6 +285,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. logs.Select(l => l.Depth)] });
         parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.JobId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.Attempt).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        parameters.Add(new NpgsqlParameter { Value = logs.Select(l => l.CausedByTriggerId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
     }
 
     public async Task<BomTriggerLogPage> QueryLogsAsync(BomTriggerLogQuery query, CancellationToken cancellationToken)
@@ -307,7 +311,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 items.Add(ReadLog(reader));
-                total = reader.GetInt64(14);
+                total = reader.GetInt64(15);
             }
         }
 
@@ -355,11 +359,25 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
 
     public async Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken)
     {
-        // $1 trigger ids (in order), $2 window start. Both laterals read idx_bom_trigger_logs_trigger_time only: the newest
-        // row per trigger is its first index entry, and the window is one index range carrying the outcome.
+        // $1 trigger ids (in order), $2 window start. The first two laterals read idx_bom_trigger_logs_trigger_time only: the
+        // newest row per trigger is its first index entry, and the window is one index range carrying the outcome. The
+        // "seen" window starts at the minute of the later of $2 and the trigger's last change (live, active triggers only):
+        // events counted from there, minus runs from there (a job's attempts count once), floored at 0.
         await using var command = _dataSource.CreateCommand($"""
-            SELECT t.id, last.executed_at, last.outcome, c.executed, c.failed, c.suppressed
+            SELECT t.id, last.executed_at, last.outcome, c.executed, c.failed, c.suppressed,
+                   CASE WHEN seen.start IS NULL THEN 0 ELSE greatest(0, ev.count - ran.count) END
             FROM unnest($1::integer[]) WITH ORDINALITY AS t(id, ord)
+            LEFT JOIN LATERAL (
+                SELECT tr.trigger_event, date_trunc('minute', greatest($2, tr.updated_at), 'UTC') AS start FROM {_triggers} tr
+                WHERE tr.id = t.id AND tr.is_active AND tr.deleted_at IS NULL
+            ) seen ON true
+            LEFT JOIN LATERAL (
+                SELECT coalesce(sum(e.count), 0)::bigint AS count FROM {_eventCounts} e WHERE e.event_type = seen.trigger_event AND e.bucket >= seen.start
+            ) ev ON true
+            LEFT JOIN LATERAL (
+                SELECT (count(*) FILTER (WHERE l.job_id IS NULL) + count(DISTINCT l.job_id))::bigint AS count
+                FROM {_logs} l WHERE l.trigger_id = t.id AND l.executed_at >= seen.start
+            ) ran ON true
             LEFT JOIN LATERAL (
                 SELECT l.executed_at, l.outcome FROM {_logs} l WHERE l.trigger_id = t.id ORDER BY l.executed_at DESC, l.id DESC LIMIT 1
             ) last ON true
@@ -383,10 +401,36 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
                 reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.GetInt64(3),
                 reader.GetInt64(4),
-                reader.GetInt64(5)));
+                reader.GetInt64(5))
+            {
+                ConditionFalse = reader.GetInt64(6),
+            });
         }
 
         return items;
+    }
+
+    public async Task AddEventCountsAsync(IReadOnlyList<EventCount> counts, CancellationToken cancellationToken)
+    {
+        // $1 event types, $2 buckets, $3 counts. Additive, so instances flushing into the same minute add up; sorted by key so
+        // two instances' upserts lock rows in the same order and cannot deadlock.
+        var sorted = counts.OrderBy(c => c.EventType, StringComparer.Ordinal).ThenBy(c => c.Bucket).ToArray();
+        await using var command = _dataSource.CreateCommand($"""
+            INSERT INTO {_eventCounts} AS t (event_type, bucket, count)
+            SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
+            ON CONFLICT (event_type, bucket) DO UPDATE SET count = t.count + excluded.count
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. sorted.Select(c => c.EventType)] });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset[]> { TypedValue = [.. sorted.Select(c => c.Bucket)] });
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. sorted.Select(c => c.Count)] });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> DeleteEventCountsAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand($"DELETE FROM {_eventCounts} WHERE bucket < $1");
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = before });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken)
@@ -508,6 +552,7 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         Depth = reader.GetInt32(11),
         JobId = reader.IsDBNull(12) ? null : reader.GetInt64(12),
         Attempt = reader.IsDBNull(13) ? null : reader.GetInt32(13),
+        CausedByTriggerId = reader.IsDBNull(14) ? null : reader.GetInt32(14),
     };
 
     private static BomTriggerVersion ReadVersion(DbDataReader reader) => new()

@@ -64,6 +64,9 @@ public sealed record BomTriggerJob
     /// <summary>The depth of the event in its chain.</summary>
     public int Depth { get; init; }
 
+    /// <summary>The trigger whose action caused the event (its log rows carry it); null for an event the host dispatched or a schedule tick.</summary>
+    public int? CausedByTriggerId { get; init; }
+
     /// <summary>How many attempts started (the running one included).</summary>
     public int Attempt { get; init; }
 
@@ -187,7 +190,8 @@ internal sealed record NewJob(
     string Chain,
     int? OrderingKey,
     int MaxAttempts,
-    DateTimeOffset DueAt);
+    DateTimeOffset DueAt,
+    int? CausedByTriggerId = null);
 
 /// <summary>How an attempt ended, written with its log row under the worker's fence (id, attempt, worker).</summary>
 internal sealed record JobCompletion(long JobId, int Attempt, string Worker, BomTriggerJobState State, DateTimeOffset Now, DateTimeOffset? RetryAt, string? Error);

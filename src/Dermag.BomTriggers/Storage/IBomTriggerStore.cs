@@ -17,7 +17,8 @@ internal sealed record NewTriggerLog(
     Guid CorrelationId,
     int Depth,
     long? JobId = null,
-    int? Attempt = null);
+    int? Attempt = null,
+    int? CausedByTriggerId = null);
 
 /// <summary>
 /// Raw persistence behind <see cref="IBomTriggerManager"/>; definitions arrive already validated. Every change writes the
@@ -72,6 +73,12 @@ internal interface IBomTriggerStore
 
     /// <summary>One summary per id (distinct, at most 1000), in the given order.</summary>
     Task<IReadOnlyList<BomTriggerRunSummary>> GetRunSummariesAsync(int[] triggerIds, DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>Adds each count to its (event type, minute) row, creating the row when missing; several instances add up.</summary>
+    Task AddEventCountsAsync(IReadOnlyList<EventCount> counts, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the event counts of minutes that started before <paramref name="before"/>; returns how many.</summary>
+    Task<int> DeleteEventCountsAsync(DateTimeOffset before, CancellationToken cancellationToken);
 
     /// <summary>Deletes at most <paramref name="batchSize"/> logs executed before <paramref name="before"/>; returns how many.</summary>
     Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken);

@@ -221,7 +221,7 @@ public sealed class AddBomTriggersTests(PostgresDatabase database) : IClassFixtu
         await using var provider = services.BuildServiceProvider();
 
         provider.GetServices<IBomTriggerEngine>().Should().ContainSingle();
-        provider.GetServices<IHostedService>().Select(s => s.GetType().Name).Should().BeEquivalentTo("BomTriggerStartupService", "BomTriggerScheduler", "BomTriggerWorkerHost");
+        provider.GetServices<IHostedService>().Select(s => s.GetType().Name).Should().BeEquivalentTo("EventCountFlushService", "BomTriggerStartupService", "BomTriggerScheduler", "BomTriggerWorkerHost");
         provider.GetRequiredService<IBomTriggerManager>().ListActions().Should().HaveCount(5);
     }
 

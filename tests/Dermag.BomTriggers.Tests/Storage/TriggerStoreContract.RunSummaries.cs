@@ -1,4 +1,5 @@
 using Dermag.BomTriggers.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Dermag.BomTriggers.Tests.Storage;
 
@@ -105,5 +106,183 @@ public abstract partial class TriggerStoreContract
         first.Items.Select(l => l.Id).Should().Equal(counted.Items.Select(l => l.Id));
         (last.Total, last.Items.Count).Should().Be((7L, 1), "the last page: nothing follows");
         (counted.Total, counted.IsTotalExact).Should().Be((7L, true));
+    }
+
+    /// <summary>A second app instance on the same store (the same database schema, or the same in-memory store).</summary>
+    protected abstract Task<TriggerTestContext> CreateSecondInstanceAsync();
+
+    private static Task FlushEventCountsAsync(TriggerTestContext context) =>
+        context.Services.GetRequiredService<DispatchedEventCounter>().FlushAsync(CancellationToken.None);
+
+    private async Task<int> CreateLanCostAsync(string name, TriggerExecutionMode mode = TriggerExecutionMode.Inline)
+    {
+        var result = await Store.CreateAsync(new BomTriggerDefinition
+        {
+            Name = name,
+            TriggerEvent = BomTriggerEvents.TaskCreate,
+            ActionType = BomTriggerActions.CalculateCost,
+            Execution = new BomTriggerExecution { Mode = mode },
+        }.WithCondition("""{"taskTypeCode":"LAN"}"""));
+        result.Errors.Should().BeEmpty();
+        return result.Trigger!.Id;
+    }
+
+    private static Task DispatchAsync(TriggerTestContext context, string code, int taskId = 1) =>
+        context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, taskId, 1, $$"""{"taskTypeCode":"{{code}}"}"""));
+
+    [Fact]
+    public async Task GetRunSummariesAsync_ConditionFalse_IsEventsOfItsTypeMinusItsRuns_IndexSkippedOnesIncluded()
+    {
+        var lan = await CreateLanCostAsync("cost for LAN");
+        var other = await CreateSimpleAsync("cost on material", BomTriggerEvents.MaterialAdd);
+        var inactive = await CreateLanCostAsync("inactive");
+        await Store.ToggleAsync(inactive);
+        await Context.RefreshSnapshotAsync();
+        Context.Time.Advance(TimeSpan.FromMinutes(1));
+
+        // 7 events, 2 match; the WAN ones never reach the condition (the rule index leaves the trigger out), still counted.
+        foreach (var code in new[] { "LAN", "WAN", "WAN", "DSL", "LAN", "WAN", "FIBRE" })
+        {
+            await DispatchAsync(Context, code);
+        }
+
+        (await Store.GetRunSummariesAsync([lan], Context.Time.GetUtcNow().AddHours(-24))).Single().ConditionFalse.Should().Be(0, "nothing is flushed yet");
+        await FlushEventCountsAsync(Context);
+        var summaries = await Store.GetRunSummariesAsync([lan, other, inactive], Context.Time.GetUtcNow().AddHours(-24));
+
+        (summaries[0].Executed, summaries[0].ConditionFalse).Should().Be((2L, 5L));
+        summaries[1].ConditionFalse.Should().Be(0, "no event of its type was dispatched");
+        summaries[2].ConditionFalse.Should().Be(0, "an inactive trigger sees no events");
+    }
+
+    [Fact]
+    public async Task GetRunSummariesAsync_ConditionFalse_CountsAQueuedJobOnce_HoweverManyAttempts()
+    {
+        var queued = await CreateLanCostAsync("queued cost", TriggerExecutionMode.Queued);
+        await Context.RefreshSnapshotAsync();
+        await DispatchAsync(Context, "LAN");
+        await DispatchAsync(Context, "WAN");
+        await FlushEventCountsAsync(Context);
+        var job = (await Context.Services.GetRequiredService<IBomTriggerJobManager>().QueryAsync(new BomTriggerJobQuery { TriggerId = queued })).Items.Single();
+        var now = Context.Time.GetUtcNow();
+        await Context.Repository.WriteLogsAsync(
+            [
+                new NewTriggerLog(queued, 1, now, false, null, null, "boom", "Failed", 1, job.CorrelationId, 0, job.Id, 1),
+                new NewTriggerLog(queued, 1, now, true, null, null, null, "Executed", 1, job.CorrelationId, 0, job.Id, 2),
+            ],
+            null,
+            CancellationToken.None);
+
+        var summary = (await Store.GetRunSummariesAsync([queued], now.AddHours(-24))).Single();
+
+        (summary.Executed, summary.Failed, summary.ConditionFalse).Should().Be((1L, 1L, 1L), "two events, one job (two attempts)");
+    }
+
+    [Fact]
+    public async Task GetRunSummariesAsync_ConditionFalse_StartsAtTheTriggersLastChange()
+    {
+        var lan = await CreateLanCostAsync("edited");
+        await Context.RefreshSnapshotAsync();
+        await DispatchAsync(Context, "WAN");
+        await DispatchAsync(Context, "WAN");
+        await DispatchAsync(Context, "LAN");
+        await FlushEventCountsAsync(Context);
+        Context.Time.Advance(TimeSpan.FromMinutes(2));
+
+        var definition = new BomTriggerDefinition { Name = "edited", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.CalculateCost, Priority = 3 }
+            .WithCondition("""{"taskTypeCode":"LAN"}""");
+        (await Store.UpdateAsync(lan, definition)).Errors.Should().BeEmpty();
+        await Context.RefreshSnapshotAsync();
+        await DispatchAsync(Context, "DSL");
+        await DispatchAsync(Context, "LAN");
+        await FlushEventCountsAsync(Context);
+
+        var summary = (await Store.GetRunSummariesAsync([lan], Context.Time.GetUtcNow().AddHours(-24))).Single();
+
+        (summary.Executed, summary.ConditionFalse).Should().Be((2L, 1L), "only the DSL event after the edit counts; both runs are in the 24 h counts");
+    }
+
+    [Fact]
+    public async Task GetRunSummariesAsync_ConditionFalse_TwoInstancesAddUp_AndDisposingAnInstanceFlushesIt()
+    {
+        var lan = await CreateLanCostAsync("shared");
+        Context.Time.Advance(TimeSpan.FromMinutes(1));
+        await using (var second = await CreateSecondInstanceAsync())
+        {
+            second.Time.SetUtcNow(Context.Time.GetUtcNow());
+            await Context.RefreshSnapshotAsync();
+            await second.RefreshSnapshotAsync();
+
+            // Both instances count into the same minute, and each flushes its own counts.
+            await DispatchAsync(Context, "WAN");
+            await DispatchAsync(second, "WAN", taskId: 2);
+            await DispatchAsync(second, "LAN", taskId: 2);
+            await FlushEventCountsAsync(Context);
+            await FlushEventCountsAsync(second);
+            (await Store.GetRunSummariesAsync([lan], Context.Time.GetUtcNow().AddHours(-24))).Single().ConditionFalse.Should().Be(2);
+
+            // Counted but not flushed when the instance stops: its container's disposal writes them.
+            await DispatchAsync(second, "DSL", taskId: 3);
+            await DispatchAsync(second, "DSL", taskId: 4);
+        }
+
+        var summary = (await Store.GetRunSummariesAsync([lan], Context.Time.GetUtcNow().AddHours(-24))).Single();
+        (summary.Executed, summary.ConditionFalse).Should().Be((1L, 4L));
+    }
+
+    [Fact]
+    public async Task CleanupAsync_DeletesEventCountsWithTheLogs()
+    {
+        var lan = await CreateLanCostAsync("old counts");
+        await Context.RefreshSnapshotAsync();
+        await DispatchAsync(Context, "WAN");
+        await FlushEventCountsAsync(Context);
+        (await Context.Repository.DeleteEventCountsAsync(Context.Time.GetUtcNow().AddMinutes(-1), CancellationToken.None)).Should().Be(0);
+
+        (await Context.Repository.DeleteEventCountsAsync(Context.Time.GetUtcNow().AddMinutes(1), CancellationToken.None)).Should().Be(1);
+        (await Store.GetRunSummariesAsync([lan], Context.Time.GetUtcNow().AddHours(-24))).Single().ConditionFalse.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task DispatchAsync_ChainedRuns_RecordTheTriggerThatCausedTheirEvent()
+    {
+        // A adds a material (MATERIAL_ADD) -> B copies a BOM (BOM_UPDATE) and C recalculates; B's BOM_UPDATE -> D.
+        var a = await CreateSimpleAsync("A", BomTriggerEvents.TaskCreate, BomTriggerActions.AddMaterial, """{"materialName":"Kabel","defaultQuantity":1,"unit":"m"}""");
+        var b = await CreateSimpleAsync("B", BomTriggerEvents.MaterialAdd, BomTriggerActions.CopyBom, """{"fromTaskTypeId":3}""");
+        var c = await CreateSimpleAsync("C", BomTriggerEvents.MaterialAdd);
+        var d = await CreateSimpleAsync("D", BomTriggerEvents.BomUpdate);
+        await Context.RefreshSnapshotAsync();
+
+        var report = await Context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 5, 1, "{}"));
+
+        var logs = (await Store.QueryLogsAsync(new BomTriggerLogQuery { CorrelationId = report.CorrelationId })).Items;
+        logs.Select(l => (l.TriggerId, l.Depth, l.CausedByTriggerId)).Should().BeEquivalentTo(
+            [(a, 0, (int?)null), (b, 1, (int?)a), (c, 1, (int?)a), (d, 2, (int?)b)]);
+    }
+
+    [Fact]
+    public async Task RunJobAsync_QueuedLinkOfAChain_CarriesTheCausingTrigger_ToItsRowsAndTheRowsItCauses()
+    {
+        var a = await CreateSimpleAsync("A", BomTriggerEvents.TaskCreate, BomTriggerActions.AddMaterial, """{"materialName":"Kabel","defaultQuantity":1,"unit":"m"}""");
+        var b = (await Store.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "B queued",
+            TriggerEvent = BomTriggerEvents.MaterialAdd,
+            ActionType = BomTriggerActions.CopyBom,
+            ActionConfig = Json.Parse("""{"fromTaskTypeId":3}"""),
+            Execution = new BomTriggerExecution { Mode = TriggerExecutionMode.Queued },
+        })).Trigger!.Id;
+        var d = await CreateSimpleAsync("D", BomTriggerEvents.BomUpdate);
+        await Context.RefreshSnapshotAsync();
+
+        var report = await Context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 5, 1, "{}"));
+        var jobs = Context.Services.GetRequiredService<IBomTriggerJobStore>();
+        var claimed = await jobs.ClaimAsync("worker", 10, Context.Time.GetUtcNow(), TimeSpan.FromMinutes(1), CancellationToken.None);
+        claimed.Should().ContainSingle().Which.CausedByTriggerId.Should().Be(a);
+        await Context.Services.GetRequiredService<BomTriggerEngine>().RunJobAsync(claimed[0], "worker", CancellationToken.None);
+
+        var logs = (await Store.QueryLogsAsync(new BomTriggerLogQuery { CorrelationId = report.CorrelationId })).Items;
+        logs.Select(l => (l.TriggerId, l.Depth, l.CausedByTriggerId)).Should().BeEquivalentTo(
+            [(a, 0, (int?)null), (b, 1, (int?)a), (d, 2, (int?)b)]);
     }
 }

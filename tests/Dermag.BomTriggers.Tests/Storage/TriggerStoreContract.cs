@@ -386,10 +386,25 @@ public abstract partial class TriggerStoreContract : IAsyncLifetime
 public sealed class InMemoryTriggerStoreTests : TriggerStoreContract
 {
     protected override void UseStore(BomTriggersBuilder builder) => builder.UseInMemoryStore();
+
+    protected override Task<TriggerTestContext> CreateSecondInstanceAsync()
+    {
+        var shared = Context.Services.GetRequiredService<InMemoryTriggerStore>();
+        return TriggerTestContext.CreateAsync(b =>
+        {
+            b.Services.AddSingleton(shared);
+            b.UseInMemoryStore();
+        });
+    }
 }
 
 public sealed class PostgresTriggerStoreTests(PostgresDatabase database) : TriggerStoreContract, IClassFixture<PostgresDatabase>
 {
+    // One schema per test (xUnit creates the class per test), shared by a second instance.
+    private readonly string _schema = TriggerTestContext.NewSchema();
+
     protected override void UseStore(BomTriggersBuilder builder) =>
-        builder.UsePostgres(database.ConnectionString, o => o.Schema = TriggerTestContext.NewSchema());
+        builder.UsePostgres(database.ConnectionString, o => o.Schema = _schema);
+
+    protected override Task<TriggerTestContext> CreateSecondInstanceAsync() => TriggerTestContext.CreateAsync(UseStore);
 }

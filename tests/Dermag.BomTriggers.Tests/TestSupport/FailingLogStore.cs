@@ -63,6 +63,10 @@ internal sealed class FailingLogStore(IBomTriggerStore inner) : IBomTriggerStore
     public Task<IReadOnlyList<BomTriggerLog>> GetRecentFailuresAsync(int limit, CancellationToken cancellationToken) =>
         inner.GetRecentFailuresAsync(limit, cancellationToken);
 
+    public Task AddEventCountsAsync(IReadOnlyList<EventCount> counts, CancellationToken cancellationToken) => inner.AddEventCountsAsync(counts, cancellationToken);
+
+    public Task<int> DeleteEventCountsAsync(DateTimeOffset before, CancellationToken cancellationToken) => inner.DeleteEventCountsAsync(before, cancellationToken);
+
     public Task<int> DeleteLogsAsync(DateTimeOffset before, int batchSize, CancellationToken cancellationToken) => inner.DeleteLogsAsync(before, batchSize, cancellationToken);
 
     public Task<long> GetRevisionAsync(CancellationToken cancellationToken) => inner.GetRevisionAsync(cancellationToken);
