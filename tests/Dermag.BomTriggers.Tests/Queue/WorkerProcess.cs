@@ -27,7 +27,10 @@ internal static class WorkerProcess
         builder.Services.AddBomTriggers(o =>
         {
             o.WorkerCount = 4;
-            o.JobLeaseDuration = TimeSpan.FromSeconds(2);
+            // Long enough that a live process keeps its leases when the whole suite loads the machine (a 2 s lease was
+            // taken over from a live, starved process a few times in full runs on 2 cores: at-least-once allows that, the
+            // test's "duplicates only from the killed process" does not); the killed process's jobs come back after it.
+            o.JobLeaseDuration = TimeSpan.FromSeconds(5);
             o.JobPollInterval = TimeSpan.FromMilliseconds(500);
             o.SnapshotRefreshInterval = TimeSpan.FromMinutes(10);
         }).UsePostgres(connectionString, o => o.Schema = schema).AddAction<RecordingAction>("RECORD");
