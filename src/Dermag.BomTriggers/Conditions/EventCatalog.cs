@@ -33,11 +33,20 @@ public sealed record BomEventField(string Path, BomFieldType Type, string Descri
 public sealed record BomEventDescriptor(string Name, string Description, IReadOnlyList<BomEventField> Fields, bool SupportsPreviousValues);
 
 /// <summary>A field operator of the condition language, for editors: which field types it applies to (the same table the parser checks).</summary>
-/// <param name="Name">The operator, for example <c>$gt</c>.</param>
-/// <param name="Meaning">What it tests, in words.</param>
-/// <param name="AppliesTo">The field types it is valid for.</param>
-/// <param name="ComparesPrevious">Whether it compares with the previous value (<c>$changed</c>), so it needs an event with previous values.</param>
-public sealed record BomConditionOperator(string Name, string Meaning, IReadOnlyList<BomFieldType> AppliesTo, bool ComparesPrevious);
+public sealed record BomConditionOperator
+{
+    /// <summary>The operator, for example <c>$gt</c>.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>What it tests, in words.</summary>
+    public required string Meaning { get; init; }
+
+    /// <summary>The field types it is valid for.</summary>
+    public required IReadOnlyList<BomFieldType> AppliesTo { get; init; }
+
+    /// <summary>Whether it compares with the previous value (<c>$changed</c>), so it needs an event with previous values.</summary>
+    public bool ComparesPrevious { get; init; }
+}
 
 /// <summary>The event types and their typed fields, built-ins plus fields the host added with <c>AddEventField</c>.</summary>
 internal sealed class EventCatalog

@@ -338,14 +338,26 @@ public sealed record BomTriggerQuery
 /// (<see cref="IBomTriggerManager.GetRunSummariesAsync"/>), and how many events it saw and did not run for
 /// (<see cref="ConditionFalse"/>).
 /// </summary>
-/// <param name="TriggerId">The trigger.</param>
-/// <param name="LastRunAt">When it last ran (any time, not only within the window); null when it never ran or its logs were cleaned up.</param>
-/// <param name="LastOutcome">The outcome of that run (<c>Executed</c>, <c>Failed</c> or <c>SuppressedLoop</c>).</param>
-/// <param name="Executed">Runs with outcome <c>Executed</c> since the window start.</param>
-/// <param name="Failed">Runs with outcome <c>Failed</c> since the window start.</param>
-/// <param name="SuppressedLoop">Runs with outcome <c>SuppressedLoop</c> since the window start.</param>
-public sealed record BomTriggerRunSummary(int TriggerId, DateTimeOffset? LastRunAt, string? LastOutcome, long Executed, long Failed, long SuppressedLoop)
+public sealed record BomTriggerRunSummary
 {
+    /// <summary>The trigger.</summary>
+    public required int TriggerId { get; init; }
+
+    /// <summary>When it last ran (any time, not only within the window); null when it never ran or its logs were cleaned up.</summary>
+    public DateTimeOffset? LastRunAt { get; init; }
+
+    /// <summary>The outcome of that run (<c>Executed</c>, <c>Failed</c> or <c>SuppressedLoop</c>).</summary>
+    public string? LastOutcome { get; init; }
+
+    /// <summary>Runs with outcome <c>Executed</c> since the window start.</summary>
+    public long Executed { get; init; }
+
+    /// <summary>Runs with outcome <c>Failed</c> since the window start.</summary>
+    public long Failed { get; init; }
+
+    /// <summary>Runs with outcome <c>SuppressedLoop</c> since the window start.</summary>
+    public long SuppressedLoop { get; init; }
+
     /// <summary>
     /// The events of the trigger's event type it saw and did not run for: a condition that was false, and also a task type
     /// it does not apply to (<see cref="BomTrigger.SourceTaskTypeId"/>), or a delayed trigger whose condition no longer

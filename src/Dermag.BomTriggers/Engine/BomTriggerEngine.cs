@@ -503,7 +503,11 @@ internal sealed class BomTriggerEngine(
                     {
                         if (seen.Add(trigger.Id))
                         {
-                            chain.Add(new ChainedTriggerCandidate(depth, eventType, causedBy, trigger.Id, trigger.Name, trigger.ActionType, trigger.Priority));
+                            chain.Add(new ChainedTriggerCandidate
+                            {
+                                Depth = depth, EventType = eventType, CausedByTriggerId = causedBy, TriggerId = trigger.Id,
+                                TriggerName = trigger.Name, ActionType = trigger.ActionType, Priority = trigger.Priority,
+                            });
                             next.Add((trigger.Id, trigger.ActionType));
                         }
                     }

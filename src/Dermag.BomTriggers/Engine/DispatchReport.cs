@@ -172,14 +172,29 @@ public sealed record TriggerTestResult
 }
 
 /// <summary>A trigger a dry run's action could set off: it listens to an event that an action earlier in the chain may raise.</summary>
-/// <param name="Depth">1 for a trigger of an event the tested action raises, 2 for one the first ones' actions raise, and so on.</param>
-/// <param name="EventType">The event that would reach it.</param>
-/// <param name="CausedByTriggerId">The trigger whose action raises that event; null for the tested trigger (unsaved, or the one tested).</param>
-/// <param name="TriggerId">The trigger that would be considered.</param>
-/// <param name="TriggerName">Its name.</param>
-/// <param name="ActionType">Its action.</param>
-/// <param name="Priority">Its priority (higher runs first).</param>
-public sealed record ChainedTriggerCandidate(int Depth, string EventType, int? CausedByTriggerId, int TriggerId, string TriggerName, string ActionType, int Priority);
+public sealed record ChainedTriggerCandidate
+{
+    /// <summary>1 for a trigger of an event the tested action raises, 2 for one the first ones' actions raise, and so on.</summary>
+    public required int Depth { get; init; }
+
+    /// <summary>The event that would reach it.</summary>
+    public required string EventType { get; init; }
+
+    /// <summary>The trigger whose action raises that event; null for the tested trigger (unsaved, or the one tested).</summary>
+    public int? CausedByTriggerId { get; init; }
+
+    /// <summary>The trigger that would be considered.</summary>
+    public required int TriggerId { get; init; }
+
+    /// <summary>Its name.</summary>
+    public required string TriggerName { get; init; }
+
+    /// <summary>Its action.</summary>
+    public required string ActionType { get; init; }
+
+    /// <summary>Its priority (higher runs first).</summary>
+    public int Priority { get; init; }
+}
 
 /// <summary>Dispatches events to triggers and explains triggers without running them.</summary>
 public interface IBomTriggerEngine

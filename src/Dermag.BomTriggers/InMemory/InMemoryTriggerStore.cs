@@ -211,8 +211,14 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
                 var last = logs.OrderByDescending(l => l.ExecutedAt).ThenByDescending(l => l.Id).FirstOrDefault();
                 var recent = logs.Where(l => l.ExecutedAt >= since).ToList();
                 long Count(string outcome) => recent.Count(l => string.Equals(l.Outcome, outcome, StringComparison.Ordinal));
-                return new BomTriggerRunSummary(id, last?.ExecutedAt, last?.Outcome, Count("Executed"), Count("Failed"), Count("SuppressedLoop"))
+                return new BomTriggerRunSummary
                 {
+                    TriggerId = id,
+                    LastRunAt = last?.ExecutedAt,
+                    LastOutcome = last?.Outcome,
+                    Executed = Count("Executed"),
+                    Failed = Count("Failed"),
+                    SuppressedLoop = Count("SuppressedLoop"),
                     ConditionFalse = ConditionFalse(id, logs, since),
                 };
             })];

@@ -177,7 +177,7 @@ internal sealed class BomTriggerManager(
     public IReadOnlyList<BomConditionOperator> ListOperators() => Operators;
 
     private static readonly BomConditionOperator[] Operators =
-        [.. ConditionOperators.All.Values.OrderBy(o => o.Name, StringComparer.Ordinal).Select(o => new BomConditionOperator(o.Name, o.Meaning, o.AppliesTo, o.ComparesPrevious))];
+        [.. ConditionOperators.All.Values.OrderBy(o => o.Name, StringComparer.Ordinal).Select(o => new BomConditionOperator { Name = o.Name, Meaning = o.Meaning, AppliesTo = o.AppliesTo, ComparesPrevious = o.ComparesPrevious })];
 
     public IReadOnlyList<BomActionDescriptor> ListActions() => [.. validator.Actions.All.Select(r => r.Descriptor)];
 

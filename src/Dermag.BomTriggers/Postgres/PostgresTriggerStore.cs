@@ -395,14 +395,14 @@ internal sealed partial class PostgresTriggerStore : IBomTriggerStore, IBomTrigg
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            items.Add(new BomTriggerRunSummary(
-                reader.GetInt32(0),
-                reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.GetInt64(3),
-                reader.GetInt64(4),
-                reader.GetInt64(5))
+            items.Add(new BomTriggerRunSummary
             {
+                TriggerId = reader.GetInt32(0),
+                LastRunAt = reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1),
+                LastOutcome = reader.IsDBNull(2) ? null : reader.GetString(2),
+                Executed = reader.GetInt64(3),
+                Failed = reader.GetInt64(4),
+                SuppressedLoop = reader.GetInt64(5),
                 ConditionFalse = reader.GetInt64(6),
             });
         }
