@@ -82,9 +82,13 @@ internal sealed class TokenRotationBearerEvents(JwtBearerEvents? inner, Type? in
         Log.Challenged(logger, code);
 
         // RFC 6750 section 3: no error attribute when the request carried no credentials; invalid_token otherwise. A session
-        // check that could not run is no verdict on the token: 503 without a challenge.
+        // check that could not run is no verdict on the token: 503 without a challenge, and a hint to try again shortly.
         var challenge = context.Options.Challenge;
-        if (status == StatusCodes.Status401Unauthorized)
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "5";
+        }
+        else if (status == StatusCodes.Status401Unauthorized)
         {
             context.Response.Headers.WWWAuthenticate = code == TokenRotationErrorCodes.NoToken
                 ? challenge

@@ -160,6 +160,8 @@ public sealed class BearerTests
         var response = await client.GetAsync("/me");
 
         response.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a 401 would make clients log the user out during an outage");
+        response.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(5), "the client may try again shortly");
+        response.Headers.WwwAuthenticate.Should().BeEmpty("an unavailable check is no verdict on the token");
         (await TestApp.Json(response)).GetProperty("code").GetString().Should().Be("SESSION_CHECK_UNAVAILABLE");
         var anonymous = await client.GetAsync("/anonymous");
         anonymous.StatusCode.Should().Be(HttpStatusCode.OK);
