@@ -119,7 +119,7 @@ internal sealed class BomTriggerEngine(
                     {
                         scope ??= scopes.CreateAsyncScope();
                         timeouts ??= Interlocked.Exchange(ref _spareTimeouts, null) ?? new ActionTimeoutSource(timeProvider);
-                        (outcome, loggedResult) = await ExecuteAsync(candidate, current, depth, chain.CorrelationId, scope.Value.ServiceProvider, enlistment, new ExecutionKey(item.EventId, null), 1, chain.Pending, timeouts, abandoned ??= [], cancellationToken).ConfigureAwait(false);
+                        (outcome, loggedResult) = await ExecuteAsync(new ActionRun(candidate, current, depth, chain.CorrelationId, scope.Value.ServiceProvider, enlistment, new ExecutionKey(item.EventId, null), 1, chain.Pending, timeouts, abandoned ??= []), cancellationToken).ConfigureAwait(false);
                     }
 
                     chain.Outcomes.Add(outcome);
@@ -357,7 +357,7 @@ internal sealed class BomTriggerEngine(
         }
 
         var caused = new Queue<ChainItem>();
-        var run = await ExecuteAsync(candidate, current, job.Depth, job.CorrelationId, services, null, new ExecutionKey(default, job.IdempotencyKey), job.Attempt, caused, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
+        var run = await ExecuteAsync(new ActionRun(candidate, current, job.Depth, job.CorrelationId, services, null, new ExecutionKey(default, job.IdempotencyKey), job.Attempt, caused, timeouts, abandoned), cancellationToken).ConfigureAwait(false);
 
         if (run.Outcome.Kind != TriggerOutcomeKind.Executed)
         {
@@ -654,53 +654,51 @@ internal sealed class BomTriggerEngine(
         return null;
     }
 
+    /// <summary>
+    /// One action to run: the candidate and the event it runs for, where it sits in its chain, the scope and enlistment it
+    /// runs in, its idempotency key and attempt, the chain's queue its caused events join, the timeout source, and the
+    /// list that collects actions left running past their timeout.
+    /// </summary>
+    private readonly record struct ActionRun(
+        CompiledTrigger Candidate,
+        BomTriggerEvent Current,
+        int Depth,
+        Guid CorrelationId,
+        IServiceProvider Services,
+        IBomTriggerEnlistment? Enlistment,
+        ExecutionKey ExecutionKey,
+        int Attempt,
+        Queue<ChainItem> Queue,
+        ActionTimeoutSource Timeouts,
+        List<Task> Abandoned);
+
     /// <summary>Runs the candidate's action in its own span (<c>dermag.bom_triggers.action</c>, a child of the dispatch or job span).</summary>
     private ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteAsync(
-        CompiledTrigger candidate,
-        BomTriggerEvent current,
-        int depth,
-        Guid correlationId,
-        IServiceProvider services,
-        IBomTriggerEnlistment? enlistment,
-        ExecutionKey executionKey,
-        int attempt,
-        Queue<ChainItem> queue,
-        ActionTimeoutSource timeouts,
-        List<Task> abandoned,
+        ActionRun run,
         CancellationToken cancellationToken)
     {
         // Without a listener there is no span to finish afterwards: the action runs without a second async frame. The
         // span starts inside the async method, so Activity.Current returns to the dispatch's span when it ends.
         return BomTriggerDiagnostics.ActivitySource.HasListeners()
-            ? ExecuteTracedAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken)
-            : ExecuteCoreAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken);
+            ? ExecuteTracedAsync(run, cancellationToken)
+            : ExecuteCoreAsync(run, cancellationToken);
     }
 
     private async ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteTracedAsync(
-        CompiledTrigger candidate,
-        BomTriggerEvent current,
-        int depth,
-        Guid correlationId,
-        IServiceProvider services,
-        IBomTriggerEnlistment? enlistment,
-        ExecutionKey executionKey,
-        int attempt,
-        Queue<ChainItem> queue,
-        ActionTimeoutSource timeouts,
-        List<Task> abandoned,
+        ActionRun run,
         CancellationToken cancellationToken)
     {
         using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.action");
         if (activity is not null)
         {
-            activity.SetTag("dermag.bom_triggers.trigger_id", candidate.Trigger.Id);
-            activity.SetTag("dermag.bom_triggers.action", candidate.Trigger.ActionType);
-            activity.SetTag("dermag.bom_triggers.task_id", current.TaskId);
-            activity.SetTag("dermag.bom_triggers.depth", depth);
-            activity.SetTag("dermag.bom_triggers.attempt", attempt);
+            activity.SetTag("dermag.bom_triggers.trigger_id", run.Candidate.Trigger.Id);
+            activity.SetTag("dermag.bom_triggers.action", run.Candidate.Trigger.ActionType);
+            activity.SetTag("dermag.bom_triggers.task_id", run.Current.TaskId);
+            activity.SetTag("dermag.bom_triggers.depth", run.Depth);
+            activity.SetTag("dermag.bom_triggers.attempt", run.Attempt);
         }
 
-        var result = await ExecuteCoreAsync(candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned, cancellationToken).ConfigureAwait(false);
+        var result = await ExecuteCoreAsync(run, cancellationToken).ConfigureAwait(false);
         if (activity is not null)
         {
             activity.SetTag("dermag.bom_triggers.outcome", KindName(result.Outcome.Kind));
@@ -715,19 +713,10 @@ internal sealed class BomTriggerEngine(
 
     /// <summary>Runs the candidate's action; returns its outcome and its result as the log stores it.</summary>
     private async ValueTask<(TriggerOutcome Outcome, JsonElement? LoggedResult)> ExecuteCoreAsync(
-        CompiledTrigger candidate,
-        BomTriggerEvent current,
-        int depth,
-        Guid correlationId,
-        IServiceProvider services,
-        IBomTriggerEnlistment? enlistment,
-        ExecutionKey executionKey,
-        int attempt,
-        Queue<ChainItem> queue,
-        ActionTimeoutSource timeouts,
-        List<Task> abandoned,
+        ActionRun run,
         CancellationToken cancellationToken)
     {
+        var (candidate, current, depth, correlationId, services, enlistment, executionKey, attempt, queue, timeouts, abandoned) = run;
         var trigger = candidate.Trigger;
         var started = timeProvider.GetTimestamp();
         var timeout = timeouts.Start(_options.ActionTimeout);
