@@ -12,15 +12,13 @@ public sealed record ApiResponse(bool Success, object? Data, string? Message, st
     public static ApiResponse Fail(string code, string message, object? data = null) => new(false, data, message, code);
 }
 
-/// <summary>The error codes the API returns in <see cref="ApiResponse.Code"/>.</summary>
+/// <summary>
+/// The sample's own error codes in <see cref="ApiResponse.Code"/>; the token codes (<c>TOKEN_REUSE_ATTACK</c>,
+/// <c>TOKEN_EXPIRED</c>, ...) come from the token endpoints and bearer answers of Dermag.TokenRotation.AspNetCore
+/// (<see cref="Dermag.TokenRotation.AspNetCore.TokenRotationErrorCodes"/>).
+/// </summary>
 public static class ErrorCodes
 {
-    public const string TokenReuseAttack = "TOKEN_REUSE_ATTACK";
-    public const string TokenRevoked = "TOKEN_REVOKED";
-    public const string TokenExpired = "TOKEN_EXPIRED";
-    public const string InvalidToken = "INVALID_TOKEN";
-    public const string NoToken = "NO_TOKEN";
-    public const string Forbidden = "FORBIDDEN";
     public const string InvalidCredentials = "INVALID_CREDENTIALS";
     public const string ValidationFailed = "VALIDATION_ERROR";
     public const string NotFound = "NOT_FOUND";
