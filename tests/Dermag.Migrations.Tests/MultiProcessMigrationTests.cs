@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Dermag.Testing;
 
@@ -13,7 +12,7 @@ public sealed class MultiProcessMigrationTests(PostgresDatabase database) : ICla
         var schema = "mp_" + Guid.NewGuid().ToString("N")[..10];
         var assembly = typeof(Program).Assembly.Location;
 
-        var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => RunAsync(assembly, database.ConnectionString, schema)));
+        var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => MigrateProcess.RunAsync(assembly, database.ConnectionString, schema)));
 
         runs.Should().AllSatisfy(r => r.ExitCode.Should().Be(0, r.Output));
         runs.Sum(r => int.Parse(r.Output.Trim(), CultureInfo.InvariantCulture)).Should().Be(TestScripts.Set.Scripts.Count);
@@ -23,20 +22,5 @@ public sealed class MultiProcessMigrationTests(PostgresDatabase database) : ICla
         await reader.ReadAsync();
         reader.GetInt64(0).Should().Be(3);
         reader.GetInt64(1).Should().Be(3);
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string assembly, string connectionString, string schema)
-    {
-        var start = new ProcessStartInfo("dotnet", ["exec", assembly, "migrate", connectionString, schema])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var error = await stderr;
-        return (process.ExitCode, process.ExitCode == 0 ? await stdout : await stdout + error);
     }
 }

@@ -4,6 +4,7 @@ using System.Globalization;
 using Dermag.BomTriggers;
 using Dermag.Migrations;
 using Dermag.Reliability.Tests.Support;
+using Dermag.Testing;
 using Dermag.TokenRotation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -101,7 +102,7 @@ public sealed class PgBouncerTests(PgBouncerFixture bouncer, ITestOutputHelper o
         var schema = "pgb_" + Guid.NewGuid().ToString("N")[..10];
         var assembly = typeof(PgBouncerTests).Assembly.Location;
         var watch = Stopwatch.StartNew();
-        var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => RunAsync(assembly, bouncer.BouncerConnectionString, schema)));
+        var runs = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => MigrateProcess.RunAsync(assembly, bouncer.BouncerConnectionString, schema)));
         runs.Should().AllSatisfy(r => r.ExitCode.Should().Be(0, r.Output));
 
         await using var dataSource = NpgsqlDataSource.Create(bouncer.DirectConnectionString);
@@ -302,19 +303,4 @@ public sealed class PgBouncerTests(PgBouncerFixture bouncer, ITestOutputHelper o
         ActionConfig = Json.Parse("""{"version":1}"""),
         Execution = new() { Mode = mode },
     };
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string assembly, string connectionString, string schema)
-    {
-        var start = new ProcessStartInfo("dotnet", ["exec", assembly, "migrate", connectionString, schema])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var error = await stderr;
-        return (process.ExitCode, process.ExitCode == 0 ? await stdout : await stdout + error);
-    }
 }
