@@ -35,31 +35,13 @@ internal sealed class PostgresSql
             """;
 
         // The hot path, one statement: swap the session's current token (the compare-and-swap that serializes against every
-        // revocation), mark the presented token rotated, insert the successor. The insert reads `used`, which reads
-        // `session`, so the row locks are taken in that order: session, then token. The token row must itself be unrevoked
-        // and unexpired, so a revocation written at token level only (by SQL of your own, or a previous version of the
-        // library during an upgrade) is honoured too.
+        // revocation), mark the presented token rotated, insert the successor; no row when the token is not the current
+        // token of a live session. The statement lives in the database (migration 0003), whose PL/pgSQL keeps its plans
+        // per connection, also through PgBouncer's transaction pooling; sent as text it was parsed and planned every time.
         // $1 token_id, $2 successor id, $3 now, $4 now (whole seconds), $5 successor expiry before the session cap, $6 ip, $7 user agent, $8 fingerprint, $9 session_id
         Rotate = $"""
-            WITH session AS (
-                UPDATE {sessions}
-                SET current_token_id = $2, current_issued_at = $4, current_expires_at = LEAST($5, expires_at), last_used_at = $3,
-                    ip_address = COALESCE($6, ip_address), user_agent = COALESCE($7, user_agent), device_fingerprint = COALESCE($8, device_fingerprint)
-                WHERE session_id = $9 AND current_token_id = $1 AND NOT revoked AND current_expires_at > $3
-                  AND EXISTS (SELECT 1 FROM {tokens} WHERE token_id = $1 AND NOT revoked AND expires_at > $3)
-                RETURNING user_id, session_id, created_at, expires_at, current_expires_at, ip_address, user_agent, device_fingerprint
-            ),
-            used AS (
-                UPDATE {tokens} t
-                SET revoked = true, revoked_at = $3, revoked_by_token_id = $2, revoke_reason = 'rotated'
-                FROM session s
-                WHERE t.token_id = $1 AND NOT t.revoked
-                RETURNING s.user_id, s.session_id, s.created_at, s.expires_at, s.current_expires_at, s.ip_address, s.user_agent, s.device_fingerprint
-            )
-            INSERT INTO {tokens} (token_id, user_id, session_id, parent_token_id, created_at, expires_at, session_created_at, session_expires_at, last_used_at, ip_address, user_agent, device_fingerprint)
-            SELECT $2, user_id, session_id, $1, $4, current_expires_at, created_at, expires_at, $3, ip_address, user_agent, device_fingerprint
-            FROM used
-            RETURNING token_id, user_id::text, session_id, created_at, expires_at, session_expires_at
+            SELECT token_id, user_id, session_id, created_at, expires_at, session_expires_at
+            FROM {quotedSchema}.rotate_refresh_token($1, $2, $3, $4, $5, $6, $7, $8, $9)
             """;
 
         // The first statement of a judgement: lock the session (waits for a rotation or revocation in flight).

@@ -17,7 +17,7 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
         var first = await runner.MigrateAsync();
         var second = await runner.MigrateAsync();
 
-        first.Applied.Should().Equal("0001_create_refresh_tokens.sql", "0002_create_refresh_sessions.sql");
+        first.Applied.Should().Equal("0001_create_refresh_tokens.sql", "0002_create_refresh_sessions.sql", "0003_rotate_function.sql");
         second.Applied.Should().BeEmpty();
         (await runner.GetStatusAsync()).IsUpToDate.Should().BeTrue();
         await using var cleanup = fresh.CreateCommand("SELECT cleanup_expired_refresh_tokens(30)");
