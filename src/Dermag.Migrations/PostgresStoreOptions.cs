@@ -8,7 +8,11 @@ namespace Dermag.Migrations;
 /// </summary>
 public abstract class PostgresStoreOptions
 {
-    /// <summary>A connection string the store builds (and owns) its own data source from. When null, an <c>NpgsqlDataSource</c> is taken from DI.</summary>
+    /// <summary>
+    /// A connection string the store builds (and owns) its own data source from, with <c>No Reset On Close=true</c> unless
+    /// the string sets that keyword (the stores leave no session state on the connections they give back). When null, an
+    /// <c>NpgsqlDataSource</c> is taken from DI, as the host configured it.
+    /// </summary>
     /// <value>The default is <see langword="null"/>.</value>
     public string? ConnectionString { get; set; }
 

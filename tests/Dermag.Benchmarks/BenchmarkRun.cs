@@ -13,6 +13,14 @@ internal sealed record BenchmarkRun(bool Quick, Goals Goals)
     /// <summary>One round's duration.</summary>
     public TimeSpan RoundDuration => Quick ? TimeSpan.FromSeconds(0.7) : TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// A raw-Npgsql contender's data source, pooled as the stores pool the one they build from a connection string
+    /// (<c>No Reset On Close</c>: a connection taken back is not reset), so a floor or baseline differs from the library in
+    /// its SQL only.
+    /// </summary>
+    public static NpgsqlDataSource CreateDataSource(string connectionString) =>
+        NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true }.ConnectionString);
+
     /// <summary>A fresh, empty database on the benchmark server (<c>DERMAG_TEST_POSTGRES</c> or the test fixture's fallbacks).</summary>
     public static async Task<string> CreateDatabaseAsync(string hint)
     {

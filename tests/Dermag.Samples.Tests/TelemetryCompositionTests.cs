@@ -52,7 +52,7 @@ public sealed class TelemetryCompositionTests(PostgresDatabase database) : IClas
                 && Descendants(all, a).Any(c => c.Source.Name == "Npgsql" && Equals(c.GetTagItem("db.namespace") ?? c.GetTagItem("db.name"), databaseName)))
             .Should().ContainSingle().Subject;
 
-        ChildCommands(all, refresh).Should().Contain(c => c.Contains("refresh_tokens", StringComparison.Ordinal), "the rotation statement runs under the refresh span");
+        ChildCommands(all, refresh).Should().Contain(c => c.Contains("rotate_refresh_token(", StringComparison.Ordinal), "the rotation statement runs under the refresh span");
         ChildCommands(all, dispatch).Should().Contain(c => c.Contains("bom_trigger_logs", StringComparison.Ordinal), "the log rows are written under the dispatch span");
     }
 

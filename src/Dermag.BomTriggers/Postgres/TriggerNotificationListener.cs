@@ -93,37 +93,44 @@ internal sealed class TriggerNotificationListener(
 
     private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)
     {
-        await using var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
-        await using (var names = new NpgsqlCommand($"SELECT {store.ChannelFunction}('triggers'), {store.ChannelFunction}('jobs')", connection))
+        var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
+        try
         {
-            await using var reader = await names.ExecuteReaderAsync(stoppingToken).ConfigureAwait(false);
-            await reader.ReadAsync(stoppingToken).ConfigureAwait(false);
-            _triggersChannel = reader.GetString(0);
-            _jobsChannel = reader.GetString(1);
-        }
-
-        connection.Notification += OnNotification;
-        await using (var listen = new NpgsqlCommand($"LISTEN \"{_triggersChannel}\"; LISTEN \"{_jobsChannel}\"", connection))
-        {
-            await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-        }
-
-        // Whatever was announced before LISTEN took effect was not heard: catch up now.
-        Connections++;
-        IsListening = true;
-        QueueRefresh();
-        jobs.Wake();
-        Volatile.Read(ref _listening).TrySetResult();
-        Log.ListenerListening(Logger, _triggersChannel);
-        for (var proven = false; ; proven = true)
-        {
-            if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+            await using (var names = new NpgsqlCommand($"SELECT {store.ChannelFunction}('triggers'), {store.ChannelFunction}('jobs')", connection))
             {
-                // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
-                await _probe.ProveAsync(connection, store.DataSource, _jobsChannel, PingTimeout, () => new BomTriggerException(
-                    $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                    + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
+                await using var reader = await names.ExecuteReaderAsync(stoppingToken).ConfigureAwait(false);
+                await reader.ReadAsync(stoppingToken).ConfigureAwait(false);
+                _triggersChannel = reader.GetString(0);
+                _jobsChannel = reader.GetString(1);
             }
+
+            connection.Notification += OnNotification;
+            await using (var listen = new NpgsqlCommand($"LISTEN \"{_triggersChannel}\"; LISTEN \"{_jobsChannel}\"", connection))
+            {
+                await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+            }
+
+            // Whatever was announced before LISTEN took effect was not heard: catch up now.
+            Connections++;
+            IsListening = true;
+            QueueRefresh();
+            jobs.Wake();
+            Volatile.Read(ref _listening).TrySetResult();
+            Log.ListenerListening(Logger, _triggersChannel);
+            for (var proven = false; ; proven = true)
+            {
+                if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+                {
+                    // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
+                    await _probe.ProveAsync(connection, store.DataSource, _jobsChannel, PingTimeout, () => new BomTriggerException(
+                        $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await Dermag.Postgres.ListenerConnection.CloseAsync(connection).ConfigureAwait(false);
         }
     }
 

@@ -102,28 +102,35 @@ internal sealed class RevocationListener : BackgroundService
 
     private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)
     {
-        await using var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
-        connection.Notification += OnNotification;
-        await using (var listen = new NpgsqlCommand($"LISTEN {SqlIdentifier.Quote(_channel, nameof(PostgresTokenStoreOptions.Schema))}", connection))
+        var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
+        try
         {
-            await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-        }
-
-        // Revocations published before LISTEN took effect were not seen: forget everything cached until now.
-        _cache.Clear();
-        Connections++;
-        IsListening = true;
-        Volatile.Read(ref _listening).TrySetResult();
-        Log.RevocationListenerListening(_logger, _channel);
-        for (var proven = false; ; proven = true)
-        {
-            if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+            connection.Notification += OnNotification;
+            await using (var listen = new NpgsqlCommand($"LISTEN {SqlIdentifier.Quote(_channel, nameof(PostgresTokenStoreOptions.Schema))}", connection))
             {
-                // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
-                await _probe.ProveAsync(connection, _storeDataSource.DataSource, _channel, PingTimeout, () => new TokenRotationException(
-                    $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                    + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
+                await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
             }
+
+            // Revocations published before LISTEN took effect were not seen: forget everything cached until now.
+            _cache.Clear();
+            Connections++;
+            IsListening = true;
+            Volatile.Read(ref _listening).TrySetResult();
+            Log.RevocationListenerListening(_logger, _channel);
+            for (var proven = false; ; proven = true)
+            {
+                if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
+                {
+                    // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
+                    await _probe.ProveAsync(connection, _storeDataSource.DataSource, _channel, PingTimeout, () => new TokenRotationException(
+                        $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            await Dermag.Postgres.ListenerConnection.CloseAsync(connection).ConfigureAwait(false);
         }
     }
 

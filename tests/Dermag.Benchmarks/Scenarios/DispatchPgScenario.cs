@@ -20,7 +20,7 @@ internal static class DispatchPgScenario
     {
         var connectionString = await BenchmarkRun.CreateDatabaseAsync("dispatchpg");
         await using var provider = await BomRuleSet.StartAsync(b => b.UsePostgres(connectionString));
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var dataSource = BenchmarkRun.CreateDataSource(connectionString);
         Console.WriteLine($"postgres: {await MachineInfo.PostgresVersionAsync(dataSource)}");
         await BomRuleSet.LoadAsync(provider, Triggers);
         await BomRuleSet.StartHostedAsync(provider);

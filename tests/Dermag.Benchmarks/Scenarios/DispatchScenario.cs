@@ -120,10 +120,10 @@ internal static class DispatchScenario
         var processRatios = new List<double>();
         for (var process = 1; process <= ProcessStarts; process++)
         {
-            var (processFirst, processSteady, processFirsts) = await RunChildAsync(run.Quick);
+            var (processFirst, processSteady, processCold, processFirsts) = await RunChildAsync(run.Quick);
             processRatios.Add(processFirst / processSteady);
             BenchmarkRun.Note(string.Create(CultureInfo.InvariantCulture,
-                $"process start {process} of {ProcessStarts}: first dispatch after load {processFirst:N1} µs (median of 5 loads: {string.Join(", ", processFirsts.Select(f => f.ToString("N0", CultureInfo.InvariantCulture)))}), steady-state p50 {processSteady:N1} µs, ratio {processFirst / processSteady:0.00}"));
+                $"process start {process} of {ProcessStarts}: first dispatch after load {processFirst:N1} µs (median of 5 loads: {string.Join(", ", processFirsts.Select(f => f.ToString("N0", CultureInfo.InvariantCulture)))}), steady-state p50 {processSteady:N1} µs, ratio {processFirst / processSteady:0.00}; the warm engine's dispatch after 64 MB of other writes {processCold:N1} µs (median of 5)"));
         }
 
         var goals = run.Goals;
@@ -150,10 +150,11 @@ internal static class DispatchScenario
 
     /// <summary>
     /// Starts this program again as a child that warms up on 1,000 triggers (a round, unmeasured), measures the steady
-    /// state (a round, as the table does), then the first dispatch after 5 fresh loads; returns the median first dispatch,
-    /// the steady-state p50 and the five first dispatches.
+    /// state (a round, as the table does) and the same warm engine's dispatch right after the caches were filled with
+    /// other data, then the first dispatch after 5 fresh loads; returns the median first dispatch, the steady-state p50,
+    /// the median cold-cache dispatch and the five first dispatches.
     /// </summary>
-    private static async Task<(double First, double Steady, double[] Firsts)> RunChildAsync(bool quick)
+    private static async Task<(double First, double Steady, double ColdCache, double[] Firsts)> RunChildAsync(bool quick)
     {
         var start = new ProcessStartInfo { RedirectStandardOutput = true, UseShellExecute = false };
         var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("the benchmark cannot find its own executable");
@@ -180,13 +181,14 @@ internal static class DispatchScenario
         }
 
         var values = line["child ".Length..].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        return (values[0], values[1], values[2..]);
+        return (values[0], values[1], values[2], values[3..]);
     }
 
-    /// <summary>The child's side (see <see cref="RunChildAsync"/>): prints <c>child &lt;first median&gt; &lt;steady p50&gt; &lt;five firsts&gt;</c>.</summary>
+    /// <summary>The child's side (see <see cref="RunChildAsync"/>): prints <c>child &lt;first median&gt; &lt;steady p50&gt; &lt;cold-cache median&gt; &lt;five firsts&gt;</c>.</summary>
     public static async Task ChildAsync(BenchmarkRun run)
     {
         double steady;
+        double coldCache;
         double warmedSeconds;
         await using (var provider = await BomRuleSet.StartAsync(b => b.UseInMemoryStore()))
         {
@@ -215,6 +217,7 @@ internal static class DispatchScenario
             warmedSeconds = warming.Elapsed.TotalSeconds;
             steady = (await Harness.MeasureAsync("steady", 1, run.RoundDuration, Dispatch)).P50Micros;
             await store.CleanupAsync();
+            coldCache = await ColdCacheDispatchMicrosAsync(engine, events[0]);
             await BomRuleSet.StopHostedAsync(provider);
         }
 
@@ -226,7 +229,30 @@ internal static class DispatchScenario
 
         var median = firsts.Order().ElementAt(firsts.Length / 2);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"child warmed {warmedSeconds:0.0} s, {System.Runtime.JitInfo.GetCompiledMethodCount()} methods compiled"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"child {median} {steady} {string.Join(' ', firsts)}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"child {median} {steady} {coldCache} {string.Join(' ', firsts)}"));
+    }
+
+    /// <summary>
+    /// The warm engine, JIT and data structures unchanged, dispatching right after 64 MB of other memory was written
+    /// (more than this machine's caches hold): what a dispatch costs with nothing of it in the caches. Median of 5.
+    /// </summary>
+    private static async Task<double> ColdCacheDispatchMicrosAsync(IBomTriggerEngine engine, BomTriggerEvent triggerEvent)
+    {
+        var other = new byte[64 << 20];
+        var samples = new double[5];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            for (var offset = 0; offset < other.Length; offset += 64)
+            {
+                other[offset]++;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            await engine.DispatchAsync(triggerEvent);
+            samples[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+        }
+
+        return samples.Order().ElementAt(samples.Length / 2);
     }
 
     private static double LastSecondDispatchMicros { get; set; }

@@ -293,7 +293,7 @@ internal static class QueueScenario
 
         public static async Task<Floor> StartAsync(string connectionString)
         {
-            var dataSource = NpgsqlDataSource.Create(connectionString);
+            var dataSource = BenchmarkRun.CreateDataSource(connectionString);
             await using var command = dataSource.CreateCommand("""
                 CREATE TABLE IF NOT EXISTS floor_jobs (id BIGSERIAL PRIMARY KEY, payload BIGINT NOT NULL, state SMALLINT NOT NULL DEFAULT 0, lease_until TIMESTAMPTZ);
                 CREATE INDEX IF NOT EXISTS floor_jobs_pending ON floor_jobs (id) WHERE state = 0;

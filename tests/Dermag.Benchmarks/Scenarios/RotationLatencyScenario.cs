@@ -27,7 +27,7 @@ internal static class RotationLatencyScenario
             await using var proxy = LatencyProxy.Start(connectionString, TimeSpan.FromMilliseconds(milliseconds));
             var routed = proxy.Route(connectionString);
             await using var provider = await TokenHost.StartAsync(routed);
-            await using var dataSource = NpgsqlDataSource.Create(routed);
+            await using var dataSource = BenchmarkRun.CreateDataSource(routed);
             var service = provider.GetRequiredService<IRefreshTokenManager>();
             await NoteAddedRoundTripAsync(direct, dataSource, proxy);
             await NoteRoundTripsAsync(service, dataSource, proxy, label);

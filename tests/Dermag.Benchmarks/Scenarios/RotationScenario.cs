@@ -14,7 +14,7 @@ internal static class RotationScenario
     {
         var connectionString = await BenchmarkRun.CreateDatabaseAsync("rotation");
         await using var provider = await TokenHost.StartAsync(connectionString);
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var dataSource = BenchmarkRun.CreateDataSource(connectionString);
         Console.WriteLine($"postgres: {await MachineInfo.PostgresVersionAsync(dataSource)}");
         var service = provider.GetRequiredService<IRefreshTokenManager>();
         var cpu = await CpuMeter.ForServerAsync(dataSource);

@@ -72,6 +72,32 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
     }
 
     [Fact]
+    public async Task StoppedListener_HandsNoListeningConnectionBackToThePool()
+    {
+        // The store's own data source does not reset connections it takes back (No Reset On Close), so the listener must
+        // end LISTEN itself: otherwise the next user of its pooled connection would sit in LISTEN, and its notifications
+        // would pile up unread on a connection nobody waits on.
+        var connectionString = await database.CreateDatabaseAsync("crossinstancepooled");
+        using var host = Build((await PostgresServer.GetAsync()).Limit(connectionString, 2), new FakeTimeProvider(TestSetup.Start), notifications: true, "pooled", configure: null);
+        var listener = host.Services.GetRequiredService<RevocationListener>();
+        await host.StartAsync();
+        await listener.Listening.WaitAsync(Patience);
+        await host.Services.GetRequiredService<IRefreshTokenManager>().IssueAsync("pooled");
+
+        await host.StopAsync();
+
+        var dataSource = host.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTokenStoreOptions>>().DataSource;
+        new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).NoResetOnClose.Should().BeTrue();
+        await using var first = await dataSource.OpenConnectionAsync();
+        await using var second = await dataSource.OpenConnectionAsync();
+        foreach (var connection in new[] { first, second })
+        {
+            await using var channels = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels()", connection);
+            (await channels.ExecuteScalarAsync()).Should().Be(0L, "no pooled connection may still be listening");
+        }
+    }
+
+    [Fact]
     public async Task HealthCheck_IsHealthyWhileListening_DegradedWhenTheListenerIsDown_UnhealthyWithoutMigrations()
     {
         var connectionString = await database.CreateDatabaseAsync("crossinstancehealth");
