@@ -46,10 +46,17 @@ public sealed class DashboardBrowserTests(BrowserFixture browser) : IClassFixtur
         return page;
     }
 
+    /// <summary>
+    /// Writes the page's screenshot: into <c>docs/</c> (the images the package README shows) when
+    /// <c>DERMAG_UPDATE_SCREENSHOTS=1</c>, else next to the test assembly, so an ordinary test run leaves the clone unchanged.
+    /// </summary>
     private static Task ScreenshotAsync(IPage page, string name)
     {
-        Directory.CreateDirectory(BrowserFixture.DocsDirectory);
-        return page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.DocsDirectory, $"dashboard-{name}.png"), FullPage = true });
+        var directory = Environment.GetEnvironmentVariable("DERMAG_UPDATE_SCREENSHOTS") == "1"
+            ? BrowserFixture.DocsDirectory
+            : Path.Combine(AppContext.BaseDirectory, "screenshots");
+        Directory.CreateDirectory(directory);
+        return page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, $"dashboard-{name}.png"), FullPage = true });
     }
 
     private static ILocator Clause(ILocator scope, int index) => scope.Locator(":scope > .children > .clause").Nth(index);

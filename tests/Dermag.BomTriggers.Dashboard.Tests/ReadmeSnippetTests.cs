@@ -24,7 +24,7 @@ public sealed partial class ReadmeSnippetTests
 
         var images = Screenshot().Matches(readme).Select(m => m.Groups[1].Value).ToList();
         images.Should().BeEquivalentTo(["triggers", "builder", "dry-run", "runs", "chain", "queue"]);
-        images.Should().OnlyContain(i => File.Exists(Path.Combine(BrowserFixture.DocsDirectory, $"dashboard-{i}.png")), "the browser tests write them and they are committed");
+        images.Should().OnlyContain(i => File.Exists(Path.Combine(BrowserFixture.DocsDirectory, $"dashboard-{i}.png")), "they are committed (the browser tests rewrite them with DERMAG_UPDATE_SCREENSHOTS=1)");
     }
 
     private static string Normalize(string code) =>
