@@ -6,8 +6,8 @@ namespace Dermag.Migrations;
 
 /// <summary>
 /// The data source of the PostgreSQL store configured by <typeparamref name="TOptions"/>: one built from
-/// <see cref="PostgresStoreOptions.ConnectionString"/> (owned, disposed with the container, and not resetting the connections
-/// it takes back unless the string says otherwise), or the host's
+/// <see cref="PostgresStoreOptions.ConnectionString"/> (owned, disposed with the container; see
+/// <see cref="PostgresStoreOptions.StoreLeavesNoSessionState"/> for its reset of pooled connections), or the host's
 /// <see cref="NpgsqlDataSource"/> (optionally keyed by <see cref="PostgresStoreOptions.DataSourceKey"/>, never disposed here).
 /// Registered by <c>AddDermagPostgresStore</c>; resolved once, when the store is first needed.
 /// </summary>
@@ -26,7 +26,7 @@ public sealed class PostgresStoreDataSource<TOptions> : IAsyncDisposable
         var value = options.CurrentValue;
         if (value.ConnectionString is { } connectionString)
         {
-            DataSource = NpgsqlDataSource.Create(WithoutResetOnClose(connectionString));
+            DataSource = NpgsqlDataSource.Create(value.StoreLeavesNoSessionState ? WithoutResetOnClose(connectionString) : connectionString);
             _owned = true;
             return;
         }
@@ -39,10 +39,8 @@ public sealed class PostgresStoreDataSource<TOptions> : IAsyncDisposable
     }
 
     /// <summary>
-    /// <paramref name="connectionString"/> with <c>No Reset On Close=true</c> unless it sets that keyword itself. The stores
-    /// leave no session state on the connections they give back (no session-level <c>SET</c>, locks or temporary tables,
-    /// and their listeners end <c>LISTEN</c> first), so resetting a connection (<c>DISCARD ALL</c>) would only throw away
-    /// the plans PostgreSQL keeps for the stores' functions and cost the server a command per use.
+    /// <paramref name="connectionString"/> with <c>No Reset On Close=true</c> unless it sets that keyword itself (for a
+    /// store whose options declare <see cref="PostgresStoreOptions.StoreLeavesNoSessionState"/>).
     /// </summary>
     internal static string WithoutResetOnClose(string connectionString)
     {

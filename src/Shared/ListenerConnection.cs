@@ -9,25 +9,29 @@ namespace Dermag.Postgres;
 /// </summary>
 /// <remarks>
 /// <c>LISTEN</c> is session state, and a data source built from a store's connection string does not reset the
-/// connections it takes back (<c>No Reset On Close</c>; see <c>PostgresStoreDataSource</c>): the listener ends it first.
-/// A host's own data source may not reset them either. When <c>UNLISTEN</c> cannot run (the connection failed, which is
-/// also how a listener usually ends), the pool is cleared, so this connection is closed rather than pooled.
+/// connections it takes back (<c>No Reset On Close</c>; see <c>PostgresStoreOptions.StoreLeavesNoSessionState</c>): the
+/// listener ends it first. A host's own data source may not reset them either. A broken connection is never pooled; when
+/// <c>UNLISTEN</c> fails on one that is not broken (a timeout the server cancelled, for one), the data source is cleared,
+/// so this connection is closed instead of pooled.
 /// </remarks>
 internal static class ListenerConnection
 {
-    public static async ValueTask CloseAsync(NpgsqlConnection connection)
+    /// <summary>How long <c>UNLISTEN</c> may take; short, because a listener that failed reconnects after this.</summary>
+    private const int UnlistenTimeoutSeconds = 2;
+
+    public static async ValueTask CloseAsync(NpgsqlConnection connection, NpgsqlDataSource source)
     {
-        try
+        if (connection.FullState is not ConnectionState.Closed and not ConnectionState.Broken)
         {
-            if (connection.FullState == ConnectionState.Open)
+            try
             {
-                await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection) { CommandTimeout = 5 };
+                await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection) { CommandTimeout = UnlistenTimeoutSeconds };
                 await unlisten.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
             }
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException or IOException)
-        {
-            NpgsqlConnection.ClearPool(connection);
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException or IOException)
+            {
+                source.Clear();
+            }
         }
 
         await connection.DisposeAsync().ConfigureAwait(false);

@@ -124,6 +124,13 @@ internal enum TriggerStoreKind
 /// </summary>
 public sealed class PostgresTriggerStoreOptions : PostgresStoreOptions
 {
+    /// <inheritdoc />
+    /// <value>
+    /// Always <see langword="true"/>: the store sets and locks only for the length of a transaction, creates no temporary
+    /// tables, and its listener ends <c>LISTEN</c> before it gives its connection back.
+    /// </value>
+    protected override bool StoreLeavesNoSessionState => true;
+
     /// <summary>
     /// Whether the store announces trigger changes and new jobs with <c>NOTIFY</c> and each instance keeps one connection in
     /// <c>LISTEN</c>, so an edit reaches every instance and a job reaches a worker at once. When false (or while the listener

@@ -130,7 +130,7 @@ internal sealed class TriggerNotificationListener(
         }
         finally
         {
-            await Dermag.Postgres.ListenerConnection.CloseAsync(connection).ConfigureAwait(false);
+            await Dermag.Postgres.ListenerConnection.CloseAsync(connection, source).ConfigureAwait(false);
         }
     }
 

@@ -1,9 +1,8 @@
 -- Dermag.TokenRotation 0003: rotate_refresh_token(...), the rotation's one statement kept in the database.
 -- Placeholders: {{schema}} (as in 0001).
--- Why a function: sent as text, the statement below is parsed and planned on every refresh, about a third of the
--- database CPU a refresh cost (docs/benchmarks.md). PL/pgSQL keeps the plans per connection, and that works through
--- PgBouncer's transaction pooling too (the client prepares nothing). Npgsql's reset of a pooled connection
--- (DISCARD ALL) throws those plans away, so the stores' own data sources do not reset (No Reset On Close). The statement itself is unchanged: a caller that sends it as text (a
+-- Why a function: sent as text, the statement below is parsed and planned on every refresh. PL/pgSQL keeps the plans
+-- per connection, and that works through PgBouncer's transaction pooling too (the client prepares nothing). Npgsql's
+-- reset of a pooled connection (DISCARD ALL) throws those plans away, so the store's own data source does not reset. The statement itself is unchanged: a caller that sends it as text (a
 -- previous version of the library during a rolling deploy) and this function change the same rows the same way.
 -- Rollback (see README.md): DROP FUNCTION rotate_refresh_token(uuid, uuid, timestamptz, timestamptz, timestamptz, text, text, text, uuid);
 

@@ -25,6 +25,13 @@ public enum UserIdColumnType
 /// </summary>
 public sealed class PostgresTokenStoreOptions : PostgresStoreOptions
 {
+    /// <inheritdoc />
+    /// <value>
+    /// Always <see langword="true"/>: the store sets and locks only for the length of a transaction, creates no temporary
+    /// tables, and its listener ends <c>LISTEN</c> before it gives its connection back.
+    /// </value>
+    protected override bool StoreLeavesNoSessionState => true;
+
     /// <summary>The SQL type of <c>user_id</c>. Fixed when the tables are created.</summary>
     /// <value>The default is <see cref="UserIdColumnType.Text"/>.</value>
     public UserIdColumnType UserIdType { get; set; } = UserIdColumnType.Text;

@@ -130,7 +130,7 @@ internal sealed class RevocationListener : BackgroundService
         }
         finally
         {
-            await Dermag.Postgres.ListenerConnection.CloseAsync(connection).ConfigureAwait(false);
+            await Dermag.Postgres.ListenerConnection.CloseAsync(connection, source).ConfigureAwait(false);
         }
     }
 

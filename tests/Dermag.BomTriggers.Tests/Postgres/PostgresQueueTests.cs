@@ -142,24 +142,20 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
     {
         // The store's own data source does not reset connections it takes back (No Reset On Close): the listener ends
         // LISTEN itself, or the next user of its pooled connection would sit in LISTEN with notifications piling up unread.
-        var limited = (await PostgresServer.GetAsync()).Limit(database.ConnectionString, 2);
+        var applicationName = "pooled-" + Guid.NewGuid().ToString("N")[..8];
+        var limited = new NpgsqlConnectionStringBuilder((await PostgresServer.GetAsync()).Limit(database.ConnectionString, 2)) { ApplicationName = applicationName }.ConnectionString;
         await using var context = await TriggerTestContext.CreateAsync(b => b.UsePostgres(limited, o => o.Schema = TriggerTestContext.NewSchema()));
         var host = context.Services.GetServices<IHostedService>().OfType<TriggerNotificationListenerHost>().Single();
         await host.StartAsync(default);
         await context.Services.GetRequiredService<TriggerNotificationListener>().Listening.WaitAsync(TimeSpan.FromSeconds(30));
         await context.Store.CreateAsync(Queued(Guid.NewGuid().ToString("N")));
+        var dataSource = context.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource;
+        var listenerBackend = await PooledListenerCheck.ListeningBackendAsync(dataSource, applicationName);
 
         await host.StopAsync(default);
 
-        var dataSource = context.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource;
         new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).NoResetOnClose.Should().BeTrue();
-        await using var first = await dataSource.OpenConnectionAsync();
-        await using var second = await dataSource.OpenConnectionAsync();
-        foreach (var connection in new[] { first, second })
-        {
-            await using var channels = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels()", connection);
-            (await channels.ExecuteScalarAsync()).Should().Be(0L, "no pooled connection may still be listening");
-        }
+        await PooledListenerCheck.AssertNoPooledConnectionListensAsync(dataSource, listenerBackend);
     }
 
     [Fact]

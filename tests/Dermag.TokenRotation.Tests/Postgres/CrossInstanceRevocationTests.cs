@@ -83,18 +83,13 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
         await host.StartAsync();
         await listener.Listening.WaitAsync(Patience);
         await host.Services.GetRequiredService<IRefreshTokenManager>().IssueAsync("pooled");
+        var dataSource = host.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTokenStoreOptions>>().DataSource;
+        var listenerBackend = await PooledListenerCheck.ListeningBackendAsync(dataSource, "pooled");
 
         await host.StopAsync();
 
-        var dataSource = host.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTokenStoreOptions>>().DataSource;
         new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).NoResetOnClose.Should().BeTrue();
-        await using var first = await dataSource.OpenConnectionAsync();
-        await using var second = await dataSource.OpenConnectionAsync();
-        foreach (var connection in new[] { first, second })
-        {
-            await using var channels = new NpgsqlCommand("SELECT count(*) FROM pg_listening_channels()", connection);
-            (await channels.ExecuteScalarAsync()).Should().Be(0L, "no pooled connection may still be listening");
-        }
+        await PooledListenerCheck.AssertNoPooledConnectionListensAsync(dataSource, listenerBackend);
     }
 
     [Fact]
