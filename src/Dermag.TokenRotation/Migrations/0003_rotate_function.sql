@@ -2,8 +2,9 @@
 -- Placeholders: {{schema}} (as in 0001).
 -- Why a function: sent as text, the statement below is parsed and planned on every refresh. PL/pgSQL keeps the plans
 -- per connection, and that works through PgBouncer's transaction pooling too (the client prepares nothing). Npgsql's
--- reset of a pooled connection (DISCARD ALL) throws those plans away, so the store's own data source does not reset. The statement itself is unchanged: a caller that sends it as text (a
--- previous version of the library during a rolling deploy) and this function change the same rows the same way.
+-- reset of a pooled connection (DISCARD ALL) throws those plans away, so the store's own data source does not reset.
+-- The statement itself is unchanged: a caller that sends it as text (a previous version of the library during a
+-- rolling deploy) and this function change the same rows the same way.
 -- Rollback (see README.md): DROP FUNCTION rotate_refresh_token(uuid, uuid, timestamptz, timestamptz, timestamptz, text, text, text, uuid);
 
 -- Swaps the session's current token (the compare-and-swap that serializes against every revocation: each one locks the
