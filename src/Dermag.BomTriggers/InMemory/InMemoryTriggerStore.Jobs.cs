@@ -297,7 +297,9 @@ internal sealed partial class InMemoryTriggerStore
                     && trigger.TriggerEvent == BomTriggerEvents.Schedule
                     && (!_schedules.TryGetValue(id, out var existing) || existing.Version < version))
                 {
-                    _schedules[id] = (version, firstTick(id) is { } tick ? Truncate(tick) : null, existing.LastTick);
+                    // A tick already due is kept (an edit must not swallow it), as the PostgreSQL store does.
+                    var next = existing.NextTick is { } due && due <= now ? due : firstTick(id) is { } tick ? Truncate(tick) : (DateTimeOffset?)null;
+                    _schedules[id] = (version, next, existing.LastTick);
                 }
             }
         }

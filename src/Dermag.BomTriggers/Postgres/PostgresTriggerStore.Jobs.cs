@@ -403,7 +403,8 @@ internal sealed partial class PostgresTriggerStore
     public async Task SyncSchedulesAsync(IReadOnlyList<(int TriggerId, int Version)> schedules, Func<int, DateTimeOffset?> firstTick, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // The database decides what is gone (an instance with an older snapshot must not remove a newer schedule), and a
-        // version only moves forward, so instances syncing at once with different snapshots converge on the newest.
+        // version only moves forward, so instances syncing at once with different snapshots converge on the newest. A tick
+        // already due when a new version arrives is kept (an edit must not swallow it); a tick still ahead is recomputed.
         await using var batch = _dataSource.CreateBatch();
         var remove = new NpgsqlBatchCommand($"""
             DELETE FROM {_schedules} s USING {_triggers} t
@@ -417,7 +418,8 @@ internal sealed partial class PostgresTriggerStore
                 SELECT w.trigger_id, w.version, w.next_tick, $4 FROM unnest($1::integer[], $2::integer[], $3::timestamptz[]) AS w(trigger_id, version, next_tick)
                 JOIN {_triggers} t ON t.id = w.trigger_id AND t.version = w.version AND t.is_active AND t.deleted_at IS NULL
                     AND t.trigger_event = '{BomTriggerEvents.Schedule}'
-                ON CONFLICT (trigger_id) DO UPDATE SET trigger_version = EXCLUDED.trigger_version, next_tick = EXCLUDED.next_tick, updated_at = EXCLUDED.updated_at
+                ON CONFLICT (trigger_id) DO UPDATE SET trigger_version = EXCLUDED.trigger_version, updated_at = EXCLUDED.updated_at,
+                    next_tick = CASE WHEN {_schedules}.next_tick <= EXCLUDED.updated_at THEN {_schedules}.next_tick ELSE EXCLUDED.next_tick END
                 WHERE {_schedules}.trigger_version < EXCLUDED.trigger_version
                 """);
             upsert.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = [.. schedules.Select(s => s.TriggerId)] });

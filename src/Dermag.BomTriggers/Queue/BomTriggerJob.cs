@@ -249,7 +249,8 @@ internal interface IBomTriggerJobStore
 
     /// <summary>
     /// Makes the schedule rows match the active scheduled trigger versions: a new or changed version gets its first tick
-    /// from <paramref name="firstTick"/>; rows of triggers no longer listed are removed.
+    /// from <paramref name="firstTick"/>, except that a changed version keeps a tick already due at <paramref name="now"/>
+    /// (it runs once, and the new schedule goes on from it); rows of triggers no longer listed are removed.
     /// </summary>
     Task SyncSchedulesAsync(IReadOnlyList<(int TriggerId, int Version)> schedules, Func<int, DateTimeOffset?> firstTick, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -322,6 +322,39 @@ public abstract class JobQueueContract : IAsyncLifetime
             .Should().OnlyContain(m => m == 0);
     }
 
+    [Fact]
+    public async Task ScheduledTrigger_EditedWhileATickIsDue_StillRunsThatTick_ThenFollowsTheNewSchedule()
+    {
+        // An edit used to recompute the next tick from the moment the scheduler synced it, so a tick already due but not
+        // yet run (the edit arrived first) was lost.
+        var key = NewKey();
+        var trigger = await CreateAsync(BomTriggerEvents.Schedule, "{}", "FLAKY", $$"""{"key":"{{key}}"}""",
+            new() { Schedule = new BomTriggerSchedule { Cron = "0 * * * *" } });
+        var now = Context.Time.GetUtcNow();
+        Context.Time.SetUtcNow(new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 30, 0, TimeSpan.Zero).AddHours(1));
+        await NewScheduler().RunOnceAsync(default);
+        var dueTick = Context.Time.GetUtcNow().AddMinutes(30);
+        Context.Time.Advance(TimeSpan.FromMinutes(30) + TimeSpan.FromSeconds(5));
+
+        var edited = await Context.Store.UpdateAsync(trigger.Id, new BomTriggerDefinition
+        {
+            Name = "every quarter hour",
+            TriggerEvent = BomTriggerEvents.Schedule,
+            ActionType = "FLAKY",
+            ActionConfig = Json.Parse($$"""{"key":"{{key}}"}"""),
+            Execution = new() { Schedule = new BomTriggerSchedule { Cron = "*/15 * * * *" } },
+        });
+        edited.Errors.Should().BeEmpty();
+        await NewScheduler().RunOnceAsync(default);
+        Context.Time.Advance(TimeSpan.FromMinutes(15));
+        await NewScheduler().RunOnceAsync(default);
+
+        var ticks = (await Queue.QueryAsync(new BomTriggerJobQuery { TriggerId = trigger.Id })).Items
+            .Select(j => DateTimeOffset.Parse(j.Event.Data.GetProperty("scheduledAt").GetString()!, System.Globalization.CultureInfo.InvariantCulture))
+            .Order().ToList();
+        ticks.Should().Equal([dueTick, dueTick.AddMinutes(15)], "the tick due at the edit runs once, and the new schedule goes on from it");
+    }
+
     [Theory]
     [InlineData(MissedTickPolicy.RunOnce, 1)]
     [InlineData(MissedTickPolicy.Skip, 0)]
