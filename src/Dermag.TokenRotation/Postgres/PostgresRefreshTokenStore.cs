@@ -239,6 +239,13 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 
+    /// <summary>Whether the connecting role may execute the rotation function; null when the function does not exist.</summary>
+    internal async Task<bool?> CanExecuteRotationAsync(CancellationToken cancellationToken)
+    {
+        await using var command = _dataSource.CreateCommand(_sql.RotationFunctionExecutable);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as bool?;
+    }
+
     /// <summary>
     /// Locks the session, then reads the presented token with a newer snapshot, and hands both to <paramref name="judge"/>
     /// inside a READ COMMITTED transaction (each statement must see what committed before it). Two reuse responses for one

@@ -139,7 +139,15 @@ internal sealed class PostgresSql
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = $1 AND c.relname = 'refresh_tokens' AND a.attname = 'user_id' AND NOT a.attisdropped
             """;
+
+        // Whether the connecting role may run the rotation: null when the function does not exist (migration 0003 not applied).
+        RotationFunctionExecutable = $"SELECT has_function_privilege(f, 'EXECUTE') FROM to_regprocedure('{quotedSchema}.{RotationFunction}') AS f";
     }
+
+    /// <summary>The rotation function's signature (migration 0003), as <c>to_regprocedure</c> and <c>GRANT</c> name it.</summary>
+    public const string RotationFunction = "rotate_refresh_token(uuid, uuid, timestamptz, timestamptz, timestamptz, text, text, text, uuid)";
+
+    public string RotationFunctionExecutable { get; }
 
     /// <summary>A revocation of more sessions than this publishes <c>*</c> (drop every cached answer) to stay within the 8,000-byte payload.</summary>
     public const int MaxNotifiedSessions = 200;

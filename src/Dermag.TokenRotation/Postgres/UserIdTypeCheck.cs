@@ -5,7 +5,9 @@ namespace Dermag.TokenRotation;
 
 /// <summary>
 /// Fails the host's start when <see cref="PostgresTokenStoreOptions.UserIdType"/> does not match the type the tables were
-/// created with (a raw 42804 at the first login otherwise). Skipped when the tables do not exist yet (migrations off).
+/// created with (a raw 42804 at the first login otherwise), and when the tables exist but the rotation function is missing
+/// or the connecting role may not execute it (a raw 42883 or 42501 at every refresh otherwise). Skipped when the tables
+/// do not exist yet (migrations off).
 /// </summary>
 internal sealed class UserIdTypeCheck(IRefreshTokenStore store, IOptionsMonitor<PostgresTokenStoreOptions> options) : IHostedService
 {
@@ -23,6 +25,23 @@ internal sealed class UserIdTypeCheck(IRefreshTokenStore store, IOptionsMonitor<
             throw new TokenRotationException(
                 $"{nameof(PostgresTokenStoreOptions)}.{nameof(PostgresTokenStoreOptions.UserIdType)} is {o.UserIdType} ({o.UserIdSqlType}), but "
                 + $"{o.Schema}.refresh_tokens.user_id is {actual}. The type is fixed when the tables are created: set UserIdType to match the table.");
+        }
+
+        if (actual is null)
+        {
+            return;
+        }
+
+        switch (await postgres.CanExecuteRotationAsync(cancellationToken).ConfigureAwait(false))
+        {
+            case null:
+                throw new TokenRotationException(
+                    $"{o.Schema}.refresh_tokens exists but {o.Schema}.rotate_refresh_token does not: apply migration 0003_rotate_function.sql "
+                    + $"({nameof(PostgresTokenStoreOptions)}.{nameof(PostgresTokenStoreOptions.MigrationMode)} is {o.MigrationMode}; DermagMigrations.ExportScript() renders it for psql).");
+            case false:
+                throw new TokenRotationException(
+                    $"The role this application connects as may not execute {o.Schema}.rotate_refresh_token, which every refresh calls: "
+                    + $"GRANT EXECUTE ON FUNCTION {o.Schema}.{PostgresSql.RotationFunction} TO <that role>.");
         }
     }
 

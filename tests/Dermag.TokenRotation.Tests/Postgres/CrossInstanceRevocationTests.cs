@@ -72,6 +72,68 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
     }
 
     [Fact]
+    public async Task HostStart_RoleThatMayNotExecuteTheRotationFunction_FailsNamingTheGrant_AndStartsOnceGranted()
+    {
+        // A DBA who revoked PUBLIC's default EXECUTE would otherwise see every refresh fail with 42501, while the host and
+        // its health check look fine.
+        var connectionString = await database.CreateDatabaseAsync("crossinstancegrant");
+        var role = "dermag_limited_" + Guid.NewGuid().ToString("N")[..8];
+        await using var admin = NpgsqlDataSource.Create(connectionString);
+        await TokenRotationMigrations.CreateRunner(admin).MigrateAsync();
+        await ExecuteAsync(admin, $"""
+            CREATE ROLE {role} LOGIN PASSWORD 'limited-password';
+            GRANT USAGE ON SCHEMA public TO {role};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+            GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
+            REVOKE EXECUTE ON FUNCTION public.{PostgresSql.RotationFunction} FROM PUBLIC;
+            """);
+        try
+        {
+            var limited = new NpgsqlConnectionStringBuilder(connectionString) { Username = role, Password = "limited-password" }.ConnectionString;
+            using (var refused = Build(limited, TimeProvider.System, notifications: false, "grant", pg => pg.MigrationMode = Dermag.Migrations.MigrationStartupMode.ValidateOnly))
+            {
+                (await FluentActions.Awaiting(() => refused.StartAsync()).Should().ThrowAsync<TokenRotationException>()).Which.Message.Should()
+                    .Contain("may not execute public.rotate_refresh_token")
+                    .And.Contain("GRANT EXECUTE ON FUNCTION public.rotate_refresh_token(uuid, uuid, timestamptz, timestamptz, timestamptz, text, text, text, uuid)");
+            }
+
+            await ExecuteAsync(admin, $"GRANT EXECUTE ON FUNCTION public.{PostgresSql.RotationFunction} TO {role}");
+            using var granted = Build(limited, TimeProvider.System, notifications: false, "grant", pg => pg.MigrationMode = Dermag.Migrations.MigrationStartupMode.ValidateOnly);
+            await granted.StartAsync();
+            var service = granted.Services.GetRequiredService<IRefreshTokenManager>();
+            (await service.RefreshAsync((await service.IssueAsync("granted")).RefreshToken)).Status.Should().Be(RefreshStatus.Rotated);
+            await granted.StopAsync();
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await ExecuteAsync(admin, $"DROP OWNED BY {role}; DROP ROLE {role};");
+        }
+    }
+
+    [Fact]
+    public async Task HostStart_MigrationsManagedElsewhereAndTheRotationFunctionMissing_FailsNamingTheMigration()
+    {
+        var connectionString = await database.CreateDatabaseAsync("crossinstancenofunction");
+        await using (var admin = NpgsqlDataSource.Create(connectionString))
+        {
+            await TokenRotationMigrations.CreateRunner(admin).MigrateAsync();
+            await ExecuteAsync(admin, $"DROP FUNCTION public.{PostgresSql.RotationFunction}");
+        }
+
+        using var host = Build(connectionString, TimeProvider.System, notifications: false, "nofunction", pg => pg.MigrationMode = Dermag.Migrations.MigrationStartupMode.None);
+
+        (await FluentActions.Awaiting(() => host.StartAsync()).Should().ThrowAsync<TokenRotationException>()).Which.Message.Should()
+            .Contain("public.rotate_refresh_token does not").And.Contain("0003_rotate_function.sql");
+    }
+
+    private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
     public async Task StoppedListener_HandsNoListeningConnectionBackToThePool()
     {
         // The store's own data source does not reset connections it takes back (No Reset On Close), so the listener must
