@@ -31,7 +31,7 @@ public sealed class RefreshTokenRotationBuilder
             sp.GetRequiredService<IOptionsMonitor<PostgresTokenStoreOptions>>().CurrentValue)));
 
         // Runs after the migrations (they run while the host is starting, before any hosted service starts).
-        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UserIdTypeCheck>());
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgresSchemaCheck>());
         Services.TryAddSingleton<RevocationListener>();
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RevocationListenerHost>());
         return this;

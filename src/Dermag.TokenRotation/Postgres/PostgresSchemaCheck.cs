@@ -9,7 +9,7 @@ namespace Dermag.TokenRotation;
 /// or the connecting role may not execute it (a raw 42883 or 42501 at every refresh otherwise). Skipped when the tables
 /// do not exist yet (migrations off).
 /// </summary>
-internal sealed class UserIdTypeCheck(IRefreshTokenStore store, IOptionsMonitor<PostgresTokenStoreOptions> options) : IHostedService
+internal sealed class PostgresSchemaCheck(IRefreshTokenStore store, IOptionsMonitor<PostgresTokenStoreOptions> options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
