@@ -41,9 +41,25 @@ internal sealed class ListenerProbe
         return true;
     }
 
+    /// <summary>
+    /// Waits for notifications on <paramref name="listening"/> (they reach its <c>Notification</c> handlers) until the
+    /// connection fails or <paramref name="cancellationToken"/> stops it: proves right away that other sessions'
+    /// notifications arrive, and again after every <paramref name="keepAlive"/> in which nothing arrived.
+    /// </summary>
+    public async Task ListenAsync(NpgsqlConnection listening, NpgsqlDataSource sender, string channel, TimeSpan keepAlive, TimeSpan timeout, Func<Exception> notHeard, CancellationToken cancellationToken)
+    {
+        for (var proven = false; ; proven = true)
+        {
+            if (!proven || !await listening.WaitAsync((int)keepAlive.TotalMilliseconds, cancellationToken).ConfigureAwait(false))
+            {
+                await ProveAsync(listening, sender, channel, timeout, notHeard, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>Sends a ping on <paramref name="channel"/> from <paramref name="sender"/> and waits for <paramref name="listening"/> to hear it.</summary>
     /// <exception cref="Exception">The one <paramref name="notHeard"/> builds, when the ping was not heard within <paramref name="timeout"/>.</exception>
-    public async Task ProveAsync(NpgsqlConnection listening, NpgsqlDataSource sender, string channel, TimeSpan timeout, Func<Exception> notHeard, CancellationToken cancellationToken)
+    private async Task ProveAsync(NpgsqlConnection listening, NpgsqlDataSource sender, string channel, TimeSpan timeout, Func<Exception> notHeard, CancellationToken cancellationToken)
     {
         var ping = Prefix + ":" + Guid.NewGuid().ToString("N");
         Volatile.Write(ref _expected, ping);

@@ -117,16 +117,9 @@ internal sealed class TriggerNotificationListener(
             jobs.Wake();
             Volatile.Read(ref _listening).TrySetResult();
             Log.ListenerListening(Logger, _triggersChannel);
-            for (var proven = false; ; proven = true)
-            {
-                if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
-                {
-                    // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
-                    await _probe.ProveAsync(connection, store.DataSource, _jobsChannel, PingTimeout, () => new BomTriggerException(
-                        $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
-                }
-            }
+            await _probe.ListenAsync(connection, store.DataSource, _jobsChannel, KeepAliveInterval, PingTimeout, () => new BomTriggerException(
+                $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
         }
         finally
         {

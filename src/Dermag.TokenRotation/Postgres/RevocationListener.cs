@@ -117,16 +117,9 @@ internal sealed class RevocationListener : BackgroundService
             IsListening = true;
             Volatile.Read(ref _listening).TrySetResult();
             Log.RevocationListenerListening(_logger, _channel);
-            for (var proven = false; ; proven = true)
-            {
-                if (!proven || !await connection.WaitAsync((int)KeepAliveInterval.TotalMilliseconds, stoppingToken).ConfigureAwait(false))
-                {
-                    // Right after LISTEN, and whenever nothing arrived for a while: prove that other sessions' notifications arrive.
-                    await _probe.ProveAsync(connection, _storeDataSource.DataSource, _channel, PingTimeout, () => new TokenRotationException(
-                        $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                        + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
-                }
-            }
+            await _probe.ListenAsync(connection, _storeDataSource.DataSource, _channel, KeepAliveInterval, PingTimeout, () => new TokenRotationException(
+                $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
+                + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
         }
         finally
         {
