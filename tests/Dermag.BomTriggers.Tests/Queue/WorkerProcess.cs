@@ -27,10 +27,11 @@ internal static class WorkerProcess
         builder.Services.AddBomTriggers(o =>
         {
             o.WorkerCount = 4;
-            // Long enough that a live process keeps its leases when the whole suite loads the machine (a 2 s lease was
-            // taken over from a live, starved process a few times in full runs on 2 cores: at-least-once allows that, the
-            // test's "duplicates only from the killed process" does not); the killed process's jobs come back after it.
-            o.JobLeaseDuration = TimeSpan.FromSeconds(5);
+            // Long enough that a live process keeps its leases when the whole suite loads the machine (2 s and then 5 s
+            // leases were taken over from live, starved processes in full runs on 2 cores, and 5 s failed 2 of 2 runs beside
+            // four busy loops, where 10 s passed 2 of 2: at-least-once allows a take-over, the test's "duplicates only from
+            // the killed process" does not); the killed process's jobs come back after it.
+            o.JobLeaseDuration = TimeSpan.FromSeconds(10);
             o.JobPollInterval = TimeSpan.FromMilliseconds(500);
             o.SnapshotRefreshInterval = TimeSpan.FromMinutes(10);
         }).UsePostgres(connectionString, o => o.Schema = schema).AddAction<RecordingAction>("RECORD");
@@ -45,7 +46,7 @@ internal static class WorkerProcess
 
 internal sealed record RecordTarget(NpgsqlDataSource DataSource, string Schema);
 
-/// <summary>Records each execution; a first attempt of an event with <c>"hold":true</c> then holds its job for 8 s.</summary>
+/// <summary>Records each execution; a first attempt of an event with <c>"hold":true</c> then holds its job for 12 s (longer than the lease, so it must be renewed).</summary>
 internal sealed class RecordingAction(RecordTarget target) : IBomTriggerAction, IBomActionDescription
 {
     public static string Description => "Records the execution.";
@@ -68,7 +69,7 @@ internal sealed class RecordingAction(RecordTarget target) : IBomTriggerAction, 
         await command.ExecuteNonQueryAsync(cancellationToken);
         if (context.Attempt == 1 && context.Event.Data.TryGetProperty("hold", out _))
         {
-            await Task.Delay(TimeSpan.FromSeconds(8), cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(12), cancellationToken);
         }
 
         return ActionResult.Empty;
