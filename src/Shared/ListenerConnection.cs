@@ -12,7 +12,8 @@ namespace Dermag.Postgres;
 /// connections it takes back (<c>No Reset On Close</c>; see <c>PostgresStoreOptions.StoreLeavesNoSessionState</c>): the
 /// listener ends it first. A host's own data source may not reset them either. A broken connection is never pooled; when
 /// <c>UNLISTEN</c> fails on one that is not broken (a timeout the server cancelled, for one), the data source is cleared,
-/// so this connection is closed instead of pooled.
+/// so this connection is closed instead of pooled. A failure to close is not thrown: it would replace the error that
+/// ended the listener.
 /// </remarks>
 internal static class ListenerConnection
 {
@@ -34,6 +35,14 @@ internal static class ListenerConnection
             }
         }
 
-        await connection.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException or IOException)
+        {
+            // Closing a connection that already failed: the listener's own error, thrown on from its finally, is the one
+            // worth reporting, and this connection is gone either way.
+        }
     }
 }

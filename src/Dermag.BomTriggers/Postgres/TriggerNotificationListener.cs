@@ -28,6 +28,7 @@ internal sealed class TriggerNotificationListener(
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _connectionsClosed;
     private int _refreshQueued;
     private string _triggersChannel = string.Empty;
     private string _jobsChannel = string.Empty;
@@ -39,6 +40,9 @@ internal sealed class TriggerNotificationListener(
 
     /// <summary>How many times the listener connected; more than one means it lost its connection and came back.</summary>
     internal int Connections { get; private set; }
+
+    /// <summary>How many of its connections the listener has closed (or handed back to the pool, no longer listening).</summary>
+    internal int ConnectionsClosed => Volatile.Read(ref _connectionsClosed);
 
     /// <summary>How many keep-alive pings the listener sent.</summary>
     internal int PingsSent => _probe.Sent;
@@ -60,14 +64,16 @@ internal sealed class TriggerNotificationListener(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                var connections = Connections;
                 try
                 {
                     await ListenAsync(source, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    if (IsListening)
+                    if (Connections > connections)
                     {
+                        // It listened before failing: the backoff starts again.
                         delay = FirstRetryDelay;
                     }
 
@@ -121,9 +127,16 @@ internal sealed class TriggerNotificationListener(
                 $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
                 + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
         }
+        catch
+        {
+            // Down from this moment: health and the cache must not wait for the bounded UNLISTEN below.
+            Lost();
+            throw;
+        }
         finally
         {
             await Dermag.Postgres.ListenerConnection.CloseAsync(connection, source).ConfigureAwait(false);
+            Interlocked.Increment(ref _connectionsClosed);
         }
     }
 

@@ -28,6 +28,7 @@ internal sealed class RevocationListener : BackgroundService
     private readonly ILogger _logger;
     private readonly string _channel;
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _connectionsClosed;
     private readonly Dermag.Postgres.ListenerProbe _probe = new();
 
     public RevocationListener(
@@ -51,6 +52,9 @@ internal sealed class RevocationListener : BackgroundService
     /// <summary>How many times the listener connected; more than one means it lost its connection and came back.</summary>
     internal int Connections { get; private set; }
 
+    /// <summary>How many of its connections the listener has closed (or handed back to the pool, no longer listening).</summary>
+    internal int ConnectionsClosed => Volatile.Read(ref _connectionsClosed);
+
     /// <summary>How many keep-alive pings the listener sent.</summary>
     internal int PingsSent => _probe.Sent;
 
@@ -69,14 +73,16 @@ internal sealed class RevocationListener : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                var connections = Connections;
                 try
                 {
                     await ListenAsync(source, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    if (IsListening)
+                    if (Connections > connections)
                     {
+                        // It listened before failing: the backoff starts again.
                         delay = FirstRetryDelay;
                     }
 
@@ -121,9 +127,16 @@ internal sealed class RevocationListener : BackgroundService
                 $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
                 + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
         }
+        catch
+        {
+            // Down from this moment: health and the cache must not wait for the bounded UNLISTEN below.
+            Lost();
+            throw;
+        }
         finally
         {
             await Dermag.Postgres.ListenerConnection.CloseAsync(connection, source).ConfigureAwait(false);
+            Interlocked.Increment(ref _connectionsClosed);
         }
     }
 

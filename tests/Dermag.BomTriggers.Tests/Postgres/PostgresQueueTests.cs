@@ -138,6 +138,56 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
     }
 
     [Fact]
+    public async Task ListenerWhoseServerStopsAnswering_IsDownBeforeItWaitsToCloseItsConnection()
+    {
+        // A listener whose connection hangs (a network partition, a frozen server) finds out when its ping goes unheard.
+        // It used to report itself down only after UNLISTEN on that connection had timed out (up to 2 s more).
+        var applicationName = "frozen-" + Guid.NewGuid().ToString("N")[..8];
+        var connectionString = new NpgsqlConnectionStringBuilder((await PostgresServer.GetAsync()).Limit(database.ConnectionString, 10)) { ApplicationName = applicationName }.ConnectionString;
+        await using var context = await TriggerTestContext.CreateAsync(b => b.UsePostgres(connectionString, o => o.Schema = TriggerTestContext.NewSchema()));
+        var listener = context.Services.GetRequiredService<TriggerNotificationListener>();
+        listener.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
+        var host = context.Services.GetServices<IHostedService>().OfType<TriggerNotificationListenerHost>().Single();
+        await host.StartAsync(default);
+        try
+        {
+            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(30));
+            var dataSource = context.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource;
+            var backend = await PooledListenerCheck.ListeningBackendAsync(dataSource, applicationName);
+            var watch = Stopwatch.StartNew();
+            using (var frozen = FrozenBackend.Freeze(backend, new NpgsqlConnectionStringBuilder(connectionString).Database!))
+            {
+                if (frozen is null)
+                {
+                    return; // not a backend this test may stop (see FrozenBackend)
+                }
+
+                while (listener.IsListening)
+                {
+                    watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "the unheard ping ends the listener");
+                    await Task.Delay(5);
+                }
+
+                listener.ConnectionsClosed.Should().Be(0, "the listener is down while UNLISTEN still waits on the frozen backend");
+            }
+
+            // Thawed, the connection is closed and the listener comes back (its retry delay runs on the fake clock).
+            while (!listener.IsListening || listener.Connections < 2)
+            {
+                watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(40), "the listener reconnects once the server answers again");
+                context.Time.Advance(TimeSpan.FromMinutes(1));
+                await Task.Delay(10);
+            }
+
+            listener.ConnectionsClosed.Should().Be(1);
+        }
+        finally
+        {
+            await host.StopAsync(default);
+        }
+    }
+
+    [Fact]
     public async Task StoppedListener_HandsNoListeningConnectionBackToThePool()
     {
         // The store's own data source does not reset connections it takes back (No Reset On Close): the listener ends

@@ -72,6 +72,43 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
     }
 
     [Fact]
+    public async Task ListenerWhoseServerStopsAnswering_IsDownBeforeItWaitsToCloseItsConnection()
+    {
+        // A listener whose connection hangs (a network partition, a frozen server) finds out when its ping goes unheard.
+        // It used to report itself down, and drop the cached answers, only after UNLISTEN on that connection had timed out
+        // (up to 2 s more): now it is down first, then closes the connection.
+        var connectionString = await database.CreateDatabaseAsync("crossinstancefrozen");
+        var time = new FakeTimeProvider(TestSetup.Start);
+        using var host = Build((await PostgresServer.GetAsync()).Limit(connectionString, 10), time, notifications: true, "frozen", configure: null);
+        var listener = host.Services.GetRequiredService<RevocationListener>();
+        listener.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
+        await host.StartAsync();
+        await listener.Listening.WaitAsync(Patience);
+        var dataSource = host.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTokenStoreOptions>>().DataSource;
+        var backend = await PooledListenerCheck.ListeningBackendAsync(dataSource, "frozen");
+
+        using (var frozen = FrozenBackend.Freeze(backend, new NpgsqlConnectionStringBuilder(connectionString).Database!))
+        {
+            if (frozen is null)
+            {
+                return; // not a backend of a server on this machine that this user may signal (see FrozenBackend)
+            }
+
+            (await EventuallyAsync(() => Task.FromResult(!listener.IsListening))).Should().BeTrue("the unheard ping ends the listener");
+            listener.ConnectionsClosed.Should().Be(0, "the listener is down while UNLISTEN still waits on the frozen backend");
+        }
+
+        // Thawed, the connection is closed and the listener comes back (its retry delay runs on the fake clock).
+        (await EventuallyAsync(() =>
+        {
+            time.Advance(TimeSpan.FromMinutes(1));
+            return Task.FromResult(listener.IsListening && listener.Connections == 2);
+        })).Should().BeTrue("the listener reconnects once the server answers again");
+        listener.ConnectionsClosed.Should().Be(1);
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task HostStart_RoleThatMayNotExecuteTheRotationFunction_FailsNamingTheGrant_AndStartsOnceGranted()
     {
         // A DBA who revoked PUBLIC's default EXECUTE would otherwise see every refresh fail with 42501, while the host and

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using System.Globalization;
+using Xunit;
+
+namespace Dermag.Testing;
+
+/// <summary>
+/// Stops a PostgreSQL backend process (SIGSTOP) until disposed (SIGCONT): a connection that hangs without breaking.
+/// Only a backend of a server on this machine that this user may signal, whose process title names the test's own
+/// database; otherwise null, and the test cannot run (it fails under <c>CI=true</c>, where the server is local).
+/// </summary>
+public sealed class FrozenBackend : IDisposable
+{
+    private readonly int _pid;
+
+    private FrozenBackend(int pid) => _pid = pid;
+
+    /// <summary>Stops backend <paramref name="pid"/> of <paramref name="database"/>; null when it cannot (and not under CI).</summary>
+    public static FrozenBackend? Freeze(int pid, string database)
+    {
+        var cmdline = $"/proc/{pid}/cmdline";
+        var local = File.Exists(cmdline) && File.ReadAllText(cmdline).Contains($" {database} ", StringComparison.Ordinal);
+        if (!local || !Signal("STOP", pid))
+        {
+            Assert.True(Environment.GetEnvironmentVariable("CI") is not { Length: > 0 } ci || ci.Equals("false", StringComparison.OrdinalIgnoreCase),
+                $"CI is set, but backend {pid} of database {database} cannot be stopped from here (a remote server, or another user's)");
+            return null;
+        }
+
+        return new FrozenBackend(pid);
+    }
+
+    /// <summary>Lets the backend run again.</summary>
+    public void Dispose() => Signal("CONT", _pid);
+
+    private static bool Signal(string signal, int pid)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardError = true,
+        })!;
+        kill.WaitForExit();
+        return kill.ExitCode == 0;
+    }
+}
