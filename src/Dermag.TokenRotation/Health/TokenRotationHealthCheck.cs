@@ -8,8 +8,8 @@ namespace Dermag.TokenRotation
 {
     /// <summary>
     /// The store answers (a session lookup); on PostgreSQL the library's migrations are applied with matching checksums
-    /// (else Unhealthy) and, with revocation notifications on, the LISTEN connection is up (else Degraded: cached
-    /// paranoid-mode answers then live up to <see cref="RefreshTokenRotationOptions.SessionCheckCacheDuration"/>).
+    /// and the connecting role may execute the rotation function (else Unhealthy) and, with revocation notifications on,
+    /// the LISTEN connection is up (else Degraded: cached paranoid-mode answers then live up to <see cref="RefreshTokenRotationOptions.SessionCheckCacheDuration"/>).
     /// </summary>
     internal sealed class TokenRotationHealthCheck(IServiceProvider services) : IHealthCheck
     {
@@ -29,6 +29,15 @@ namespace Dermag.TokenRotation
                                 $"Dermag.TokenRotation migrations in schema {status.Schema} are not up to date: pending [{string.Join(", ", status.Pending)}], checksum mismatches [{string.Join(", ", status.ChecksumMismatches)}].");
                         }
                     }
+                }
+
+                // The start checked this; a DBA may revoke the grant (or drop the function) while the host runs.
+                if (services.GetService<IRefreshTokenStore>() is PostgresRefreshTokenStore postgres
+                    && PostgresSchemaCheck.RotationFunctionProblem(
+                        await postgres.CanExecuteRotationAsync(cancellationToken).ConfigureAwait(false),
+                        services.GetRequiredService<IOptionsMonitor<PostgresTokenStoreOptions>>().CurrentValue) is { } problem)
+                {
+                    return new HealthCheckResult(context.Registration.FailureStatus, problem);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
@@ -54,12 +63,12 @@ namespace Microsoft.Extensions.DependencyInjection
     public static class TokenRotationHealthChecksBuilderExtensions
     {
         /// <summary>
-        /// Adds a check that the token store answers and that, on PostgreSQL, the migrations are applied with matching checksums
-        /// and the revocation LISTEN connection is up.
+        /// Adds a check that the token store answers and that, on PostgreSQL, the migrations are applied with matching checksums,
+        /// the connecting role may execute the rotation function and the revocation LISTEN connection is up.
         /// </summary>
         /// <param name="builder">The health checks builder.</param>
         /// <param name="name">The check's name.</param>
-        /// <param name="failureStatus">The status when the store cannot be read or migrations are missing (default Unhealthy).</param>
+        /// <param name="failureStatus">The status when the store cannot be read, migrations are missing or refreshes cannot run (default Unhealthy).</param>
         /// <param name="tags">Tags to filter checks by (for example <c>ready</c>).</param>
         public static IHealthChecksBuilder AddRefreshTokenRotation(
             this IHealthChecksBuilder builder,

@@ -7,7 +7,7 @@ namespace Dermag.TokenRotation;
 /// Fails the host's start when <see cref="PostgresTokenStoreOptions.UserIdType"/> does not match the type the tables were
 /// created with (a raw 42804 at the first login otherwise), and when the tables exist but the rotation function is missing
 /// or the connecting role may not execute it (a raw 42883 or 42501 at every refresh otherwise). Skipped when the tables
-/// do not exist yet (migrations off).
+/// do not exist yet (migrations off). The health check reports a function or grant lost after the start.
 /// </summary>
 internal sealed class PostgresSchemaCheck(IRefreshTokenStore store, IOptionsMonitor<PostgresTokenStoreOptions> options) : IHostedService
 {
@@ -32,18 +32,24 @@ internal sealed class PostgresSchemaCheck(IRefreshTokenStore store, IOptionsMoni
             return;
         }
 
-        switch (await postgres.CanExecuteRotationAsync(cancellationToken).ConfigureAwait(false))
+        if (RotationFunctionProblem(await postgres.CanExecuteRotationAsync(cancellationToken).ConfigureAwait(false), o) is { } problem)
         {
-            case null:
-                throw new TokenRotationException(
-                    $"{o.Schema}.refresh_tokens exists but {o.Schema}.rotate_refresh_token does not: apply migration 0003_rotate_function.sql "
-                    + $"({nameof(PostgresTokenStoreOptions)}.{nameof(PostgresTokenStoreOptions.MigrationMode)} is {o.MigrationMode}; DermagMigrations.ExportScript() renders it for psql).");
-            case false:
-                throw new TokenRotationException(
-                    $"The role this application connects as may not execute {o.Schema}.rotate_refresh_token, which every refresh calls: "
-                    + $"GRANT EXECUTE ON FUNCTION {o.Schema}.{PostgresSql.RotationFunction} TO <that role>.");
+            throw new TokenRotationException(problem);
         }
     }
+
+    /// <summary>
+    /// Why refreshes would fail, given <see cref="PostgresRefreshTokenStore.CanExecuteRotationAsync"/>'s answer (null: the
+    /// function is missing; false: the role may not execute it); null when they would not. The health check reports it too.
+    /// </summary>
+    internal static string? RotationFunctionProblem(bool? canExecute, PostgresTokenStoreOptions o) => canExecute switch
+    {
+        null => $"{o.Schema}.refresh_tokens exists but {o.Schema}.rotate_refresh_token does not: apply migration 0003_rotate_function.sql "
+            + $"({nameof(PostgresTokenStoreOptions)}.{nameof(PostgresTokenStoreOptions.MigrationMode)} is {o.MigrationMode}; DermagMigrations.ExportScript() renders it for psql).",
+        false => $"The role this application connects as may not execute {o.Schema}.rotate_refresh_token, which every refresh calls: "
+            + $"GRANT EXECUTE ON FUNCTION {o.Schema}.{PostgresSql.RotationFunction} TO <that role>.",
+        true => null,
+    };
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -139,6 +139,14 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
             await granted.StartAsync();
             var service = granted.Services.GetRequiredService<IRefreshTokenManager>();
             (await service.RefreshAsync((await service.IssueAsync("granted")).RefreshToken)).Status.Should().Be(RefreshStatus.Rotated);
+
+            // Revoked while the host runs: the start cannot see it, the health check does.
+            var health = granted.Services.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+            (await health.CheckHealthAsync()).Entries["dermag-token-rotation"].Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy);
+            await ExecuteAsync(admin, $"REVOKE EXECUTE ON FUNCTION public.{PostgresSql.RotationFunction} FROM {role}");
+            var revoked = (await health.CheckHealthAsync()).Entries["dermag-token-rotation"];
+            revoked.Status.Should().Be(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy);
+            revoked.Description.Should().Contain("may not execute public.rotate_refresh_token").And.Contain("GRANT EXECUTE ON FUNCTION");
             await granted.StopAsync();
         }
         finally
