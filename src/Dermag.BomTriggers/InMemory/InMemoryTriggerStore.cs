@@ -6,7 +6,8 @@ namespace Dermag.BomTriggers;
 
 /// <summary>
 /// The in-memory store: same semantics as PostgreSQL (ids, ordering, soft deletes, gapless history, cleanup), for tests
-/// and demos. One lock serializes every change, as the row lock does in PostgreSQL.
+/// and demos. One lock serializes every change, as the row lock does in PostgreSQL. It cannot take part in a database
+/// transaction, so an enlisted dispatch is refused rather than keeping rows a rollback would have removed.
 /// </summary>
 internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTriggerJobStore
 {
@@ -137,8 +138,24 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
         }
     }
 
+    /// <summary>
+    /// Refuses the caller's transaction (an enlisted dispatch): rows written here would survive its rollback, which no
+    /// PostgreSQL store allows, so a test on this store would pass where production keeps nothing.
+    /// </summary>
+    private static void RefuseTransaction(DbTransaction? transaction, string what)
+    {
+        if (transaction is not null)
+        {
+            throw new InvalidOperationException(
+                $"The in-memory trigger store cannot write {what} in the caller's database transaction (DispatchOptions.InTransaction, or a "
+                + "DbContext with an open transaction): they would survive a rollback. Use UsePostgres(...) for enlisted dispatches, or "
+                + "dispatch without the transaction.");
+        }
+    }
+
     public Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? transaction, CancellationToken cancellationToken)
     {
+        RefuseTransaction(transaction, "log rows");
         lock (_lock)
         {
             // Like the foreign key: a row for an unknown trigger fails the whole batch. Deleted triggers are still known

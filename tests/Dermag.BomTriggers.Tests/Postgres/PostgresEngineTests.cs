@@ -66,6 +66,33 @@ public sealed class PostgresEngineTests(PostgresDatabase database) : IClassFixtu
         (await CountLogsAsync()).Should().Be(expectedLogs);
     }
 
+    [Theory]
+    [InlineData(TriggerExecutionMode.Inline, "log rows")]
+    [InlineData(TriggerExecutionMode.Queued, "jobs")]
+    public async Task InMemoryStore_RefusesAnEnlistedDispatch_RatherThanKeepRowsARollbackRemoves(TriggerExecutionMode mode, string refused)
+    {
+        // It cannot take part in the transaction; writing at once would keep what the rollback below removes on PostgreSQL.
+        await using var memory = await TriggerTestContext.CreateAsync(b => b.UseInMemoryStore());
+        (await memory.Store.CreateAsync(new BomTriggerDefinition
+        {
+            Name = "cost",
+            TriggerEvent = BomTriggerEvents.TaskCreate,
+            ActionType = BomTriggerActions.CalculateCost,
+            Execution = new() { Mode = mode },
+        })).Errors.Should().BeEmpty();
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        var dispatch = () => memory.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"), DispatchOptions.InTransaction(transaction));
+
+        (await dispatch.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should()
+            .Contain($"cannot write {refused} in the caller's database transaction").And.Contain("UsePostgres");
+        await transaction.RollbackAsync();
+        (await memory.Store.QueryLogsAsync(new BomTriggerLogQuery())).Items.Should().BeEmpty("nothing was written outside the transaction");
+        (await memory.Services.GetRequiredService<IBomTriggerJobManager>().QueryAsync(new BomTriggerJobQuery())).Items.Should().BeEmpty();
+        (await memory.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"))).Outcomes.Should().ContainSingle("without the transaction it dispatches");
+    }
+
     [Fact]
     public async Task Dispatch_InDbContextTransactionThatRollsBack_LeavesNoLogRows()
     {
