@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Net;
 using Dermag.SampleHost.Demo;
 using Dermag.Samples.Tests.Infrastructure;
+using Dermag.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -142,7 +142,7 @@ public sealed class AuthHardeningTests
     [InlineData("Production", false)]
     public async Task StartupLog_ShowsDemoPasswords_OnlyInDevelopment(string environment, bool shown)
     {
-        var logs = new LogLines();
+        var logs = new CapturedLogs();
         await using var factory = new SampleHostFactory();
         await using var host = factory.WithWebHostBuilder(b =>
         {
@@ -152,7 +152,7 @@ public sealed class AuthHardeningTests
         using var client = host.CreateClient();
         await client.GetAsync("/api/auth/sessions");
 
-        var started = logs.Lines.Should().ContainSingle(l => l.Contains("Demo users:", StringComparison.Ordinal)).Which;
+        var started = logs.Entries.Select(e => e.Message).Should().ContainSingle(l => l.Contains("Demo users:", StringComparison.Ordinal)).Which;
         started.Should().Contain("admin");
         if (shown)
         {
@@ -236,28 +236,6 @@ public sealed class AuthHardeningTests
             _entered.Release();
             _gate.Wait(TimeSpan.FromSeconds(60));
             return _inner.VerifyHashedPassword(user, hashedPassword, providedPassword);
-        }
-    }
-
-    private sealed class LogLines : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Lines { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(Lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue(formatter(state, exception));
         }
     }
 }

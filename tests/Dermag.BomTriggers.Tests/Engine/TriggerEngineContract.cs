@@ -229,7 +229,7 @@ public abstract class TriggerEngineContract : IAsyncLifetime
         release.TrySetResult();
         var disposedAfterTheActionEnded = await scoped.Task.WaitAsync(TimeSpan.FromSeconds(30));
         disposedAfterTheActionEnded.Should().BeTrue();
-        await EventuallyAsync(() => Context.Logs.Entries.Any(e => e.Item3.Id == 4010), "the abandoned action's later failure is logged");
+        await EventuallyAsync(() => Context.Logs.Entries.Any(e => e.EventId.Id == 4010), "the abandoned action's later failure is logged");
     }
 
     /// <summary>

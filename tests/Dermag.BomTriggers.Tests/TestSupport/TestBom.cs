@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Dermag.BomTriggers;
 using Dermag.Migrations;
+using Dermag.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -227,33 +228,10 @@ public sealed class BlockingAction : IBomTriggerAction, IBomActionDescription
     }
 }
 
-/// <summary>Keeps every log entry the library writes, for tests that assert what was logged.</summary>
-public sealed class CapturingLoggerProvider : ILoggerProvider
-{
-    public ConcurrentQueue<(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)> Entries { get; } = new();
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(CapturingLoggerProvider provider, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            provider.Entries.Enqueue((category, logLevel, eventId, formatter(state, exception), exception));
-    }
-}
-
 /// <summary>A service provider with the library wired to one store, a fake host and fake time.</summary>
 public sealed class TriggerTestContext : IAsyncDisposable
 {
-    private TriggerTestContext(ServiceProvider services, CountingTimeProvider time, FakeHost host, CapturingLoggerProvider logs)
+    private TriggerTestContext(ServiceProvider services, CountingTimeProvider time, FakeHost host, CapturedLogs logs)
     {
         Services = services;
         Time = time;
@@ -267,7 +245,8 @@ public sealed class TriggerTestContext : IAsyncDisposable
 
     public FakeHost Host { get; }
 
-    public CapturingLoggerProvider Logs { get; }
+    /// <summary>Every log entry the library writes, for tests that assert what was logged.</summary>
+    public CapturedLogs Logs { get; }
 
     /// <summary>Reloads the engine's snapshot now, as the revision poll would after another instance changed a trigger.</summary>
     public Task RefreshSnapshotAsync() => Services.GetRequiredService<TriggerSnapshotProvider>().RefreshAsync(CancellationToken.None);
@@ -284,7 +263,7 @@ public sealed class TriggerTestContext : IAsyncDisposable
     {
         var time = new CountingTimeProvider(TimeProvider.System.GetUtcNow());
         var host = new FakeHost();
-        var logs = new CapturingLoggerProvider();
+        var logs = new CapturedLogs();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(time);
         services.AddSingleton(host);

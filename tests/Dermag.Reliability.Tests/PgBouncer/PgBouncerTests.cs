@@ -224,8 +224,8 @@ public sealed class PgBouncerTests(PgBouncerFixture bouncer, ITestOutputHelper o
         var watch = Stopwatch.StartNew();
 
         // Both listeners through PgBouncer: each reports within its 5 s ping timeout that the LISTEN hears nothing.
-        var tokenLogs = new LogCapture();
-        var bomLogs = new LogCapture();
+        var tokenLogs = new CapturedLogs(LogLevel.Information);
+        var bomLogs = new CapturedLogs(LogLevel.Information);
         await using var tokens = await TokenHost.StartAsync(bouncer.BouncerConnectionString, applicationName: "rel-pgb-listen",
             addServices: s => s.AddLogging(b => b.AddProvider(tokenLogs)), timeProvider: TimeProvider.System);
         await using var bom = await BomHost.StartAsync(b => b.UsePostgres(bouncer.BouncerConnectionString, o => o.Schema = BomHost.NewSchema()), TimeProvider.System, addServices: s => s.AddLogging(b => b.AddProvider(bomLogs)));
@@ -255,7 +255,7 @@ public sealed class PgBouncerTests(PgBouncerFixture bouncer, ITestOutputHelper o
 
         // With NotificationConnectionString pointing at PostgreSQL directly, a revocation by instance A (through PgBouncer)
         // reaches instance B's paranoid-mode cache at once, long before the cache (5 minutes) would expire.
-        var directLogs = new LogCapture();
+        var directLogs = new CapturedLogs(LogLevel.Information);
         await using var a = await TokenHost.StartAsync(bouncer.BouncerConnectionString, applicationName: "rel-pgb-a", timeProvider: TimeProvider.System);
         await using var b = await TokenHost.StartAsync(bouncer.BouncerConnectionString, o => o.SessionCheckCacheDuration = TimeSpan.FromMinutes(5), "rel-pgb-b",
             p => p.NotificationConnectionString = bouncer.DirectConnectionString, s => s.AddLogging(l => l.AddProvider(directLogs)), TimeProvider.System);

@@ -166,7 +166,7 @@ public sealed class BearerTests
         var anonymous = await client.GetAsync("/anonymous");
         anonymous.StatusCode.Should().Be(HttpStatusCode.OK);
         (await anonymous.Content.ReadAsStringAsync()).Should().Be("hello");
-        var logged = app.Logs.Entries.Where(e => e.StartsWith("Error ", StringComparison.Ordinal) && e.Contains("store down", StringComparison.Ordinal)).ToList();
+        var logged = app.Logs.Lines.Where(e => e.StartsWith("Error ", StringComparison.Ordinal) && e.Contains("store down", StringComparison.Ordinal)).ToList();
         logged.Should().NotBeEmpty();
         logged.Should().AllSatisfy(e => e.Should().NotContain(access.Split('.')[2]).And.NotContain(access.Split('.')[1]));
     }

@@ -161,8 +161,8 @@ public sealed class HostingTests
             .SelectMany(t => t.Split('.').Skip(1)) // payload and signature of each token
             .ToList();
         errors.Should().AllSatisfy(body => secrets.Should().NotContain(secret => body.Contains(secret, StringComparison.Ordinal), "an error body must not echo a token"));
-        app.Logs.Entries.Should().NotBeEmpty();
-        foreach (var entry in app.Logs.Entries)
+        app.Logs.Lines.Should().NotBeEmpty();
+        foreach (var entry in app.Logs.Lines)
         {
             secrets.Should().NotContain(s => entry.Contains(s, StringComparison.Ordinal), $"a log entry must not carry a token: {entry[..Math.Min(200, entry.Length)]}");
         }

@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Dermag.Testing;
 using Dermag.TokenRotation.AspNetCore;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
@@ -43,7 +43,7 @@ internal sealed class TestAppOptions
 /// </summary>
 internal sealed class TestApp : IAsyncDisposable
 {
-    private TestApp(WebApplication app, FakeTimeProvider clock, LogCapture logs)
+    private TestApp(WebApplication app, FakeTimeProvider clock, CapturedLogs logs)
     {
         App = app;
         Clock = clock;
@@ -54,7 +54,8 @@ internal sealed class TestApp : IAsyncDisposable
 
     public FakeTimeProvider Clock { get; }
 
-    public LogCapture Logs { get; }
+    /// <summary>Every log entry of the host, at every level: message and each structured value, for asserting that no token is ever logged.</summary>
+    public CapturedLogs Logs { get; }
 
     public IServiceProvider Services => App.Services;
 
@@ -63,7 +64,7 @@ internal sealed class TestApp : IAsyncDisposable
         var options = new TestAppOptions();
         configure?.Invoke(options);
         var clock = options.Clock ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var logs = new LogCapture();
+        var logs = new CapturedLogs();
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
@@ -153,31 +154,5 @@ internal sealed class TestApp : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
-    }
-}
-
-/// <summary>Every log entry of a host: message and each structured value, for asserting that no token is ever logged.</summary>
-internal sealed class LogCapture : ILoggerProvider
-{
-    public ConcurrentQueue<string> Entries { get; } = new();
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(LogCapture owner, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" | ", pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
-            owner.Entries.Enqueue($"{logLevel} {category} [{eventId.Id}] {formatter(state, exception)} {values} {exception}");
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Security.Claims;
+using Dermag.Testing;
 using Dermag.TokenRotation.Tests.Tokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -81,7 +82,7 @@ public class RefreshTokenManagerTests
     public async Task RefreshAsync_AnyOutcome_NeverLogsTokens()
     {
         var time = TestSetup.Clock();
-        var logs = new CapturingLoggerProvider();
+        var logs = new CapturedLogs();
         using var factory = LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
         var service = new RefreshTokenManager(
             new InMemoryRefreshTokenStore(), Options.Create(TestSetup.Options()), time, new TokenRotationMetrics(), factory.CreateLogger<RefreshTokenManager>());
@@ -91,10 +92,10 @@ public class RefreshTokenManagerTests
         await service.RefreshAsync("garbage");
         await service.LogoutAsync(rotated.Tokens!.RefreshToken);
 
-        logs.Messages.Should().NotBeEmpty();
+        logs.Entries.Should().NotBeEmpty();
         var secrets = new[] { pair.RefreshToken, pair.AccessToken, rotated.Tokens.RefreshToken, rotated.Tokens.AccessToken }
             .SelectMany(t => t.Split('.')).ToList();
-        logs.Messages.Should().AllSatisfy(m => secrets.Should().NotContain(s => m.Contains(s)));
+        logs.Entries.Select(e => e.Message + e.Exception).Should().AllSatisfy(m => secrets.Should().NotContain(s => m.Contains(s)));
         pair.ToString().Should().NotContain(pair.RefreshToken).And.NotContain(pair.AccessToken);
     }
 
@@ -138,33 +139,6 @@ public class RefreshTokenManagerTests
             measurements.Should().Contain((TokenRotationDiagnostics.RefreshesInstrument, 1, "rotated"));
             measurements.Should().Contain((TokenRotationDiagnostics.RefreshesInstrument, 1, "reuse_detected"));
             measurements.Should().Contain(m => m.Instrument == TokenRotationDiagnostics.ReuseDetectionsInstrument);
-        }
-    }
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public List<string> Messages { get; } = [];
-
-        public ILogger CreateLogger(string categoryName) => new Logger(this);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(CapturingLoggerProvider owner) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (owner.Messages)
-                {
-                    owner.Messages.Add(formatter(state, exception) + exception);
-                }
-            }
         }
     }
 }
