@@ -21,8 +21,6 @@ internal sealed class TriggerNotificationListener(
     TimeProvider timeProvider,
     ILogger<TriggerNotificationListener>? logger = null) : BackgroundService
 {
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
 
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
@@ -53,48 +51,18 @@ internal sealed class TriggerNotificationListener(
     /// <summary>True while the LISTEN connection is established.</summary>
     public bool IsListening { get; private set; }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
-        var settings = options.CurrentValue;
-        NpgsqlDataSource? owned = settings.NotificationConnectionString is { } cs ? NpgsqlDataSource.Create(cs) : null;
-        var source = owned ?? store.DataSource;
-        var delay = FirstRetryDelay;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                var connections = Connections;
-                try
-                {
-                    await ListenAsync(source, stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    if (Connections > connections)
-                    {
-                        // It listened before failing: the backoff starts again.
-                        delay = FirstRetryDelay;
-                    }
-
-                    Lost();
-                    Log.ListenerLost(Logger, _triggersChannel, delay, ex);
-                    await Task.Delay(delay * (0.8 + (Random.Shared.NextDouble() * 0.4)), timeProvider, stoppingToken).ConfigureAwait(false);
-                    delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            Lost();
-            if (owned is not null)
-            {
-                await owned.DisposeAsync().ConfigureAwait(false);
-            }
-        }
+        return Dermag.Postgres.ListenerLoop.RunAsync(
+            options.CurrentValue.NotificationConnectionString,
+            store.DataSource,
+            ListenAsync,
+            () => Connections,
+            Lost,
+            (delay, ex) => Log.ListenerLost(Logger, _triggersChannel, delay, ex),
+            timeProvider,
+            stoppingToken);
     }
 
     private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)

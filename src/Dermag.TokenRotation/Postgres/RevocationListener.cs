@@ -17,8 +17,6 @@ namespace Dermag.TokenRotation;
 /// </summary>
 internal sealed class RevocationListener : BackgroundService
 {
-    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
 
     private readonly PostgresStoreDataSource<PostgresTokenStoreOptions> _storeDataSource;
@@ -64,47 +62,16 @@ internal sealed class RevocationListener : BackgroundService
     /// <summary>Completes when the listener is (again) listening; for tests and health checks.</summary>
     public Task Listening => Volatile.Read(ref _listening).Task;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        NpgsqlDataSource? owned = _options.NotificationConnectionString is { } cs ? NpgsqlDataSource.Create(cs) : null;
-        var source = owned ?? _storeDataSource.DataSource;
-        var delay = FirstRetryDelay;
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                var connections = Connections;
-                try
-                {
-                    await ListenAsync(source, stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    if (Connections > connections)
-                    {
-                        // It listened before failing: the backoff starts again.
-                        delay = FirstRetryDelay;
-                    }
-
-                    Lost();
-                    Log.RevocationListenerLost(_logger, _channel, delay, ex);
-                    await Task.Delay(Jitter(delay), _time, stoppingToken).ConfigureAwait(false);
-                    delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            Lost();
-            if (owned is not null)
-            {
-                await owned.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Dermag.Postgres.ListenerLoop.RunAsync(
+            _options.NotificationConnectionString,
+            _storeDataSource.DataSource,
+            ListenAsync,
+            () => Connections,
+            Lost,
+            (delay, ex) => Log.RevocationListenerLost(_logger, _channel, delay, ex),
+            _time,
+            stoppingToken);
 
     private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)
     {
@@ -171,6 +138,4 @@ internal sealed class RevocationListener : BackgroundService
             Interlocked.Exchange(ref _listening, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         }
     }
-
-    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
 }

@@ -1,0 +1,73 @@
+using Npgsql;
+
+namespace Dermag.Postgres;
+
+/// <summary>
+/// A LISTEN listener's life until the host stops: listen on a connection until it fails, report the loss, wait, listen
+/// again. The wait starts at 200 ms and doubles up to 30 s (each with ±20 % jitter, so instances that lost the same server
+/// do not come back at the same instant), and starts again at 200 ms after a connection that listened. Compiled into both
+/// libraries from this one file, as <see cref="ListenerProbe"/> is.
+/// </summary>
+internal static class ListenerLoop
+{
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>Runs the listener until <paramref name="stoppingToken"/> is cancelled.</summary>
+    /// <param name="notificationConnectionString">The listener's own connection string (a direct connection when the store's goes through a transaction pooler), or null to listen on <paramref name="storeSource"/>.</param>
+    /// <param name="storeSource">The store's data source.</param>
+    /// <param name="listen">Listens on a connection of the given source until the connection fails (it throws) or the host stops.</param>
+    /// <param name="connections">How many times the listener has connected so far: more after a failure means it had listened.</param>
+    /// <param name="lost">Reports the listener down; called after every failure and once when it stops.</param>
+    /// <param name="logLost">Logs a failure with the delay before the next attempt.</param>
+    /// <param name="time">The clock the retry delay runs on.</param>
+    /// <param name="stoppingToken">The host's stopping token.</param>
+    public static async Task RunAsync(
+        string? notificationConnectionString,
+        NpgsqlDataSource storeSource,
+        Func<NpgsqlDataSource, CancellationToken, Task> listen,
+        Func<int> connections,
+        Action lost,
+        Action<TimeSpan, Exception> logLost,
+        TimeProvider time,
+        CancellationToken stoppingToken)
+    {
+        NpgsqlDataSource? owned = notificationConnectionString is { } cs ? NpgsqlDataSource.Create(cs) : null;
+        var source = owned ?? storeSource;
+        var delay = FirstRetryDelay;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var before = connections();
+                try
+                {
+                    await listen(source, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    if (connections() > before)
+                    {
+                        delay = FirstRetryDelay;
+                    }
+
+                    lost();
+                    logLost(delay, ex);
+                    await Task.Delay(delay * (0.8 + (Random.Shared.NextDouble() * 0.4)), time, stoppingToken).ConfigureAwait(false);
+                    delay = delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            lost();
+            if (owned is not null)
+            {
+                await owned.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}
