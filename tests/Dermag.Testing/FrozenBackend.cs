@@ -5,7 +5,8 @@ using Xunit;
 namespace Dermag.Testing;
 
 /// <summary>
-/// Stops a PostgreSQL backend process (SIGSTOP) until disposed (SIGCONT): a connection that hangs without breaking.
+/// Stops a PostgreSQL backend process (SIGSTOP) until disposed (SIGCONT), 30 s at most: a connection that hangs without
+/// breaking.
 /// Only a backend of a server on this machine that this user may signal, whose process title names the test's own
 /// database; otherwise null, and the test cannot run (it fails under <c>CI=true</c>, where the server is local).
 /// </summary>
@@ -27,6 +28,9 @@ public sealed class FrozenBackend : IDisposable
             return null;
         }
 
+        // A watchdog outside this process: a test host killed while the backend is stopped must not leave it stopped (a
+        // stopped backend would also hold the server's shutdown). SIGCONT to a running process does nothing.
+        Start("sh", ["-c", $"sleep 30; kill -CONT {pid.ToString(CultureInfo.InvariantCulture)}"])?.Dispose();
         return new FrozenBackend(pid);
     }
 
@@ -35,11 +39,25 @@ public sealed class FrozenBackend : IDisposable
 
     private static bool Signal(string signal, int pid)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)])
+        using var kill = Start("kill", ["-" + signal, pid.ToString(CultureInfo.InvariantCulture)]);
+        if (kill is null)
         {
-            RedirectStandardError = true,
-        })!;
+            return false;
+        }
+
         kill.WaitForExit();
         return kill.ExitCode == 0;
+    }
+
+    private static Process? Start(string file, string[] arguments)
+    {
+        try
+        {
+            return Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardError = true });
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null; // no such program here
+        }
     }
 }

@@ -53,6 +53,12 @@ internal sealed class BomTriggerEngine(
         }
 
         dispatchOptions ??= DefaultDispatchOptions;
+        if (dispatchOptions.Enlistment?.Transaction is not null && repository is InMemoryTriggerStore)
+        {
+            // Before any action runs: the store would keep what the caller's rollback removes.
+            throw new InvalidOperationException(InMemoryTriggerStore.EnlistmentRefused);
+        }
+
         var now = timeProvider.GetUtcNow();
         var correlationId = VersionSevenGuid.Create(now);
         using var activity = BomTriggerDiagnostics.ActivitySource.StartActivity("dermag.bom_triggers.dispatch");

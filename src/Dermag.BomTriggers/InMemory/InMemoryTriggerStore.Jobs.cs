@@ -17,7 +17,7 @@ internal sealed partial class InMemoryTriggerStore
 
     public Task<int> EnqueueAsync(IReadOnlyList<NewJob> jobs, DbTransaction? transaction, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        RefuseTransaction(transaction, "jobs");
+        RefuseTransaction(transaction);
         lock (_lock)
         {
             return Task.FromResult(Enqueue(jobs, now));

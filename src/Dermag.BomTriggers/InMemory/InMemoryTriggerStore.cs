@@ -138,24 +138,27 @@ internal sealed partial class InMemoryTriggerStore : IBomTriggerStore, IBomTrigg
         }
     }
 
+    /// <summary>Why an enlisted dispatch is refused; the engine refuses it before any action runs.</summary>
+    internal const string EnlistmentRefused =
+        "The in-memory trigger store cannot take part in the caller's database transaction (DispatchOptions.InTransaction, or a "
+        + "DbContext with an open transaction): its log rows and jobs would survive a rollback. Use UsePostgres(...) for enlisted "
+        + "dispatches, or dispatch without the transaction.";
+
     /// <summary>
-    /// Refuses the caller's transaction (an enlisted dispatch): rows written here would survive its rollback, which no
+    /// The backstop for <see cref="EnlistmentRefused"/>: rows written here would survive the caller's rollback, which no
     /// PostgreSQL store allows, so a test on this store would pass where production keeps nothing.
     /// </summary>
-    private static void RefuseTransaction(DbTransaction? transaction, string what)
+    private static void RefuseTransaction(DbTransaction? transaction)
     {
         if (transaction is not null)
         {
-            throw new InvalidOperationException(
-                $"The in-memory trigger store cannot write {what} in the caller's database transaction (DispatchOptions.InTransaction, or a "
-                + "DbContext with an open transaction): they would survive a rollback. Use UsePostgres(...) for enlisted dispatches, or "
-                + "dispatch without the transaction.");
+            throw new InvalidOperationException(EnlistmentRefused);
         }
     }
 
     public Task WriteLogsAsync(IReadOnlyList<NewTriggerLog> logs, DbTransaction? transaction, CancellationToken cancellationToken)
     {
-        RefuseTransaction(transaction, "log rows");
+        RefuseTransaction(transaction);
         lock (_lock)
         {
             // Like the foreign key: a row for an unknown trigger fails the whole batch. Deleted triggers are still known

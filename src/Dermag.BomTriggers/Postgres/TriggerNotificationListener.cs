@@ -97,7 +97,7 @@ internal sealed class TriggerNotificationListener(
         }
         catch
         {
-            // Down from this moment: health and the cache must not wait for the bounded UNLISTEN below.
+            // Down from this moment: health must not wait for the bounded UNLISTEN below.
             Lost();
             throw;
         }

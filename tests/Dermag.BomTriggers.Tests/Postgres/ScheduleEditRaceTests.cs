@@ -11,7 +11,8 @@ namespace Dermag.BomTriggers.Tests.Postgres;
 /// A scheduled trigger edited on one instance at the moment another instance's scheduler runs the tick that is due: the
 /// tick must run exactly once, and the schedule must go on from the edited cron. The scheduler of instance A still has
 /// the old version in its snapshot; instance B saves the edit and syncs it. A test-only trigger makes every job insert
-/// sleep, so A's claim holds the schedule row while B's sync arrives.
+/// wait on an advisory lock the test holds (and then sleep briefly), so A's claim holds the schedule row until B's sync
+/// is seen waiting for it.
 /// </summary>
 public sealed class ScheduleEditRaceTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
@@ -40,7 +41,13 @@ public sealed class ScheduleEditRaceTests(PostgresDatabase database) : IClassFix
         await using var a = await NewInstanceAsync(schema);
         await using var b = await NewInstanceAsync(schema);
         await using (var sleeper = database.DataSource.CreateCommand($"""
-            CREATE FUNCTION {schema}.slow_job_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.15); RETURN NEW; END $$;
+            CREATE FUNCTION {schema}.slow_job_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_lock_shared(hashtext('{schema}'));
+                PERFORM pg_advisory_unlock_shared(hashtext('{schema}'));
+                PERFORM pg_sleep(0.05);
+                RETURN NEW;
+            END $$;
             CREATE TRIGGER slow_job_insert BEFORE INSERT ON {schema}.bom_trigger_jobs FOR EACH ROW EXECUTE FUNCTION {schema}.slow_job_insert();
             """))
         {
@@ -75,11 +82,19 @@ public sealed class ScheduleEditRaceTests(PostgresDatabase database) : IClassFix
             switch (interleaving)
             {
                 case Interleaving.SyncWhileClaimHoldsTheRow:
-                    var claim = schedulerA.RunOnceAsync(default);
-                    await WaitUntilAJobInsertSleepsAsync(schema);
-                    await EditOnB();
-                    await schedulerB.RunOnceAsync(default);
-                    await claim;
+                    // The gate holds A inside its job insert (its claim holding the schedule row) until B's sync waits on it.
+                    await using (var gate = await database.DataSource.OpenConnectionAsync())
+                    {
+                        await GateAsync(gate, schema, "pg_advisory_lock");
+                        var claim = Task.Run(() => schedulerA.RunOnceAsync(default));
+                        await WaitForBackendAsync(schema, "wait_event = 'advisory' AND query LIKE '%bom_trigger_jobs%'");
+                        await EditOnB();
+                        var sync = Task.Run(() => schedulerB.RunOnceAsync(default));
+                        await WaitForBackendAsync(schema, "wait_event_type = 'Lock' AND wait_event <> 'advisory' AND query LIKE '%bom_trigger_schedules%'");
+                        await GateAsync(gate, schema, "pg_advisory_unlock");
+                        await Task.WhenAll(claim, sync);
+                    }
+
                     break;
                 case Interleaving.EditBeforeClaim:
                     await EditOnB();
@@ -146,16 +161,23 @@ public sealed class ScheduleEditRaceTests(PostgresDatabase database) : IClassFix
         b.Time.SetUtcNow(now);
     }
 
-    /// <summary>Waits until a backend is sleeping inside this schema's job insert, that is, inside A's claim transaction.</summary>
-    private async Task WaitUntilAJobInsertSleepsAsync(string schema)
+    private static async Task GateAsync(NpgsqlConnection gate, string schema, string function)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {function}(hashtext($1))", gate);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Waits until a backend running a statement on this schema matches <paramref name="condition"/> (on pg_stat_activity).</summary>
+    private async Task WaitForBackendAsync(string schema, string condition)
     {
         await using var probe = database.DataSource.CreateCommand(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query LIKE '%' || $1 || '%bom_trigger_jobs%'");
+            $"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND {condition}");
         probe.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema });
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while ((long)(await probe.ExecuteScalarAsync())! == 0)
         {
-            waited.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "A's scheduler should reach the job insert");
+            waited.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), $"a backend should reach: {condition}");
             await Task.Delay(2);
         }
     }
