@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Npgsql;
 using Xunit;
 
 namespace Dermag.Testing;
@@ -16,9 +17,25 @@ public sealed class FrozenBackend : IDisposable
 
     private FrozenBackend(int pid) => _pid = pid;
 
-    /// <summary>Stops backend <paramref name="pid"/> of <paramref name="database"/>; null when it cannot (and not under CI).</summary>
-    public static FrozenBackend? Freeze(int pid, string database)
+    /// <summary>
+    /// Stops backend <paramref name="pid"/> of <paramref name="database"/> once it is idle, waiting for its client (so it
+    /// holds no lock another backend could need, the notification queue's included); null when it cannot (and not under CI).
+    /// </summary>
+    public static async Task<FrozenBackend?> FreezeAsync(NpgsqlDataSource dataSource, int pid, string database)
     {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        await using (var idle = dataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'idle' AND wait_event = 'ClientRead'"))
+        {
+            idle.Parameters.Add(new NpgsqlParameter<int> { TypedValue = pid });
+            var waited = Stopwatch.StartNew();
+            while ((long)(await idle.ExecuteScalarAsync())! == 0)
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), $"backend {pid} never went idle");
+                await Task.Delay(1);
+            }
+        }
+
+
         var cmdline = $"/proc/{pid}/cmdline";
         var local = File.Exists(cmdline) && File.ReadAllText(cmdline).Contains($" {database} ", StringComparison.Ordinal);
         if (!local || !Signal("STOP", pid))

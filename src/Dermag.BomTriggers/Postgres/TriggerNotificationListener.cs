@@ -27,6 +27,7 @@ internal sealed class TriggerNotificationListener(
 
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _connectionsClosed;
+    private bool _isListening;
     private int _refreshQueued;
     private string _triggersChannel = string.Empty;
     private string _jobsChannel = string.Empty;
@@ -49,7 +50,11 @@ internal sealed class TriggerNotificationListener(
     public Task Listening => Volatile.Read(ref _listening).Task;
 
     /// <summary>True while the LISTEN connection is established.</summary>
-    public bool IsListening { get; private set; }
+    public bool IsListening
+    {
+        get => Volatile.Read(ref _isListening);
+        private set => Volatile.Write(ref _isListening, value);
+    }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -27,6 +27,7 @@ internal sealed class RevocationListener : BackgroundService
     private readonly string _channel;
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _connectionsClosed;
+    private bool _isListening;
     private readonly Dermag.Postgres.ListenerProbe _probe = new();
 
     public RevocationListener(
@@ -57,7 +58,11 @@ internal sealed class RevocationListener : BackgroundService
     internal int PingsSent => _probe.Sent;
 
     /// <summary>True while the LISTEN connection is established.</summary>
-    public bool IsListening { get; private set; }
+    public bool IsListening
+    {
+        get => Volatile.Read(ref _isListening);
+        private set => Volatile.Write(ref _isListening, value);
+    }
 
     /// <summary>Completes when the listener is (again) listening; for tests and health checks.</summary>
     public Task Listening => Volatile.Read(ref _listening).Task;

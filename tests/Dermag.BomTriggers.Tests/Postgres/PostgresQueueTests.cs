@@ -155,7 +155,7 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
             var dataSource = context.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource;
             var backend = await PooledListenerCheck.ListeningBackendAsync(dataSource, applicationName);
             var watch = Stopwatch.StartNew();
-            using (var frozen = FrozenBackend.Freeze(backend, new NpgsqlConnectionStringBuilder(connectionString).Database!))
+            using (var frozen = await FrozenBackend.FreezeAsync(dataSource, backend, new NpgsqlConnectionStringBuilder(connectionString).Database!))
             {
                 if (frozen is null)
                 {

@@ -87,7 +87,7 @@ public sealed class CrossInstanceRevocationTests(PostgresDatabase database) : IC
         var dataSource = host.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTokenStoreOptions>>().DataSource;
         var backend = await PooledListenerCheck.ListeningBackendAsync(dataSource, "frozen");
 
-        using (var frozen = FrozenBackend.Freeze(backend, new NpgsqlConnectionStringBuilder(connectionString).Database!))
+        using (var frozen = await FrozenBackend.FreezeAsync(dataSource, backend, new NpgsqlConnectionStringBuilder(connectionString).Database!))
         {
             if (frozen is null)
             {
