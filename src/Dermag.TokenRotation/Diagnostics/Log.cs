@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Listening for revocations of other instances on channel {Channel}")]
     public static partial void RevocationListenerListening(ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "The NpgsqlDataSource from DI that the token store uses resets every connection it takes back (DISCARD ALL), which throws away the plans PostgreSQL keeps for rotate_refresh_token: a refresh costs the server up to twice the CPU. Set No Reset On Close=true on that data source when your own code leaves no session state on its connections, or give the store its own connection string")]
+    public static partial void DataSourceResetsConnections(ILogger logger);
 }

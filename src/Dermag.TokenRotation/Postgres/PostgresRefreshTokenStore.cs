@@ -20,6 +20,9 @@ internal sealed class PostgresRefreshTokenStore : IRefreshTokenStore
     private const int MaxAttempts = 3;
 
     private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>The data source the store runs on (its own, or the host's from DI).</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
     private readonly UserIdColumnType _userIdType;
     private readonly PostgresSql _sql;
     private readonly string? _channel;

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Dermag.TokenRotation;
@@ -9,7 +11,10 @@ namespace Dermag.TokenRotation;
 /// or the connecting role may not execute it (a raw 42883 or 42501 at every refresh otherwise). Skipped when the tables
 /// do not exist yet (migrations off). The health check reports a function or grant lost after the start.
 /// </summary>
-internal sealed class PostgresSchemaCheck(IRefreshTokenStore store, IOptionsMonitor<PostgresTokenStoreOptions> options) : IHostedService
+internal sealed class PostgresSchemaCheck(
+    IRefreshTokenStore store,
+    IOptionsMonitor<PostgresTokenStoreOptions> options,
+    ILogger<PostgresSchemaCheck>? logger = null) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -19,6 +24,12 @@ internal sealed class PostgresSchemaCheck(IRefreshTokenStore store, IOptionsMoni
         }
 
         var o = options.CurrentValue;
+        if (o.ConnectionString is null && ResetsPooledConnections(postgres.DataSource))
+        {
+            // The host's own data source, used as configured; say what its reset costs, once.
+            Log.DataSourceResetsConnections((ILogger?)logger ?? NullLogger.Instance);
+        }
+
         var actual = await postgres.ReadUserIdColumnTypeAsync(o.Schema, cancellationToken).ConfigureAwait(false);
         if (actual is not null && !string.Equals(actual, o.UserIdSqlType, StringComparison.Ordinal))
         {
@@ -50,6 +61,16 @@ internal sealed class PostgresSchemaCheck(IRefreshTokenStore store, IOptionsMoni
             + $"GRANT EXECUTE ON FUNCTION {o.Schema}.{PostgresSql.RotationFunction} TO <that role>.",
         true => null,
     };
+
+    /// <summary>
+    /// Whether Npgsql resets each connection <paramref name="dataSource"/> takes back (<c>DISCARD ALL</c>) and nothing keeps
+    /// the rotation's plans anyway (<c>Max Auto Prepare</c> prepares statements that survive the reset).
+    /// </summary>
+    internal static bool ResetsPooledConnections(Npgsql.NpgsqlDataSource dataSource)
+    {
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        return !settings.NoResetOnClose && settings.MaxAutoPrepare == 0;
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -175,6 +175,37 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
         await host.StopAsync();
     }
 
+    [Theory]
+    [InlineData("", true)]
+    [InlineData(";No Reset On Close=true", false)]
+    [InlineData(";Max Auto Prepare=20", false)]
+    public async Task UsePostgres_DataSourceFromDiThatResetsConnections_IsNamedAtStart(string settings, bool named)
+    {
+        // Npgsql's reset (DISCARD ALL) throws away rotate_refresh_token's plans; a host's own data source is used as
+        // configured, so the start says what that costs instead of changing it.
+        var connectionString = await database.CreateDatabaseAsync("tokenrotationresettingdatasource");
+        await using var dataSource = NpgsqlDataSource.Create(connectionString + settings);
+        var logs = new CapturedLogs();
+        using var host = Host(services =>
+        {
+            services.AddLogging();
+            services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+            services.AddSingleton(dataSource);
+            services.AddRefreshTokenRotation(Valid).UsePostgres(_ => { });
+        });
+
+        await host.StartAsync();
+
+        var hint = logs.Entries.Where(e => e.EventId.Id == 3012).ToList();
+        hint.Should().HaveCount(named ? 1 : 0);
+        if (named)
+        {
+            hint[0].Message.Should().Contain("No Reset On Close=true").And.NotContain("Password");
+        }
+
+        await host.StopAsync();
+    }
+
     [Fact]
     public async Task UsePostgres_ValidateOnlyOnEmptyDatabase_FailsStartupNamingThePendingScript()
     {
