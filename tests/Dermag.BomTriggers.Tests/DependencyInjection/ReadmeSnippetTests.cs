@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dermag.BomTriggers.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Dermag.BomTriggers.Tests.DependencyInjection;
 
@@ -11,20 +12,21 @@ public class ReadmeSnippetTests
     [Fact]
     public async Task ReadmeSnippet_RegistersDispatchesAndReports()
     {
-        var services = new ServiceCollection();
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var myBom = new FakeHost();
 
         // --- README snippet start ---
-        services.AddSingleton<IBomEditor>(myBom);              // the host's BOM operations
-        services.AddSingleton<IBomCostCalculator>(myBom);
-        services.AddSingleton<IBomNotificationSender>(myBom);
-        services.AddBomTriggers(o => o.ActionTimeout = TimeSpan.FromSeconds(5))
-            .UseInMemoryStore()                                // or .UsePostgres(connectionString, o => o.Schema = "bom")
-            .AddExampleTriggers();                             // the original's three seed triggers, inserted when the host starts
+        builder.Services.AddSingleton<IBomEditor>(myBom);              // the host's BOM operations
+        builder.Services.AddSingleton<IBomCostCalculator>(myBom);
+        builder.Services.AddSingleton<IBomNotificationSender>(myBom);
+        builder.Services.AddBomTriggers(o => o.ActionTimeout = TimeSpan.FromSeconds(5))
+            .UseInMemoryStore()                                        // or .UsePostgres(connectionString, o => o.Schema = "bom")
+            .AddExampleTriggers();                                     // the original's three seed triggers, inserted at the start
 
-        await using var provider = services.BuildServiceProvider();
-        var store = provider.GetRequiredService<IBomTriggerManager>();
-        var engine = provider.GetRequiredService<IBomTriggerEngine>();
+        using var host = builder.Build();
+        await host.StartAsync();                                       // migrations, snapshot, example triggers
+        var store = host.Services.GetRequiredService<IBomTriggerManager>();
+        var engine = host.Services.GetRequiredService<IBomTriggerEngine>();
 
         var saved = await store.CreateAsync(new BomTriggerDefinition
         {
@@ -40,13 +42,17 @@ public class ReadmeSnippetTests
             new JsonObject { ["quantity"] = 800, ["material"] = new JsonObject { ["category"] = "network" } }));
         foreach (var outcome in report.Outcomes)
         {
+            // Big cable orders need a manager: Executed; Recalculate cost after material add: Executed (an example trigger)
             Console.WriteLine($"{outcome.TriggerName}: {outcome.Kind} {outcome.Error ?? outcome.FailedClause?.ToString()}");
         }
         // --- README snippet end ---
 
         saved.Succeeded.Should().BeTrue();
-        report.Outcomes.Select(o => o.Kind).Should().Equal(TriggerOutcomeKind.Executed);
-        myBom.Calls.Should().Equal("notify:42:Large cable order:manager");
+        (await store.ListAsync()).Should().HaveCount(4, "the three example triggers and the new one");
+        report.Outcomes.Select(o => (o.TriggerName, o.Kind)).Should().Equal(
+            ("Big cable orders need a manager", TriggerOutcomeKind.Executed), ("Recalculate cost after material add", TriggerOutcomeKind.Executed));
+        myBom.Calls.Should().Equal("notify:42:Large cable order:manager", "cost:42");
+        await host.StopAsync();
     }
 
     [Fact]
