@@ -267,7 +267,7 @@ public sealed class PackagingTests(PackageFeed feed) : IClassFixture<PackageFeed
         app.UseAuthentication();
         app.UseAuthorization();
         var auth = app.MapTokenRotationEndpoints("/auth");
-        auth.MapPost("/login", async (IRefreshTokenManager tokens) => TokenRotationResults.Tokens(await tokens.IssueAsync("user-1")));
+        auth.MapPost("/login", async (IRefreshTokenManager tokens, HttpContext http) => TokenRotationResults.Tokens(await tokens.IssueAsync("user-1", http.GetSessionContext())));
         app.MapGet("/me", (HttpContext http) => http.User.FindFirst("sub")?.Value).RequireAuthorization();
         await app.StartAsync();
 

@@ -41,7 +41,7 @@ public static class AuthEndpoints
                 return Envelope.Fail(StatusCodes.Status401Unauthorized, ErrorCodes.InvalidCredentials, "Invalid username or password.");
             }
 
-            var pair = await tokens.IssueAsync(user.Id.ToString(CultureInfo.InvariantCulture), SessionContextOf(http), cancellationToken: ct);
+            var pair = await tokens.IssueAsync(user.Id.ToString(CultureInfo.InvariantCulture), http.GetSessionContext(), cancellationToken: ct);
             return Envelope.Ok(
                 new TokenResponse(pair.AccessToken, pair.RefreshToken, "Bearer", pair.AccessTokenExpiresAt, pair.RefreshTokenExpiresAt, pair.SessionId, user),
                 "Logged in.");
@@ -50,7 +50,4 @@ public static class AuthEndpoints
 
         return group;
     }
-
-    internal static SessionContext SessionContextOf(HttpContext http) =>
-        new(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null);
 }

@@ -44,7 +44,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         }
 
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
-        var result = await manager.RefreshAsync(token, HttpResponses.SessionContextOf(http), cancellationToken: http.RequestAborted).ConfigureAwait(false);
+        var result = await manager.RefreshAsync(token, http.GetSessionContext(), cancellationToken: http.RequestAborted).ConfigureAwait(false);
         if (result.Succeeded)
         {
             if (settings.UsesCookie)
@@ -91,11 +91,11 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         if (token is null && await CurrentUserAsync(http).ConfigureAwait(false) is { } user)
         {
             // No refresh token, but an access token of the token service: end the session it belongs to.
-            await manager.RevokeSessionAsync(user.UserId, user.SessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+            await manager.RevokeSessionAsync(user.UserId, user.SessionId, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
             return HttpResponses.Ok(Format, null, "Logged out.");
         }
 
-        var result = await manager.LogoutAsync(token, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+        var result = await manager.LogoutAsync(token, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
         return result switch
         {
             LogoutResult.SessionRevoked => HttpResponses.Ok(Format, null, "Logged out."),
@@ -132,7 +132,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
 
         Guid? except = keepCurrent ? sessionId : null;
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
-        var count = await manager.RevokeAllSessionsAsync(userId, except, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+        var count = await manager.RevokeAllSessionsAsync(userId, except, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
         if (settings.UsesCookie && !keepCurrent)
         {
             settings.DeleteCookie(http);
@@ -166,7 +166,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         }
 
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
-        var revoked = await manager.RevokeSessionAsync(userId, sessionId, HttpResponses.SessionContextOf(http), http.RequestAborted).ConfigureAwait(false);
+        var revoked = await manager.RevokeSessionAsync(userId, sessionId, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
         var logger = Logger(http);
         Log.SessionRevokeRequested(logger, sessionId, userId, revoked);
 

@@ -54,8 +54,4 @@ internal static class HttpResponses
         http.Response.Headers.CacheControl = "no-store";
         http.Response.Headers.Pragma = "no-cache";
     }
-
-    /// <summary>The client's address and user agent, recorded with the session (behind a proxy, use <c>UseForwardedHeaders</c> first).</summary>
-    public static SessionContext SessionContextOf(HttpContext http) =>
-        new(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? agent : null);
 }
