@@ -52,6 +52,16 @@ internal sealed class BomTriggerEngine(
             throw new ArgumentException($"{BomTriggerEvents.Schedule} is raised by the scheduler from each trigger's cron schedule; a host cannot dispatch it.", nameof(triggerEvent));
         }
 
+        if (!validator.Catalog.IsKnown(triggerEvent.EventType))
+        {
+            // No trigger can listen to it (a save names only known events): a typo would otherwise do nothing, silently.
+            throw new ArgumentException(
+                $"The event type '{triggerEvent.EventType}' is not known, so no trigger can listen to it. Known: "
+                + $"{string.Join(", ", validator.Catalog.Events.Select(e => e.Name).Where(n => n != BomTriggerEvents.Schedule))}. "
+                + "Register a host event type with AddEventType(...) on the builder.",
+                nameof(triggerEvent));
+        }
+
         dispatchOptions ??= DefaultDispatchOptions;
         if (dispatchOptions.Enlistment?.Transaction is not null && repository is InMemoryTriggerStore)
         {

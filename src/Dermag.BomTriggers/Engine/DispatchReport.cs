@@ -204,6 +204,11 @@ public interface IBomTriggerEngine
     /// Failures are isolated and reported, never thrown, unless strict mode is on.
     /// </summary>
     /// <exception cref="BomTriggerException">Strict mode is on and a trigger failed.</exception>
+    /// <exception cref="ArgumentException">
+    /// The event type is not known (neither built in nor registered with <c>AddEventType</c>, so no trigger can listen to
+    /// it), or it is <see cref="BomTriggerEvents.Schedule"/>, which only the scheduler raises.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">The dispatch is enlisted in a transaction and the store is the in-memory one.</exception>
     Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Explains whether stored trigger <paramref name="triggerId"/> would run for the test data. Executes nothing.</summary>

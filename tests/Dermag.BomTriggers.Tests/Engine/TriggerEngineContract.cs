@@ -29,6 +29,21 @@ public abstract class TriggerEngineContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dispatch_UnknownEventType_IsRefusedNamingTheKnownOnes_AndChangesNothing()
+    {
+        // A typo used to return an empty report: no trigger can listen to an event type a save would refuse.
+        await Context.CreateAsync("cost", BomTriggerEvents.MaterialAdd, "{}", BomTriggerActions.CalculateCost, "{}");
+
+        var act = () => Engine.DispatchAsync(Json.Event("ON_MATERIAL_ADDED", 1, 1, "{}"));
+
+        (await act.Should().ThrowAsync<ArgumentException>()).Which.Message.Should()
+            .Contain("'ON_MATERIAL_ADDED' is not known").And.Contain(BomTriggerEvents.MaterialAdd).And.Contain("AddEventType")
+            .And.NotContain(BomTriggerEvents.Schedule);
+        Context.Host.Calls.Should().BeEmpty();
+        (await Context.Store.QueryLogsAsync(new BomTriggerLogQuery())).Items.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task SeedTriggers_LanTaskCreated_AddsCableThenChainsCostRecalculation_AndLogsBoth()
     {
         await Context.InternalStore.SeedExampleTriggersAsync(default);
