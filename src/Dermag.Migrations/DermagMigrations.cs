@@ -65,17 +65,44 @@ public sealed class DermagMigrations
     {
         for (var i = 0; i < _registrations.Count; i++)
         {
-            switch (_registrations[i].Mode(_services))
+            var mode = _registrations[i].Mode(_services);
+            try
             {
-                case MigrationStartupMode.Apply:
-                    await Runners[i].MigrateAsync(cancellationToken).ConfigureAwait(false);
-                    break;
-                case MigrationStartupMode.ValidateOnly:
-                    await Runners[i].ValidateAsync(cancellationToken).ConfigureAwait(false);
-                    break;
-                default:
-                    break;
+                switch (mode)
+                {
+                    case MigrationStartupMode.Apply:
+                        await Runners[i].MigrateAsync(cancellationToken).ConfigureAwait(false);
+                        break;
+                    case MigrationStartupMode.ValidateOnly:
+                        await Runners[i].ValidateAsync(cancellationToken).ConfigureAwait(false);
+                        break;
+                    default:
+                        break;
+                }
+            }
+            catch (Exception ex) when (ConnectionProblem(ex) is { } hint && !cancellationToken.IsCancellationRequested)
+            {
+                // A raw 3D000 or "Failed to connect" out of the runner names neither the library nor what to do.
+                var runner = Runners[i];
+                throw new MigrationException(
+                    $"{runner.Set.Library} could not reach PostgreSQL to {(mode == MigrationStartupMode.Apply ? "apply" : "validate")} its migrations at startup "
+                    + $"({runner.Describe()}): {ex.Message} {hint}",
+                    ex);
             }
         }
     }
+
+    /// <summary>What to check when <paramref name="exception"/> says the server could not be reached or refused the login; null otherwise.</summary>
+    private static string? ConnectionProblem(Exception exception) => exception switch
+    {
+        Npgsql.PostgresException { SqlState: "3D000" } => "The database does not exist: create it first (the library creates its schema and tables, not the database).",
+        Npgsql.PostgresException { SqlState: "28P01" or "28000" } => "Check the user name and the password.",
+        Npgsql.PostgresException { SqlState: "57P03" } => "The server is starting up or shutting down; start the host again once it accepts connections.",
+        Npgsql.PostgresException => null,
+        Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or TimeoutException }
+            => "Check the host and port, and that the server is running and accepts TCP connections from here.",
+        Npgsql.NpgsqlException npgsql when npgsql.Message.StartsWith("Failed to connect", StringComparison.Ordinal)
+            => "Check the host and port, and that the server is running and accepts TCP connections from here.",
+        _ => null,
+    };
 }

@@ -187,6 +187,13 @@ public sealed partial class MigrationRunner
         }
     }
 
+    /// <summary>Where this runner connects: host, port, database and user (never the password).</summary>
+    internal string Describe()
+    {
+        var settings = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString);
+        return $"host {settings.Host}, port {settings.Port}, database {settings.Database ?? settings.Username}, user {settings.Username}";
+    }
+
     /// <summary>
     /// Renders a script for <c>psql -v ON_ERROR_STOP=1 -f file.sql</c> that takes the same lock, skips what is applied,
     /// fails on a changed checksum and writes the same history rows, so the runner afterwards sees nothing pending.

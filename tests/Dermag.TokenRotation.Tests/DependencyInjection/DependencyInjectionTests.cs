@@ -207,6 +207,36 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
     }
 
     [Fact]
+    public async Task UsePostgres_DatabaseMissing_FailsStartupNamingTheLibraryTheDatabaseAndTheFix()
+    {
+        var missing = "dermag_missing_" + Guid.NewGuid().ToString("N")[..8];
+        var connectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Database = missing, Password = "not-shown-anywhere" }.ConnectionString;
+        using var host = Host(services => services.AddRefreshTokenRotation(Valid).UsePostgres(connectionString));
+
+        var act = () => host.StartAsync();
+
+        var exception = (await act.Should().ThrowAsync<MigrationException>()).Which;
+        exception.Message.Should().Contain("Dermag.TokenRotation could not reach PostgreSQL to apply its migrations")
+            .And.Contain($"database {missing}").And.Contain("create it first").And.NotContain("not-shown-anywhere");
+        exception.InnerException.Should().BeOfType<PostgresException>().Which.SqlState.Should().Be("3D000");
+    }
+
+    [Fact]
+    public async Task UsePostgres_NothingListensOnThePort_FailsStartupNamingHostAndPort()
+    {
+        var unused = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        unused.Start();
+        var port = ((System.Net.IPEndPoint)unused.LocalEndpoint).Port;
+        unused.Stop();
+        using var host = Host(services => services.AddRefreshTokenRotation(Valid).UsePostgres($"Host=127.0.0.1;Port={port};Username=app;Database=shop;Timeout=3"));
+
+        var act = () => host.StartAsync();
+
+        (await act.Should().ThrowAsync<MigrationException>()).Which.Message.Should()
+            .Contain($"host 127.0.0.1, port {port}, database shop, user app").And.Contain("Check the host and port");
+    }
+
+    [Fact]
     public async Task UsePostgres_ValidateOnlyOnEmptyDatabase_FailsStartupNamingThePendingScript()
     {
         var connectionString = await database.CreateDatabaseAsync("tokenrotationvalidateonlymode");
