@@ -1,9 +1,11 @@
 using System.Collections.Frozen;
+using System.Text.Json.Serialization;
 
 namespace Dermag.BomTriggers;
 
 /// <summary>The JSON type of an event field, checked when a condition is saved.</summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The members name JSON types.")]
+[JsonConverter(typeof(JsonStringEnumConverter<BomFieldType>))]
 public enum BomFieldType
 {
     /// <summary>A JSON string.</summary>

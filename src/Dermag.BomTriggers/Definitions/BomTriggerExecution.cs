@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Dermag.BomTriggers;
 
 /// <summary>Where a trigger's action runs.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TriggerExecutionMode>))]
 public enum TriggerExecutionMode
 {
     /// <summary>Inside <see cref="IBomTriggerEngine.DispatchAsync"/>, before it returns (the original behaviour).</summary>
@@ -17,6 +19,7 @@ public enum TriggerExecutionMode
 }
 
 /// <summary>What a schedule does with ticks that passed while no app instance was running.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<MissedTickPolicy>))]
 public enum MissedTickPolicy
 {
     /// <summary>Run once for the missed ticks (however many there were), then follow the schedule.</summary>

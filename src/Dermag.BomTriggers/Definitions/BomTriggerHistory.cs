@@ -1,6 +1,9 @@
+using System.Text.Json.Serialization;
+
 namespace Dermag.BomTriggers;
 
 /// <summary>What a change in a trigger's history did (the <c>change</c> column of <c>bom_trigger_history</c>, in lower case).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BomTriggerChange>))]
 public enum BomTriggerChange
 {
     /// <summary>The trigger was created (always version 1).</summary>

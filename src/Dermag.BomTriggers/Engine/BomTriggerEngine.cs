@@ -56,7 +56,7 @@ internal sealed class BomTriggerEngine(
         {
             // No trigger can listen to it (a save names only known events): a typo would otherwise do nothing, silently.
             throw new ArgumentException(
-                $"The event type '{triggerEvent.EventType}' is not known, so no trigger can listen to it. Known: "
+                $"The event type '{(triggerEvent.EventType.Length > 100 ? triggerEvent.EventType[..100] + "..." : triggerEvent.EventType)}' is not known, so no trigger can listen to it. Known: "
                 + $"{string.Join(", ", validator.Catalog.Events.Select(e => e.Name).Where(n => n != BomTriggerEvents.Schedule))}. "
                 + "Register a host event type with AddEventType(...) on the builder.",
                 nameof(triggerEvent));

@@ -1,9 +1,11 @@
 using System.Data.Common;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Dermag.BomTriggers;
 
 /// <summary>What happened to one candidate trigger in a dispatch.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TriggerOutcomeKind>))]
 public enum TriggerOutcomeKind
 {
     /// <summary>The condition matched and the action succeeded.</summary>

@@ -1,8 +1,10 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Dermag.BomTriggers;
 
 /// <summary>Where a job is in its life.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BomTriggerJobState>))]
 public enum BomTriggerJobState
 {
     /// <summary>Waiting until <see cref="BomTriggerJob.DueAt"/> (a retry when <see cref="BomTriggerJob.Attempt"/> is above 0).</summary>
@@ -25,6 +27,7 @@ public enum BomTriggerJobState
 }
 
 /// <summary>Why a job exists.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BomTriggerJobKind>))]
 public enum BomTriggerJobKind
 {
     /// <summary>A dispatch matched a queued trigger.</summary>

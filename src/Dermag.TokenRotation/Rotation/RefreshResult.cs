@@ -1,8 +1,10 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization;
 
 namespace Dermag.TokenRotation;
 
 /// <summary>The outcome of <see cref="IRefreshTokenManager.RefreshAsync"/>.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RefreshStatus>))]
 public enum RefreshStatus
 {
     /// <summary>The token was valid and active; <see cref="RefreshResult.Tokens"/> holds the new pair.</summary>
@@ -84,6 +86,7 @@ public sealed class RefreshResult
 }
 
 /// <summary>The outcome of <see cref="IRefreshTokenManager.LogoutAsync"/>.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<LogoutResult>))]
 public enum LogoutResult
 {
     /// <summary>The session of the token was active and is now revoked.</summary>

@@ -67,13 +67,14 @@ public abstract class SqlLookingStringsContract
             AssertVerbatim(trigger, Nasty[(created.IndexOf(trigger.Id) + 1) % Nasty.Length]);
         }
 
-        // SQL-looking filters and event names are just values that match nothing.
+        // SQL-looking filters and event names are just values: they match nothing, and a dispatch of one is refused as an
+        // event type no trigger can listen to.
         foreach (var s in Nasty)
         {
             (await store.ListAsync(new BomTriggerQuery { TriggerEvent = s })).Should().BeEmpty();
             (await store.CreateAsync(Definition(s, 0) with { TriggerEvent = s })).Errors.Should().Contain(e => e.Path == "/triggerEvent");
-            var report = await engine.DispatchAsync(new BomTriggerEvent(s, 1, 1, Json.Parse("{}")));
-            report.Outcomes.Should().BeEmpty();
+            var dispatch = () => engine.DispatchAsync(new BomTriggerEvent(s, 1, 1, Json.Parse("{}")));
+            (await dispatch.Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("is not known");
         }
 
         // The strings match in conditions, reach the action and the logs unchanged.
