@@ -43,6 +43,16 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
             return error;
         }
 
+        if (string.IsNullOrEmpty(token))
+        {
+            if (settings.UsesCookie)
+            {
+                settings.DeleteCookie(http);
+            }
+
+            return NoRefreshToken();
+        }
+
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
         var result = await manager.RefreshAsync(token, http.GetSessionContext(), cancellationToken: http.RequestAborted).ConfigureAwait(false);
         if (result.Succeeded)
@@ -93,6 +103,11 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
             // No refresh token, but an access token of the token service: end the session it belongs to.
             await manager.RevokeSessionAsync(user.UserId, user.SessionId, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
             return HttpResponses.Ok(Format, null, "Logged out.");
+        }
+
+        if (string.IsNullOrEmpty(token))
+        {
+            return NoRefreshToken();
         }
 
         var result = await manager.LogoutAsync(token, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
@@ -224,6 +239,14 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
     /// </summary>
     private static bool IsUnreadableBody(Exception exception) =>
         exception is JsonException or InvalidOperationException or NotSupportedException;
+
+    /// <summary>Nothing to rotate or end: the same code as an invalid token (the contract), with what to send instead.</summary>
+    private IResult NoRefreshToken() => Unauthorized(
+        TokenRotationErrorCodes.InvalidToken,
+        "No refresh token",
+        settings.UsesCookie
+            ? $"No refresh token was sent: the {settings.Options.CookieName} cookie is missing; please log in again."
+            : "No refresh token was sent: post {\"refreshToken\": \"...\"} with Content-Type application/json.");
 
     private IResult Unauthorized(string code, string title, string detail) =>
         HttpResponses.Error(Format, StatusCodes.Status401Unauthorized, code, title, detail);

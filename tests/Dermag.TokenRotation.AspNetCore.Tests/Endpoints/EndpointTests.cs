@@ -41,7 +41,12 @@ public sealed class EndpointTests
 
         await ShouldBeErrorAsync(format, await client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = "garbage" })), HttpStatusCode.Unauthorized, "INVALID_TOKEN");
         await ShouldBeErrorAsync(format, await client.PostAsync("/auth/refresh", TestApp.Body(new { })), HttpStatusCode.Unauthorized, "INVALID_TOKEN");
-        await ShouldBeErrorAsync(format, await client.PostAsync("/auth/refresh", null), HttpStatusCode.Unauthorized, "INVALID_TOKEN");
+        var none = await client.PostAsync("/auth/refresh", null);
+        (await none.Content.ReadAsStringAsync()).Should().Contain("No refresh token was sent", "a missing token says what to send, under the same code");
+        await ShouldBeErrorAsync(format, none, HttpStatusCode.Unauthorized, "INVALID_TOKEN");
+        var noLogout = await client.PostAsync("/auth/logout", TestApp.Body(new { }));
+        (await noLogout.Content.ReadAsStringAsync()).Should().Contain("No refresh token was sent");
+        await ShouldBeErrorAsync(format, noLogout, HttpStatusCode.Unauthorized, "INVALID_TOKEN");
         using var malformed = new StringContent("{ not json", System.Text.Encoding.UTF8, "application/json");
         await ShouldBeErrorAsync(format, await client.PostAsync("/auth/refresh", malformed), HttpStatusCode.BadRequest, "INVALID_REQUEST");
 
