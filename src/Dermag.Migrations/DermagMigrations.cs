@@ -99,7 +99,7 @@ public sealed class DermagMigrations
         Npgsql.PostgresException { SqlState: "28P01" or "28000" } => "Check the user name and the password.",
         Npgsql.PostgresException { SqlState: "57P03" } => "The server is starting up or shutting down; start the host again once it accepts connections.",
         Npgsql.PostgresException => null,
-        Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException or TimeoutException }
+        Npgsql.NpgsqlException { InnerException: System.Net.Sockets.SocketException }
             => "Check the host and port, and that the server is running and accepts TCP connections from here.",
         Npgsql.NpgsqlException npgsql when npgsql.Message.StartsWith("Failed to connect", StringComparison.Ordinal)
             => "Check the host and port, and that the server is running and accepts TCP connections from here.",
