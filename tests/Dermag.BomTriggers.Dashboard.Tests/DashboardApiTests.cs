@@ -207,7 +207,11 @@ public sealed class DashboardApiTests : IAsyncLifetime
         var jobs = await client.GetFromJsonAsync<JsonElement>("api/jobs?limit=0");
         jobs.GetProperty("limit").GetInt32().Should().Be(1);
         (await client.GetAsync("api/jobs?state=bogus")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await client.GetAsync("api/runs?outcome=bogus")).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        using var bogus = await client.GetAsync("api/runs?outcome=bogus");
+        bogus.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        bogus.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json", "errors are RFC 9457 problem details, as the token endpoints answer");
+        var problem = await bogus.Content.ReadFromJsonAsync<JsonElement>();
+        (problem.GetProperty("status").GetInt32(), problem.GetProperty("detail").GetString()).Should().Be((400, "outcome must be Executed, Failed or SuppressedLoop."));
     }
 
     [Fact]

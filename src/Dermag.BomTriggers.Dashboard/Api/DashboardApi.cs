@@ -407,5 +407,6 @@ internal static class DashboardApi
 
     private static IResult BadJson() => Problem(StatusCodes.Status400BadRequest, "The body must be a JSON trigger definition (Content-Type: application/json).");
 
-    private static IResult Problem(int status, string message) => Results.Json(new { error = message }, Json, statusCode: status);
+    /// <summary>An RFC 9457 problem details response (<c>application/problem+json</c>), as the token endpoints answer; <c>detail</c> says what to do.</summary>
+    private static IResult Problem(int status, string message) => Results.Problem(detail: message, statusCode: status);
 }

@@ -59,7 +59,7 @@
 
   async function getOrFail(path) {
     const r = await api('GET', path);
-    if (!r.ok) throw new Error((r.data && r.data.error) || ('HTTP ' + r.status));
+    if (!r.ok) throw new Error((r.data && (r.data.detail || r.data.error)) || ('HTTP ' + r.status));
     return r.data;
   }
 
@@ -276,7 +276,7 @@
           type: 'checkbox', class: 'toggle', checked: t.isActive, disabled: !canEdit(), 'aria-label': `Active: ${t.name}`,
           onchange: async (e) => {
             const r = await api('POST', `triggers/${t.id}/toggle`);
-            if (!r.ok) { e.target.checked = !e.target.checked; toast('Toggle refused: ' + ((r.data && r.data.error) || r.status), true); return; }
+            if (!r.ok) { e.target.checked = !e.target.checked; toast('Toggle refused: ' + ((r.data && (r.data.detail || r.data.error)) || r.status), true); return; }
             toast(`${t.name} is now ${r.data.isActive ? 'active' : 'inactive'}.`);
             reload();
           },
@@ -685,7 +685,7 @@
       try { data = JSON.parse(testData.value); } catch (e) { put(result, h('p', { class: 'fail' }, 'Sample data is not valid JSON: ' + e.message)); return; }
       if (!previousLabel.hidden && previous.value.trim()) { try { prev = JSON.parse(previous.value); } catch (e) { put(result, h('p', { class: 'fail' }, 'Previous values are not valid JSON: ' + e.message)); return; } }
       const r = await api('POST', 'test', { definition: definition(), testData: data, previousValues: prev, taskId: Number(testTask.value || 0), taskTypeId: testType.value ? Number(testType.value) : null });
-      if (!r.ok) { put(result, h('p', { class: 'fail' }, 'Dry run failed: ' + ((r.data && r.data.error) || r.status))); return; }
+      if (!r.ok) { put(result, h('p', { class: 'fail' }, 'Dry run failed: ' + ((r.data && (r.data.detail || r.data.error)) || r.status))); return; }
       const t = r.data;
       put(result, 
         h('p', {}, h('span', { class: 'verdict ' + (t.wouldExecute ? 'yes' : 'no'), id: 'verdict' }, t.wouldExecute ? `Would fire: runs ${t.actionType}` : 'Would not fire')),
@@ -704,7 +704,7 @@
     saveButton.addEventListener('click', async () => {
       const r = id === null ? await api('POST', 'triggers', definition()) : await api('PUT', `triggers/${id}`, definition());
       if (r.status === 422) { showErrors(r.data.errors); toast(`Not saved: ${r.data.errors.length} problem(s).`, true); return; }
-      if (!r.ok) { toast('Not saved: ' + ((r.data && r.data.error) || r.status), true); return; }
+      if (!r.ok) { toast('Not saved: ' + ((r.data && (r.data.detail || r.data.error)) || r.status), true); return; }
       toast(`Saved trigger #${r.data.id} (version ${r.data.version}).`);
       if (id === null) location.hash = `#/builder/${r.data.id}`; else route();
     });
@@ -712,7 +712,7 @@
       deleteButton.addEventListener('click', async () => {
         if (!window.confirm('Delete this trigger? (It can be restored from its history.)')) return;
         const r = await api('DELETE', `triggers/${id}`);
-        if (!r.ok) { toast('Not deleted: ' + ((r.data && r.data.error) || r.status), true); return; }
+        if (!r.ok) { toast('Not deleted: ' + ((r.data && (r.data.detail || r.data.error)) || r.status), true); return; }
         toast('Deleted.');
         location.hash = '#/triggers';
       });
@@ -862,8 +862,8 @@
         h('td', { class: 'state' }, j.state), h('td', {}, `${j.attempt}/${j.maxAttempts}`), h('td', {}, fmtTime(j.dueAt)), h('td', {}, fmtTime(j.updatedAt)),
         h('td', { class: 'fail' }, j.lastError || ''),
         h('td', {},
-          canEdit() && j.canRetry ? h('button', { type: 'button', class: 'retry', onclick: async () => { const r = await api('POST', `jobs/${j.id}/retry`); toast(r.ok ? `Job #${j.id} is pending again.` : 'Retry refused: ' + ((r.data && r.data.error) || r.status), !r.ok); reload(); } }, 'Retry') : null,
-          canEdit() && j.canDiscard ? h('button', { type: 'button', class: 'discard danger', onclick: async () => { const r = await api('POST', `jobs/${j.id}/discard`); toast(r.ok ? `Job #${j.id} discarded.` : 'Discard refused: ' + ((r.data && r.data.error) || r.status), !r.ok); reload(); } }, 'Discard') : null,
+          canEdit() && j.canRetry ? h('button', { type: 'button', class: 'retry', onclick: async () => { const r = await api('POST', `jobs/${j.id}/retry`); toast(r.ok ? `Job #${j.id} is pending again.` : 'Retry refused: ' + ((r.data && (r.data.detail || r.data.error)) || r.status), !r.ok); reload(); } }, 'Retry') : null,
+          canEdit() && j.canDiscard ? h('button', { type: 'button', class: 'discard danger', onclick: async () => { const r = await api('POST', `jobs/${j.id}/discard`); toast(r.ok ? `Job #${j.id} discarded.` : 'Discard refused: ' + ((r.data && (r.data.detail || r.data.error)) || r.status), !r.ok); reload(); } }, 'Discard') : null,
           h('a', { href: `#/runs/${j.correlationId}` }, 'chain'))))));
   }
 
