@@ -387,6 +387,51 @@ public sealed class PostgresMigrationTests(PostgresDatabase database) : IClassFi
     }
 
     [Fact]
+    public async Task ReadmeRollbackOfEverything_RemovesEveryObject_InOneTransaction_AndMigratingAgainRecreatesThem()
+    {
+        var schema = TriggerTestContext.NewSchema();
+        var options = new PostgresTriggerStoreOptions { Schema = schema };
+        var runner = new MigrationRunner(database.DataSource, BomTriggersBuilder.CreateMigrationSet(), BomTriggersBuilder.CreateRunnerOptions(options));
+        await using (var context = await TriggerTestContext.CreateAsync(b => b.UsePostgres(database.ConnectionString, o => o.Schema = schema)))
+        {
+            // Rows in every table the migrations create: triggers, history, logs, a queued job, a schedule, event counts.
+            await context.CreateAsync("inline", BomTriggerEvents.TaskCreate, "{}", BomTriggerActions.CalculateCost, "{}");
+            (await context.Store.CreateAsync(new BomTriggerDefinition
+            {
+                Name = "queued", TriggerEvent = BomTriggerEvents.TaskCreate, ActionType = BomTriggerActions.CalculateCost,
+                Execution = new() { Mode = TriggerExecutionMode.Queued },
+            })).Errors.Should().BeEmpty();
+            (await context.Store.CreateAsync(new BomTriggerDefinition
+            {
+                Name = "hourly", TriggerEvent = BomTriggerEvents.Schedule, ActionType = BomTriggerActions.CalculateCost,
+                Execution = new() { Schedule = new BomTriggerSchedule { Cron = "0 * * * *" } },
+            })).Errors.Should().BeEmpty();
+            await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, null, "{}"));
+            await ActivatorUtilities.CreateInstance<BomTriggerScheduler>(context.Services).RunOnceAsync(default);
+            await context.Services.GetRequiredService<DispatchedEventCounter>().FlushAsync(default);
+        }
+
+        var readme = await File.ReadAllTextAsync(FindRepositoryFile("src/Dermag.BomTriggers/README.md"));
+        var rollback = readme[readme.IndexOf("## Rollback", StringComparison.Ordinal)..];
+        var block = rollback[(rollback.IndexOf("```sql", StringComparison.Ordinal) + "```sql".Length)..];
+        block = block[..block.IndexOf("```", StringComparison.Ordinal)];
+        block.Should().StartWith("\nBEGIN;").And.Contain("COMMIT;");
+        await ExecuteAsync($"SET search_path TO {schema};\n{block}\nRESET search_path;");
+
+        (await TextAsync($"""
+            SELECT string_agg(c.relname, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = '{schema}' AND c.relname <> 'dermag_schema_history' AND c.relname NOT LIKE 'dermag_schema_history%'
+            """)).Should().BeNull("no table, index or sequence of the library is left");
+        (await TextAsync($"""
+            SELECT string_agg(p.proname, ',') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '{schema}'
+            """)).Should().BeNull("no function of the library is left");
+        (await runner.GetStatusAsync()).Applied.Should().BeEmpty();
+
+        (await runner.MigrateAsync()).Applied.Should().HaveCount(BomTriggersBuilder.CreateMigrationSet().Scripts.Count);
+        (await TextAsync($"SELECT to_regclass('{schema}.bom_trigger_jobs')::text")).Should().NotBeNull();
+    }
+
+    [Fact]
     public async Task ReadmeRollbackOf0002_ReturnsTheSchemaTo0001_AndMigratingAgainWorks()
     {
         var options = new PostgresTriggerStoreOptions { Schema = "bom_rollback" };
