@@ -294,5 +294,36 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         }
     }
 
+    /// <summary>
+    /// Wraps each token endpoint: a token store that cannot be reached (a database error, a timeout, a broken connection)
+    /// is a 503 with <c>Retry-After</c>, never a bare 500 and never a 401 that would make a client log its user out.
+    /// </summary>
+    public async ValueTask<object?> StoreUnavailableAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (IsStoreFailure(exception) && !http.RequestAborted.IsCancellationRequested)
+        {
+            Log.TokenStoreUnavailable(Logger(http), http.Request.Path.Value ?? string.Empty, exception);
+            HttpResponses.NoStore(http);
+            http.Response.Headers.RetryAfter = "5";
+            return HttpResponses.Error(
+                Format,
+                StatusCodes.Status503ServiceUnavailable,
+                TokenRotationErrorCodes.TokenServiceUnavailable,
+                "Token service unavailable",
+                "The token service cannot reach its store right now; try again shortly. The refresh token was not used up.");
+        }
+    }
+
+    /// <summary>
+    /// What a store throws when its database cannot be reached or fails (Npgsql wraps network errors and pool timeouts in
+    /// its DbException); not a client's broken request (BadHttpRequestException is an IOException, so IOException is not here).
+    /// </summary>
+    private static bool IsStoreFailure(Exception exception) => exception is System.Data.Common.DbException or TimeoutException;
+
     private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerName);
 }

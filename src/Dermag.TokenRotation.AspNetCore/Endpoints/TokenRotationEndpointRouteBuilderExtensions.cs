@@ -55,9 +55,9 @@ public static class TokenRotationEndpointRouteBuilderExtensions
         var handlers = new TokenRotationEndpointHandlers(settings, schemes);
         var group = endpoints.MapGroup(prefix).WithMetadata(settings);
 
-        var refresh = group.MapPost("/refresh", (Delegate)handlers.RefreshAsync).AllowAnonymous()
+        var refresh = group.MapPost("/refresh", (Delegate)handlers.RefreshAsync).AllowAnonymous().AddEndpointFilter(handlers.StoreUnavailableAsync)
             .WithName("TokenRotationRefresh").WithSummary("Rotate a refresh token: the presented token is used up and a new pair is returned");
-        var logout = group.MapPost("/logout", (Delegate)handlers.LogoutAsync).AllowAnonymous()
+        var logout = group.MapPost("/logout", (Delegate)handlers.LogoutAsync).AllowAnonymous().AddEndpointFilter(handlers.StoreUnavailableAsync)
             .WithSummary("Log out: end the session of the presented refresh token (or of the access token)");
         if (options.RateLimiterPolicy is { } policy)
         {
@@ -73,11 +73,12 @@ public static class TokenRotationEndpointRouteBuilderExtensions
             logout.Accepts<RefreshTokenRequest>(isOptional: true, "application/json");
         }
 
-        group.MapPost("/logout/all", (Delegate)handlers.LogoutAllAsync).RequireAuthorization(authenticated)
+        group.MapPost("/logout/all", (Delegate)handlers.LogoutAllAsync).RequireAuthorization(authenticated).AddEndpointFilter(handlers.StoreUnavailableAsync)
             .WithSummary("Log out everywhere: revoke every session of the current user (keepCurrent=true keeps this one); returns revokedCount");
-        group.MapGet("/sessions", (Delegate)handlers.ListSessionsAsync).RequireAuthorization(authenticated)
+        group.MapGet("/sessions", (Delegate)handlers.ListSessionsAsync).RequireAuthorization(authenticated).AddEndpointFilter(handlers.StoreUnavailableAsync)
             .WithSummary("The current user's active sessions (one per login, not per rotated token)");
         group.MapDelete("/sessions/{sessionId:guid}", (HttpContext http, Guid sessionId) => handlers.RevokeSessionAsync(http, sessionId)).RequireAuthorization(authenticated)
+            .AddEndpointFilter(handlers.StoreUnavailableAsync)
             .WithSummary("Revoke one of the current user's sessions");
         return group;
     }

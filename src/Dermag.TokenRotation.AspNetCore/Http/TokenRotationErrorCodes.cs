@@ -38,4 +38,10 @@ public static class TokenRotationErrorCodes
     /// the token may well be valid. Retry later; do not log the user out.
     /// </summary>
     public const string SessionCheckUnavailable = "SESSION_CHECK_UNAVAILABLE";
+
+    /// <summary>
+    /// A token endpoint could not reach the token store (the database is down or unreachable): the answer is 503 with
+    /// <c>Retry-After</c>, not 500 and not 401, because the refresh token may well be valid. Retry later; do not log the user out.
+    /// </summary>
+    public const string TokenServiceUnavailable = "TOKEN_SERVICE_UNAVAILABLE";
 }

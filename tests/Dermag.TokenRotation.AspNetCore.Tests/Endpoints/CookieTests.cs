@@ -163,7 +163,7 @@ public sealed class CookieTests
 
         (await client.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.Forbidden);
 
-        var entry = app.Logs.Lines.Single(e => e.Contains("[4002]", StringComparison.Ordinal));
+        var entry = app.Logs.Lines.Single(e => e.Contains("[3102]", StringComparison.Ordinal));
         entry.Should().NotStartWith("Warning").And.NotStartWith("Error");
         entry.Should().NotContain("injected-text");
     }
