@@ -86,7 +86,7 @@ public sealed class DermagMigrations
                 var runner = Runners[i];
                 throw new MigrationException(
                     $"{runner.Set.Library} could not reach PostgreSQL to {(mode == MigrationStartupMode.Apply ? "apply" : "validate")} its migrations at startup "
-                    + $"({runner.Describe()}): {ex.Message} {hint}",
+                    + $"({runner.Describe()}): {ex.Message.TrimEnd('.', ' ')}. {hint}",
                     ex);
             }
         }

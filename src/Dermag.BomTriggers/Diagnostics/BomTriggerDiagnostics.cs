@@ -42,7 +42,7 @@ internal sealed class BomTriggerMetrics : IDisposable
         _meter = meterFactory?.Create(BomTriggerDiagnostics.MeterName) ?? new Meter(BomTriggerDiagnostics.MeterName);
         Dispatches = _meter.CreateCounter<long>(BomTriggerDiagnostics.DispatchesInstrument, "{event}", "Events dispatched to triggers.");
         Outcomes = _meter.CreateCounter<long>(BomTriggerDiagnostics.OutcomesInstrument, "{outcome}", "Trigger outcomes by kind.");
-        ActionDuration = _meter.CreateHistogram<double>(BomTriggerDiagnostics.ActionDurationInstrument, "ms", "How long actions run.");
+        ActionDuration = _meter.CreateHistogram<double>(BomTriggerDiagnostics.ActionDurationInstrument, "s", "How long actions run, in seconds (OpenTelemetry's unit for durations).");
         LogWriteFailures = _meter.CreateCounter<long>(BomTriggerDiagnostics.LogWriteFailuresInstrument, "{row}", "Execution log rows that could not be written.");
         Jobs = _meter.CreateCounter<long>(BomTriggerDiagnostics.JobsInstrument, "{attempt}", "Job attempts by the state they left the job in.");
     }

@@ -762,7 +762,7 @@ internal sealed class BomTriggerEngine(
             }
 
             var elapsed = timeProvider.GetElapsedTime(started);
-            metrics.ActionDuration.Record(elapsed.TotalMilliseconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
+            metrics.ActionDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("action", trigger.ActionType));
 
             // Read what the action returned while a failure is still the action's: a result or caused event whose
             // document the action disposed fails the action, not the dispatch.

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Dermag.BomTriggers;
 
-/// <summary>Runs <see cref="IBomTriggerManager.CleanupAsync"/> every <see cref="BomTriggerOptions.CleanupInterval"/>; a failed run is logged and retried next time.</summary>
+/// <summary>Runs <see cref="IBomTriggerManager.CleanupAsync"/> within 5 minutes of the start, then every <see cref="BomTriggerOptions.CleanupInterval"/> (see <c>PeriodicCleanup</c>); a failed run is logged and retried next time.</summary>
 internal sealed class TriggerLogCleanupService(
     IBomTriggerManager manager,
     IOptions<BomTriggerOptions> options,
@@ -14,19 +14,11 @@ internal sealed class TriggerLogCleanupService(
 {
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.CleanupInterval, timeProvider);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            try
-            {
-                await manager.CleanupAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.CleanupFailed(_logger, ex);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Dermag.Hosting.PeriodicCleanup.RunAsync(
+            async token => await manager.CleanupAsync(token).ConfigureAwait(false),
+            options.Value.CleanupInterval,
+            timeProvider,
+            ex => Log.CleanupFailed(_logger, ex),
+            stoppingToken);
 }

@@ -97,8 +97,8 @@ internal sealed class TriggerNotificationListener(
             Volatile.Read(ref _listening).TrySetResult();
             Log.ListenerListening(Logger, _triggersChannel);
             await _probe.ListenAsync(connection, store.DataSource, _jobsChannel, KeepAliveInterval, PingTimeout, () => new BomTriggerException(
-                $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTriggerStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
+                $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s: the connection hangs (a network partition, a frozen server) "
+                + "or does not support LISTEN (PgBouncer in transaction mode; then set PostgresTriggerStoreOptions.NotificationConnectionString to a direct connection). It reconnects."), stoppingToken).ConfigureAwait(false);
         }
         catch
         {

@@ -96,8 +96,8 @@ internal sealed class RevocationListener : BackgroundService
             Volatile.Read(ref _listening).TrySetResult();
             Log.RevocationListenerListening(_logger, _channel);
             await _probe.ListenAsync(connection, _storeDataSource.DataSource, _channel, KeepAliveInterval, PingTimeout, () => new TokenRotationException(
-                $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s. "
-                + "LISTEN needs a direct or session-pooled connection (not PgBouncer in transaction mode): set PostgresTokenStoreOptions.NotificationConnectionString."), stoppingToken).ConfigureAwait(false);
+                $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s: the connection hangs (a network partition, a frozen server) "
+                + "or does not support LISTEN (PgBouncer in transaction mode; then set PostgresTokenStoreOptions.NotificationConnectionString to a direct connection). It reconnects."), stoppingToken).ConfigureAwait(false);
         }
         catch
         {

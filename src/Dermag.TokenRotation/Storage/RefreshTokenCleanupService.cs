@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace Dermag.TokenRotation;
 
-/// <summary>Runs the batched cleanup every <see cref="RefreshTokenRotationOptions.CleanupInterval"/>; a failed run is logged and retried next time.</summary>
+/// <summary>Runs the batched cleanup within 5 minutes of the start, then every <see cref="RefreshTokenRotationOptions.CleanupInterval"/> (see <c>PeriodicCleanup</c>); a failed run is logged and retried next time.</summary>
 internal sealed class RefreshTokenCleanupService(
     IRefreshTokenManager service,
     IOptions<RefreshTokenRotationOptions> options,
@@ -14,19 +14,11 @@ internal sealed class RefreshTokenCleanupService(
 {
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.CleanupInterval, timeProvider);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-        {
-            try
-            {
-                await service.CleanupAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.CleanupFailed(_logger, ex);
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Dermag.Hosting.PeriodicCleanup.RunAsync(
+            async token => await service.CleanupAsync(token).ConfigureAwait(false),
+            options.Value.CleanupInterval,
+            timeProvider,
+            ex => Log.CleanupFailed(_logger, ex),
+            stoppingToken);
 }

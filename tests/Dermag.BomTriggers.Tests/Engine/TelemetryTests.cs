@@ -38,6 +38,7 @@ public sealed class TelemetryTests : IAsyncLifetime
         actions.Should().OnlyContain(a => a.TraceId == dispatch.TraceId && a.Status != ActivityStatusCode.Error);
 
         metrics.Select(m => m.Name).Should().Contain([BomTriggerDiagnostics.DispatchesInstrument, BomTriggerDiagnostics.OutcomesInstrument, BomTriggerDiagnostics.ActionDurationInstrument]);
+        metrics.First(m => m.Name == BomTriggerDiagnostics.ActionDurationInstrument).Unit.Should().Be("s", "OpenTelemetry measures durations in seconds");
     }
 
     [Fact]

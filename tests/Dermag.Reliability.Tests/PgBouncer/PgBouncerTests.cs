@@ -220,7 +220,7 @@ public sealed class PgBouncerTests(PgBouncerFixture bouncer, ITestOutputHelper o
             return;
         }
 
-        const string Advice = "LISTEN needs a direct or session-pooled connection";
+        const string Advice = "does not support LISTEN (PgBouncer in transaction mode; then set";
         var watch = Stopwatch.StartNew();
 
         // Both listeners through PgBouncer: each reports within its 5 s ping timeout that the LISTEN hears nothing.

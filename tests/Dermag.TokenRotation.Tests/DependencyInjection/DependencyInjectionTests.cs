@@ -283,6 +283,37 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
     }
 
     [Fact]
+    public async Task AddPeriodicCleanup_FirstRunsWithinFiveMinutesOfTheStart_NotAnIntervalLater()
+    {
+        // Instances redeployed more often than the interval (1 day here) would otherwise never clean up.
+        var time = new FakeTimeProvider(TestSetup.Start);
+        using var host = Host(services =>
+        {
+            services.AddSingleton<TimeProvider>(time);
+            services.AddRefreshTokenRotation(o =>
+            {
+                Valid(o);
+                o.CleanupInterval = TimeSpan.FromDays(1);
+                o.CleanupRetention = TimeSpan.Zero;
+            }).UseInMemoryStore().AddPeriodicCleanup();
+        });
+        var store = (InMemoryRefreshTokenStore)host.Services.GetRequiredService<IRefreshTokenStore>();
+        await host.Services.GetRequiredService<IRefreshTokenManager>().IssueAsync("expired-before-start");
+        time.Advance(TimeSpan.FromDays(8));
+        await host.StartAsync();
+
+        // Within the first 5 minutes, in 10 s steps of the fake clock (the loop arms its delay on its own thread).
+        for (var elapsed = TimeSpan.Zero; store.TokenSnapshot().Count > 0 && elapsed <= TimeSpan.FromMinutes(5); elapsed += TimeSpan.FromSeconds(10))
+        {
+            time.Advance(TimeSpan.FromSeconds(10));
+            await Task.Delay(5);
+        }
+
+        store.TokenSnapshot().Should().BeEmpty("the first cleanup ran within 5 minutes, not a day after the start");
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task StartAsync_GracePeriodOverSixtySeconds_FailsNamingTheOption()
     {
         using var host = Host(services => services
