@@ -75,4 +75,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4024, Level = LogLevel.Warning, Message = "{Count} event count(s) could not be written; they are kept for the next flush")]
     public static partial void EventCountFlushFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 4025, Level = LogLevel.Debug, Message = "The job worker still cannot claim jobs ({Failures} failures in a row); it tries again after {Delay} or when a job is announced")]
+    public static partial void WorkerLoopStillFailing(ILogger logger, Exception exception, int failures, TimeSpan delay);
 }

@@ -115,6 +115,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
     private async Task WorkLoopAsync(CancellationToken stopping)
     {
         var errorDelay = TimeSpan.FromMilliseconds(200);
+        var failures = 0;
         while (!stopping.IsCancellationRequested)
         {
             try
@@ -122,6 +123,7 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
                 // Not cancelled by the stop: a claim that committed must be known here, or its job would wait for its lease.
                 var jobs = await _store.ClaimAsync(WorkerId, 1, _time.GetUtcNow(), _options.JobLeaseDuration, CancellationToken.None).ConfigureAwait(false);
                 errorDelay = TimeSpan.FromMilliseconds(200);
+                failures = 0;
                 if (jobs.Count > 0 && stopping.IsCancellationRequested)
                 {
                     await _store.ReleaseAsync(WorkerId, [jobs[0].Id], _time.GetUtcNow(), "Claimed while the host was stopping; released.", CancellationToken.None).ConfigureAwait(false);
@@ -148,10 +150,21 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                Log.WorkerLoopFailed(_logger, ex, errorDelay);
+                // The first failure of an outage is a warning with its cause; the rest of it, one line each at Debug.
+                if (failures++ == 0)
+                {
+                    Log.WorkerLoopFailed(_logger, ex, errorDelay);
+                }
+                else
+                {
+                    Log.WorkerLoopStillFailing(_logger, ex, failures, errorDelay);
+                }
+
                 try
                 {
-                    await Task.Delay(errorDelay, _time, stopping).ConfigureAwait(false);
+                    // Jittered, so the workers of every instance do not retry in step; a job announced meanwhile (the
+                    // database answers again) ends the wait at once.
+                    await _signal.WaitAsync(errorDelay * (0.8 + (Random.Shared.NextDouble() * 0.4)), _time, stopping).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

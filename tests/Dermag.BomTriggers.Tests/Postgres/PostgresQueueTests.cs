@@ -188,6 +188,55 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
     }
 
     [Fact]
+    public async Task WorkerFailingDuringAnOutage_RunsAJobAnnouncedAfterIt_WithoutWaitingOutItsBackoff()
+    {
+        // The worker's clock is fake and never advanced here: only the announcement of the new job can end its error wait.
+        var created = await database.CreateDatabaseAsync("workeroutage");
+        var connectionString = new NpgsqlConnectionStringBuilder(created) { Timeout = 3 }.ConnectionString;
+        var databaseName = new NpgsqlConnectionStringBuilder(created).Database!;
+        await using var context = await TriggerTestContext.CreateAsync(
+            b => b.UsePostgres(connectionString, o => o.Schema = TriggerTestContext.NewSchema()), o => o.WorkerCount = 1, b => b.AddAction<FlakyAction>("FLAKY"));
+        var key = Guid.NewGuid().ToString("N");
+        await context.Store.CreateAsync(Queued(key));
+        var worker = context.Services.GetRequiredService<BomTriggerWorker>();
+        await worker.StartAsync(default);
+        try
+        {
+            await AdminAsync($"ALTER DATABASE \"{databaseName}\" ALLOW_CONNECTIONS false; SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{databaseName}'");
+            context.Services.GetRequiredService<JobSignal>().Wake();
+            var watch = Stopwatch.StartNew();
+            while (!context.Logs.Entries.Any(e => e.EventId.Id == 4016))
+            {
+                watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20), "the worker's claim fails while the database refuses connections");
+                await Task.Delay(10);
+            }
+
+            await AdminAsync($"ALTER DATABASE \"{databaseName}\" ALLOW_CONNECTIONS true");
+            context.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource.Clear();
+            await context.Engine.DispatchAsync(Json.Event(BomTriggerEvents.TaskCreate, 1, 1, "{}"));
+
+            while (FlakyAction.Runs(key).Count == 0)
+            {
+                watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(40), "the enqueue's wake-up ends the worker's error wait");
+                await Task.Delay(10);
+            }
+
+            FlakyAction.Runs(key).Should().ContainSingle();
+        }
+        finally
+        {
+            await AdminAsync($"ALTER DATABASE \"{databaseName}\" ALLOW_CONNECTIONS true");
+            await worker.StopAsync(default);
+        }
+    }
+
+    private async Task AdminAsync(string sql)
+    {
+        await using var command = database.DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    [Fact]
     public async Task StoppedListener_HandsNoListeningConnectionBackToThePool()
     {
         // The store's own data source does not reset connections it takes back (No Reset On Close): the listener ends
