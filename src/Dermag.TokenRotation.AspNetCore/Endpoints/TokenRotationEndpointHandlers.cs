@@ -315,7 +315,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
                 StatusCodes.Status503ServiceUnavailable,
                 TokenRotationErrorCodes.TokenServiceUnavailable,
                 "Token service unavailable",
-                "The token service cannot reach its store right now; try again shortly. The refresh token was not used up.");
+                "The token service cannot reach its store right now; try again shortly.");
         }
     }
 

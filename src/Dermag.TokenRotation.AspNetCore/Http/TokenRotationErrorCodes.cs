@@ -41,7 +41,8 @@ public static class TokenRotationErrorCodes
 
     /// <summary>
     /// A token endpoint could not reach the token store (the database is down or unreachable): the answer is 503 with
-    /// <c>Retry-After</c>, not 500 and not 401, because the refresh token may well be valid. Retry later; do not log the user out.
+    /// <c>Retry-After</c>, not 500 and not 401, because the refresh token may well be valid. Retry later with the same token; do
+    /// not log the user out.
     /// </summary>
     public const string TokenServiceUnavailable = "TOKEN_SERVICE_UNAVAILABLE";
 }
