@@ -18,10 +18,12 @@ internal static class PeriodicCleanup
     /// </summary>
     public static async Task RunAsync(Func<CancellationToken, Task> cleanup, TimeSpan interval, TimeProvider time, Action<Exception> failed, CancellationToken stoppingToken)
     {
+        // Created first, before anything awaits: an interval PeriodicTimer refuses (beyond about 49 days) fails the host's
+        // start, not the service minutes after a start that looked healthy.
+        using var timer = new PeriodicTimer(interval, time);
         var firstWithin = interval < FirstRunWithin ? interval : FirstRunWithin;
         await Task.Delay(firstWithin * Random.Shared.NextDouble(), time, stoppingToken).ConfigureAwait(false);
         await RunOnceAsync(cleanup, failed, stoppingToken).ConfigureAwait(false);
-        using var timer = new PeriodicTimer(interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
             await RunOnceAsync(cleanup, failed, stoppingToken).ConfigureAwait(false);

@@ -42,7 +42,12 @@ internal sealed class BomTriggerMetrics : IDisposable
         _meter = meterFactory?.Create(BomTriggerDiagnostics.MeterName) ?? new Meter(BomTriggerDiagnostics.MeterName);
         Dispatches = _meter.CreateCounter<long>(BomTriggerDiagnostics.DispatchesInstrument, "{event}", "Events dispatched to triggers.");
         Outcomes = _meter.CreateCounter<long>(BomTriggerDiagnostics.OutcomesInstrument, "{outcome}", "Trigger outcomes by kind.");
-        ActionDuration = _meter.CreateHistogram<double>(BomTriggerDiagnostics.ActionDurationInstrument, "s", "How long actions run, in seconds (OpenTelemetry's unit for durations).");
+        ActionDuration = _meter.CreateHistogram<double>(
+            BomTriggerDiagnostics.ActionDurationInstrument,
+            "s",
+            "How long actions run, in seconds (OpenTelemetry's unit for durations).",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30] });
         LogWriteFailures = _meter.CreateCounter<long>(BomTriggerDiagnostics.LogWriteFailuresInstrument, "{row}", "Execution log rows that could not be written.");
         Jobs = _meter.CreateCounter<long>(BomTriggerDiagnostics.JobsInstrument, "{attempt}", "Job attempts by the state they left the job in.");
     }

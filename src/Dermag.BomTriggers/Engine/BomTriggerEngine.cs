@@ -47,6 +47,7 @@ internal sealed class BomTriggerEngine(
     public async Task<DispatchReport> DispatchAsync(BomTriggerEvent triggerEvent, DispatchOptions? dispatchOptions = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(triggerEvent);
+        ArgumentException.ThrowIfNullOrEmpty(triggerEvent.EventType, nameof(triggerEvent));
         if (string.Equals(triggerEvent.EventType, BomTriggerEvents.Schedule, StringComparison.Ordinal))
         {
             throw new ArgumentException($"{BomTriggerEvents.Schedule} is raised by the scheduler from each trigger's cron schedule; a host cannot dispatch it.", nameof(triggerEvent));

@@ -150,8 +150,9 @@ internal sealed class BomTriggerWorker : IHostedService, IDisposable
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // The first failure of an outage is a warning with its cause; the rest of it, one line each at Debug.
-                if (failures++ == 0)
+                // The first failure of an outage is a warning with its cause, and so are the 10th, 100th, ... (a failure
+                // that never clears stays visible); the rest, one line each at Debug.
+                if (++failures is 1 or 10 or 100 or 1_000 or 10_000 || failures % 100_000 == 0)
                 {
                     Log.WorkerLoopFailed(_logger, ex, errorDelay);
                 }

@@ -92,25 +92,25 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
             return error;
         }
 
-        if (settings.UsesCookie)
-        {
-            settings.DeleteCookie(http);
-        }
-
         var manager = http.RequestServices.GetRequiredService<IRefreshTokenManager>();
         if (token is null && await CurrentUserAsync(http).ConfigureAwait(false) is { } user)
         {
             // No refresh token, but an access token of the token service: end the session it belongs to.
             await manager.RevokeSessionAsync(user.UserId, user.SessionId, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
+            DeleteCookieOnceAnswered(http);
             return HttpResponses.Ok(Format, null, "Logged out.");
         }
 
         if (string.IsNullOrEmpty(token))
         {
+            DeleteCookieOnceAnswered(http);
             return NoRefreshToken();
         }
 
         var result = await manager.LogoutAsync(token, http.GetSessionContext(), http.RequestAborted).ConfigureAwait(false);
+
+        // Only now: a logout the store could not answer (503) keeps the cookie, so the browser can log out again.
+        DeleteCookieOnceAnswered(http);
         return result switch
         {
             LogoutResult.SessionRevoked => HttpResponses.Ok(Format, null, "Logged out."),
@@ -240,6 +240,14 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
     private static bool IsUnreadableBody(Exception exception) =>
         exception is JsonException or InvalidOperationException or NotSupportedException;
 
+    private void DeleteCookieOnceAnswered(HttpContext http)
+    {
+        if (settings.UsesCookie)
+        {
+            settings.DeleteCookie(http);
+        }
+    }
+
     /// <summary>Nothing to rotate or end: the same code as an invalid token (the contract), with what to send instead.</summary>
     private IResult NoRefreshToken() => Unauthorized(
         TokenRotationErrorCodes.InvalidToken,
@@ -308,6 +316,7 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
         catch (Exception exception) when (IsStoreFailure(exception) && !http.RequestAborted.IsCancellationRequested)
         {
             Log.TokenStoreUnavailable(Logger(http), http.Request.Path.Value ?? string.Empty, exception);
+            System.Diagnostics.Activity.Current?.AddException(exception).SetStatus(System.Diagnostics.ActivityStatusCode.Error);
             HttpResponses.NoStore(http);
             http.Response.Headers.RetryAfter = "5";
             return HttpResponses.Error(
@@ -320,10 +329,13 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
     }
 
     /// <summary>
-    /// What a store throws when its database cannot be reached or fails (Npgsql wraps network errors and pool timeouts in
-    /// its DbException); not a client's broken request (BadHttpRequestException is an IOException, so IOException is not here).
+    /// A failure that retrying later can cure: the database cannot be reached or is overloaded (Npgsql marks network and
+    /// pool failures, timeouts, 08xxx, 53xxx, 57P0x, 40001 and 40P01 transient). A missing function, a revoked grant or a
+    /// constraint violation is a defect or a misconfiguration: it stays a 500 that alerting sees. Not a client's broken
+    /// request either (BadHttpRequestException is an IOException, which is not here).
     /// </summary>
-    private static bool IsStoreFailure(Exception exception) => exception is System.Data.Common.DbException or TimeoutException;
+    private static bool IsStoreFailure(Exception exception) =>
+        exception is System.Data.Common.DbException { IsTransient: true } or TimeoutException;
 
     private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(LoggerName);
 }

@@ -12,16 +12,18 @@ namespace Dermag.TokenRotation.AspNetCore.Tests.Endpoints;
 public sealed class StoreOutageTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
     [Fact]
-    public async Task DatabaseGone_TokenEndpointsAnswer503WithRetryAfter_AndLogIt()
+    public async Task DatabaseUnreachable_TokenEndpointsAnswer503WithRetryAfter_AndLogIt()
     {
+        // The app reaches its database through a relay that the test cuts: broken connections, then refused ones, as when
+        // the server goes down or the network fails.
         var connectionString = await database.CreateDatabaseAsync("aspnetcoreoutage");
-        await using var app = await TestApp.StartAsync(o => o.PostgresConnectionString = connectionString);
+        var direct = new NpgsqlConnectionStringBuilder(connectionString);
+        await using var relay = new TcpRelay(direct.Host!, direct.Port);
+        var relayed = new NpgsqlConnectionStringBuilder(connectionString) { Host = "127.0.0.1", Port = relay.Port, Timeout = 3 }.ConnectionString;
+        await using var app = await TestApp.StartAsync(o => o.PostgresConnectionString = relayed);
         var (_, tokens) = await app.LoginAsync("user-outage");
-        var name = new NpgsqlConnectionStringBuilder(connectionString).Database!;
-        await using (var drop = database.DataSource.CreateCommand($"DROP DATABASE \"{name}\" WITH (FORCE)"))
-        {
-            await drop.ExecuteNonQueryAsync();
-        }
+
+        relay.Cut();
 
         using var client = app.Client(tokens.GetProperty("accessToken").GetString());
         foreach (var request in new Func<Task<HttpResponseMessage>>[]
@@ -40,5 +42,25 @@ public sealed class StoreOutageTests(PostgresDatabase database) : IClassFixture<
         }
 
         app.Logs.Entries.Where(e => e.EventId.Id == 3107).Should().HaveCount(3, "each refusal is logged at Error with its cause");
+    }
+
+    [Fact]
+    public async Task DatabaseError_ThatRetryingCannotCure_StaysA500()
+    {
+        // A dropped rotation function is a deployment defect: a 503 would have clients retry forever while alerting stays quiet.
+        var connectionString = await database.CreateDatabaseAsync("aspnetcorebroken");
+        await using var app = await TestApp.StartAsync(o => o.PostgresConnectionString = connectionString);
+        var (_, tokens) = await app.LoginAsync("user-broken");
+        await using (var admin = NpgsqlDataSource.Create(connectionString))
+        await using (var drop = admin.CreateCommand("DROP FUNCTION public.rotate_refresh_token(uuid, uuid, timestamptz, timestamptz, timestamptz, text, text, text, uuid)"))
+        {
+            await drop.ExecuteNonQueryAsync();
+        }
+
+        using var client = app.Client();
+        var act = () => client.PostAsync("/auth/refresh", TestApp.Body(new { refreshToken = tokens.GetProperty("refreshToken").GetString() }));
+
+        (await act.Should().ThrowAsync<PostgresException>("the test server rethrows what the app did not handle")).Which.SqlState.Should().Be("42883");
+        app.Logs.Entries.Should().NotContain(e => e.EventId.Id == 3107);
     }
 }
