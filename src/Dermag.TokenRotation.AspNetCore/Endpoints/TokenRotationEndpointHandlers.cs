@@ -303,8 +303,8 @@ internal sealed class TokenRotationEndpointHandlers(TokenRotationEndpointSetting
     }
 
     /// <summary>
-    /// Wraps each token endpoint: a token store that cannot be reached (a database error, a timeout, a broken connection)
-    /// is a 503 with <c>Retry-After</c>, never a bare 500 and never a 401 that would make a client log its user out.
+    /// Wraps each token endpoint: a token store that cannot be reached or is overloaded (<see cref="IsStoreFailure"/>) is a
+    /// 503 with <c>Retry-After</c>, never a bare 500 and never a 401 that would make a client log its user out.
     /// </summary>
     public async ValueTask<object?> StoreUnavailableAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
