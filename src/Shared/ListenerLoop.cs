@@ -6,26 +6,31 @@ namespace Dermag.Postgres;
 /// A LISTEN listener's life until the host stops: listen on a connection until it fails, report the loss, wait, listen
 /// again. The wait starts at 200 ms and doubles up to 30 s (each with ±20 % jitter, so instances that lost the same server
 /// do not come back at the same instant), and starts again at 200 ms after a connection that listened. Compiled into both
-/// libraries from this one file, as <see cref="ListenerProbe"/> is.
+/// libraries from this one file, as <see cref="ListenerProbe"/> is. The loop opens each connection and closes it: a
+/// failure reports the listener down first, then closes (<c>UNLISTEN</c> on a hung connection may take its full timeout).
 /// </summary>
-internal static class ListenerLoop
+internal sealed class ListenerLoop
 {
+    private int _connectionsClosed;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many of its connections the listener has closed (or handed back to the pool, no longer listening).</summary>
+    public int ConnectionsClosed => Volatile.Read(ref _connectionsClosed);
 
     /// <summary>Runs the listener until <paramref name="stoppingToken"/> is cancelled.</summary>
     /// <param name="notificationConnectionString">The listener's own connection string (a direct connection when the store's goes through a transaction pooler), or null to listen on <paramref name="storeSource"/>.</param>
     /// <param name="storeSource">The store's data source.</param>
-    /// <param name="listen">Listens on a connection of the given source until the connection fails (it throws) or the host stops.</param>
+    /// <param name="listen">Listens on the open connection it is given until the connection fails (it throws) or the host stops.</param>
     /// <param name="connections">How many times the listener has connected so far: more after a failure means it had listened.</param>
     /// <param name="lost">Reports the listener down; called after every failure and once when it stops.</param>
     /// <param name="logLost">Logs a failure with the delay before the next attempt.</param>
     /// <param name="time">The clock the retry delay runs on.</param>
     /// <param name="stoppingToken">The host's stopping token.</param>
-    public static async Task RunAsync(
+    public async Task RunAsync(
         string? notificationConnectionString,
         NpgsqlDataSource storeSource,
-        Func<NpgsqlDataSource, CancellationToken, Task> listen,
+        Func<NpgsqlConnection, CancellationToken, Task> listen,
         Func<int> connections,
         Action lost,
         Action<TimeSpan, Exception> logLost,
@@ -42,7 +47,7 @@ internal static class ListenerLoop
                 var before = connections();
                 try
                 {
-                    await listen(source, stoppingToken).ConfigureAwait(false);
+                    await ListenOnceAsync(source, listen, lost, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
@@ -68,6 +73,27 @@ internal static class ListenerLoop
             {
                 await owned.DisposeAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    private async Task ListenOnceAsync(NpgsqlDataSource source, Func<NpgsqlConnection, CancellationToken, Task> listen, Action lost, CancellationToken stoppingToken)
+    {
+        var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
+        try
+        {
+            await listen(connection, stoppingToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Down from this moment: health (and a cache that relies on the listener) must not wait for the bounded
+            // UNLISTEN below.
+            lost();
+            throw;
+        }
+        finally
+        {
+            await ListenerConnection.CloseAsync(connection, source).ConfigureAwait(false);
+            Interlocked.Increment(ref _connectionsClosed);
         }
     }
 }

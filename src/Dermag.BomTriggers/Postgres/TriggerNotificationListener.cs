@@ -26,13 +26,13 @@ internal sealed class TriggerNotificationListener(
     private ILogger Logger => (ILogger?)logger ?? NullLogger.Instance;
 
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _connectionsClosed;
     private bool _isListening;
     private int _refreshQueued;
     private string _triggersChannel = string.Empty;
     private string _jobsChannel = string.Empty;
     private CancellationToken _stopping;
     private readonly Dermag.Postgres.ListenerProbe _probe = new();
+    private readonly Dermag.Postgres.ListenerLoop _loop = new();
 
     /// <summary>How long the connection may stay silent before the listener proves it still hears (15 s; shorter in tests).</summary>
     internal TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
@@ -41,7 +41,7 @@ internal sealed class TriggerNotificationListener(
     internal int Connections { get; private set; }
 
     /// <summary>How many of its connections the listener has closed (or handed back to the pool, no longer listening).</summary>
-    internal int ConnectionsClosed => Volatile.Read(ref _connectionsClosed);
+    internal int ConnectionsClosed => _loop.ConnectionsClosed;
 
     /// <summary>How many keep-alive pings the listener sent.</summary>
     internal int PingsSent => _probe.Sent;
@@ -59,7 +59,7 @@ internal sealed class TriggerNotificationListener(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
-        return Dermag.Postgres.ListenerLoop.RunAsync(
+        return _loop.RunAsync(
             options.CurrentValue.NotificationConnectionString,
             store.DataSource,
             ListenAsync,
@@ -70,47 +70,32 @@ internal sealed class TriggerNotificationListener(
             stoppingToken);
     }
 
-    private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)
+    private async Task ListenAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
     {
-        var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
-        try
+        await using (var names = new NpgsqlCommand($"SELECT {store.ChannelFunction}('triggers'), {store.ChannelFunction}('jobs')", connection))
         {
-            await using (var names = new NpgsqlCommand($"SELECT {store.ChannelFunction}('triggers'), {store.ChannelFunction}('jobs')", connection))
-            {
-                await using var reader = await names.ExecuteReaderAsync(stoppingToken).ConfigureAwait(false);
-                await reader.ReadAsync(stoppingToken).ConfigureAwait(false);
-                _triggersChannel = reader.GetString(0);
-                _jobsChannel = reader.GetString(1);
-            }
+            await using var reader = await names.ExecuteReaderAsync(stoppingToken).ConfigureAwait(false);
+            await reader.ReadAsync(stoppingToken).ConfigureAwait(false);
+            _triggersChannel = reader.GetString(0);
+            _jobsChannel = reader.GetString(1);
+        }
 
-            connection.Notification += OnNotification;
-            await using (var listen = new NpgsqlCommand($"LISTEN \"{_triggersChannel}\"; LISTEN \"{_jobsChannel}\"", connection))
-            {
-                await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-            }
+        connection.Notification += OnNotification;
+        await using (var listen = new NpgsqlCommand($"LISTEN \"{_triggersChannel}\"; LISTEN \"{_jobsChannel}\"", connection))
+        {
+            await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+        }
 
-            // Whatever was announced before LISTEN took effect was not heard: catch up now.
-            Connections++;
-            IsListening = true;
-            QueueRefresh();
-            jobs.Wake();
-            Volatile.Read(ref _listening).TrySetResult();
-            Log.ListenerListening(Logger, _triggersChannel);
-            await _probe.ListenAsync(connection, store.DataSource, _jobsChannel, KeepAliveInterval, PingTimeout, () => new BomTriggerException(
-                $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s: the connection hangs (a network partition, a frozen server) "
-                + "or does not support LISTEN (PgBouncer in transaction mode; then set PostgresTriggerStoreOptions.NotificationConnectionString to a direct connection). It reconnects."), stoppingToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // Down from this moment: health must not wait for the bounded UNLISTEN below.
-            Lost();
-            throw;
-        }
-        finally
-        {
-            await Dermag.Postgres.ListenerConnection.CloseAsync(connection, source).ConfigureAwait(false);
-            Interlocked.Increment(ref _connectionsClosed);
-        }
+        // Whatever was announced before LISTEN took effect was not heard: catch up now.
+        Connections++;
+        IsListening = true;
+        QueueRefresh();
+        jobs.Wake();
+        Volatile.Read(ref _listening).TrySetResult();
+        Log.ListenerListening(Logger, _triggersChannel);
+        await _probe.ListenAsync(connection, store.DataSource, _jobsChannel, KeepAliveInterval, PingTimeout, () => new BomTriggerException(
+            $"The trigger listener sent a notification on channel {_jobsChannel} and did not receive it within {PingTimeout.TotalSeconds} s: the connection hangs (a network partition, a frozen server) "
+            + "or does not support LISTEN (PgBouncer in transaction mode; then set PostgresTriggerStoreOptions.NotificationConnectionString to a direct connection). It reconnects."), stoppingToken).ConfigureAwait(false);
     }
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)

@@ -26,9 +26,9 @@ internal sealed class RevocationListener : BackgroundService
     private readonly ILogger _logger;
     private readonly string _channel;
     private TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _connectionsClosed;
     private bool _isListening;
     private readonly Dermag.Postgres.ListenerProbe _probe = new();
+    private readonly Dermag.Postgres.ListenerLoop _loop = new();
 
     public RevocationListener(
         PostgresStoreDataSource<PostgresTokenStoreOptions> storeDataSource,
@@ -52,7 +52,7 @@ internal sealed class RevocationListener : BackgroundService
     internal int Connections { get; private set; }
 
     /// <summary>How many of its connections the listener has closed (or handed back to the pool, no longer listening).</summary>
-    internal int ConnectionsClosed => Volatile.Read(ref _connectionsClosed);
+    internal int ConnectionsClosed => _loop.ConnectionsClosed;
 
     /// <summary>How many keep-alive pings the listener sent.</summary>
     internal int PingsSent => _probe.Sent;
@@ -68,7 +68,7 @@ internal sealed class RevocationListener : BackgroundService
     public Task Listening => Volatile.Read(ref _listening).Task;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Dermag.Postgres.ListenerLoop.RunAsync(
+        _loop.RunAsync(
             _options.NotificationConnectionString,
             _storeDataSource.DataSource,
             ListenAsync,
@@ -78,38 +78,23 @@ internal sealed class RevocationListener : BackgroundService
             _time,
             stoppingToken);
 
-    private async Task ListenAsync(NpgsqlDataSource source, CancellationToken stoppingToken)
+    private async Task ListenAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
     {
-        var connection = await source.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
-        try
+        connection.Notification += OnNotification;
+        await using (var listen = new NpgsqlCommand($"LISTEN {SqlIdentifier.Quote(_channel, nameof(PostgresTokenStoreOptions.Schema))}", connection))
         {
-            connection.Notification += OnNotification;
-            await using (var listen = new NpgsqlCommand($"LISTEN {SqlIdentifier.Quote(_channel, nameof(PostgresTokenStoreOptions.Schema))}", connection))
-            {
-                await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-            }
+            await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+        }
 
-            // Revocations published before LISTEN took effect were not seen: forget everything cached until now.
-            _cache.Clear();
-            Connections++;
-            IsListening = true;
-            Volatile.Read(ref _listening).TrySetResult();
-            Log.RevocationListenerListening(_logger, _channel);
-            await _probe.ListenAsync(connection, _storeDataSource.DataSource, _channel, KeepAliveInterval, PingTimeout, () => new TokenRotationException(
-                $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s: the connection hangs (a network partition, a frozen server) "
-                + "or does not support LISTEN (PgBouncer in transaction mode; then set PostgresTokenStoreOptions.NotificationConnectionString to a direct connection). It reconnects."), stoppingToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            // Down from this moment: health and the cache must not wait for the bounded UNLISTEN below.
-            Lost();
-            throw;
-        }
-        finally
-        {
-            await Dermag.Postgres.ListenerConnection.CloseAsync(connection, source).ConfigureAwait(false);
-            Interlocked.Increment(ref _connectionsClosed);
-        }
+        // Revocations published before LISTEN took effect were not seen: forget everything cached until now.
+        _cache.Clear();
+        Connections++;
+        IsListening = true;
+        Volatile.Read(ref _listening).TrySetResult();
+        Log.RevocationListenerListening(_logger, _channel);
+        await _probe.ListenAsync(connection, _storeDataSource.DataSource, _channel, KeepAliveInterval, PingTimeout, () => new TokenRotationException(
+            $"The revocation listener sent a notification on channel {_channel} and did not receive it within {PingTimeout.TotalSeconds} s: the connection hangs (a network partition, a frozen server) "
+            + "or does not support LISTEN (PgBouncer in transaction mode; then set PostgresTokenStoreOptions.NotificationConnectionString to a direct connection). It reconnects."), stoppingToken).ConfigureAwait(false);
     }
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
