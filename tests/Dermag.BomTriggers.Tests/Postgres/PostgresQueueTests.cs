@@ -114,13 +114,9 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
         // The listener's keep-alive ping is the session's own notification, delivered before the reply to the command that
         // sent it: the listener must recognise it rather than wait for a second message that never comes.
         await using var context = await NewContextAsync(TriggerTestContext.NewSchema());
-        var listener = context.Services.GetRequiredService<TriggerNotificationListener>();
-        listener.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
-        var host = context.Services.GetServices<IHostedService>().OfType<TriggerNotificationListenerHost>().Single();
-        await host.StartAsync(default);
+        var (listener, host) = await StartListenerPingingEvery100MsAsync(context);
         try
         {
-            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(30));
             var watch = Stopwatch.StartNew();
             while (listener.PingsSent < 5)
             {
@@ -145,13 +141,9 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
         var applicationName = "frozen-" + Guid.NewGuid().ToString("N")[..8];
         var connectionString = new NpgsqlConnectionStringBuilder((await PostgresServer.GetAsync()).Limit(database.ConnectionString, 10)) { ApplicationName = applicationName }.ConnectionString;
         await using var context = await TriggerTestContext.CreateAsync(b => b.UsePostgres(connectionString, o => o.Schema = TriggerTestContext.NewSchema()));
-        var listener = context.Services.GetRequiredService<TriggerNotificationListener>();
-        listener.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
-        var host = context.Services.GetServices<IHostedService>().OfType<TriggerNotificationListenerHost>().Single();
-        await host.StartAsync(default);
+        var (listener, host) = await StartListenerPingingEvery100MsAsync(context);
         try
         {
-            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(30));
             var dataSource = context.Services.GetRequiredService<Dermag.Migrations.PostgresStoreDataSource<PostgresTriggerStoreOptions>>().DataSource;
             var backend = await PooledListenerCheck.ListeningBackendAsync(dataSource, applicationName);
             var watch = Stopwatch.StartNew();
@@ -228,6 +220,26 @@ public sealed class PostgresQueueTests(PostgresDatabase database) : IClassFixtur
             await AdminAsync($"ALTER DATABASE \"{databaseName}\" ALLOW_CONNECTIONS true");
             await worker.StopAsync(default);
         }
+    }
+
+    /// <summary>Starts the context's listener with a 100 ms keep-alive and waits until it listens; stop the returned host.</summary>
+    private static async Task<(TriggerNotificationListener Listener, IHostedService Host)> StartListenerPingingEvery100MsAsync(TriggerTestContext context)
+    {
+        var listener = context.Services.GetRequiredService<TriggerNotificationListener>();
+        listener.KeepAliveInterval = TimeSpan.FromMilliseconds(100);
+        var host = context.Services.GetServices<IHostedService>().OfType<TriggerNotificationListenerHost>().Single();
+        await host.StartAsync(default);
+        try
+        {
+            await listener.Listening.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch
+        {
+            await host.StopAsync(default);
+            throw;
+        }
+
+        return (listener, host);
     }
 
     private async Task AdminAsync(string sql)

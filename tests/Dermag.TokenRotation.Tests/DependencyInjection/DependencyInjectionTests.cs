@@ -253,16 +253,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
     public async Task AddPeriodicCleanup_EveryInterval_DeletesExpiredTokens()
     {
         var time = new FakeTimeProvider(TestSetup.Start);
-        using var host = Host(services =>
-        {
-            services.AddSingleton<TimeProvider>(time);
-            services.AddRefreshTokenRotation(o =>
-            {
-                Valid(o);
-                o.CleanupInterval = TimeSpan.FromHours(1);
-                o.CleanupRetention = TimeSpan.Zero;
-            }).UseInMemoryStore().AddPeriodicCleanup();
-        });
+        using var host = PeriodicCleanupHost(time, TimeSpan.FromHours(1));
         await host.StartAsync();
         var service = host.Services.GetRequiredService<IRefreshTokenManager>();
         var store = (InMemoryRefreshTokenStore)host.Services.GetRequiredService<IRefreshTokenStore>();
@@ -287,16 +278,7 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
     {
         // Instances redeployed more often than the interval (1 day here) would otherwise never clean up.
         var time = new FakeTimeProvider(TestSetup.Start);
-        using var host = Host(services =>
-        {
-            services.AddSingleton<TimeProvider>(time);
-            services.AddRefreshTokenRotation(o =>
-            {
-                Valid(o);
-                o.CleanupInterval = TimeSpan.FromDays(1);
-                o.CleanupRetention = TimeSpan.Zero;
-            }).UseInMemoryStore().AddPeriodicCleanup();
-        });
+        using var host = PeriodicCleanupHost(time, TimeSpan.FromDays(1));
         var store = (InMemoryRefreshTokenStore)host.Services.GetRequiredService<IRefreshTokenStore>();
         await host.Services.GetRequiredService<IRefreshTokenManager>().IssueAsync("expired-before-start");
         time.Advance(TimeSpan.FromDays(8));
@@ -312,6 +294,18 @@ public sealed class DependencyInjectionTests(PostgresDatabase database) : IClass
         store.TokenSnapshot().Should().BeEmpty("the first cleanup ran within 5 minutes, not a day after the start");
         await host.StopAsync();
     }
+
+    /// <summary>A host on the in-memory store with the periodic cleanup every <paramref name="interval"/> and no retention.</summary>
+    private static IHost PeriodicCleanupHost(FakeTimeProvider time, TimeSpan interval) => Host(services =>
+    {
+        services.AddSingleton<TimeProvider>(time);
+        services.AddRefreshTokenRotation(o =>
+        {
+            Valid(o);
+            o.CleanupInterval = interval;
+            o.CleanupRetention = TimeSpan.Zero;
+        }).UseInMemoryStore().AddPeriodicCleanup();
+    });
 
     [Fact]
     public async Task StartAsync_GracePeriodOverSixtySeconds_FailsNamingTheOption()
